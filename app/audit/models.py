@@ -1,0 +1,37 @@
+"""The audit trail: an append-only event for every action (the database refuses edits)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, one_of
+
+
+class ActorKind(StrEnum):
+    user = "user"
+    system = "system"
+    institution = "institution"
+
+
+class Event(Base):
+    __tablename__ = "event"
+    __table_args__ = (
+        one_of("actor_kind", ActorKind),
+        Index("ix_event_case_id_occurred_at", "case_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), index=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    actor_kind: Mapped[str] = mapped_column(String(12))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    instruction_id: Mapped[int | None] = mapped_column(ForeignKey("instruction.id"), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))

@@ -1,0 +1,82 @@
+"""People: units (the anti-fraud centre's tree), users, their sessions and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, String, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, CreatedAt, one_of
+
+
+class Role(StrEnum):
+    call_taker = "call_taker"
+    supervisor = "supervisor"
+    admin = "admin"
+
+
+class UnitKind(StrEnum):
+    municipal_centre = "municipal_centre"
+    district_centre = "district_centre"
+    police_station = "police_station"
+
+
+class Unit(Base):
+    __tablename__ = "unit"
+    __table_args__ = (one_of("kind", UnitKind),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    created_at: Mapped[CreatedAt]
+
+
+class User(Base):
+    __tablename__ = "user"
+    __table_args__ = (one_of("role", Role), one_of("language", ("zh-CN", "en")))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    language: Mapped[str] = mapped_column(String(8), server_default="zh-CN")
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    created_at: Mapped[CreatedAt]
+    last_login_at: Mapped[dt.datetime | None]
+
+    unit: Mapped[Unit] = relationship(lazy="raise")
+
+
+class UserSession(Base):
+    """A log-in session; the cookie holds a random token, the row its SHA-256."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[CreatedAt]
+    expires_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token for an API client; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[CreatedAt]
+    expires_at: Mapped[dt.datetime]
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]

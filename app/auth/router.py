@@ -1,0 +1,149 @@
+"""Log-in and log-out for people (session cookie), bearer tokens for API clients."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.auth.models import User
+from app.auth.schemas import TokenCreate, TokenRead, UserRead
+from app.auth.service import authenticate, create_api_token, create_session, end_session
+from app.deps import SESSION_COOKIE, AnyUser, AppSettings, CurrentPrincipal, DbSession
+from app.errors import LANGUAGE_COOKIE, Forbidden, Unauthorized, request_language
+from app.i18n import LANGUAGES, Language, t
+from app.web import render
+
+LOGIN_CSRF_COOKIE = "stopay_login_csrf"
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect a fresh log-in to another host."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+def _login_page(request: Request, *, next_: str, error: str | None, status: int) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        {"csrf_token": token, "next": next_, "error": error, "user": None},
+        status_code=status,
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    return response
+
+
+@pages.get("/login", response_class=HTMLResponse)
+def login_form(
+    request: Request,
+    next: str | None = None,  # noqa: A002
+    lang: Language | None = None,
+) -> HTMLResponse:
+    if lang is not None:
+        request.state.language = lang
+    response = _login_page(request, next_=_safe_next(next), error=None, status=200)
+    if lang is not None:
+        response.set_cookie(LANGUAGE_COOKIE, lang, samesite="lax", max_age=365 * 24 * 3600)
+    return response
+
+
+@pages.post("/login", response_model=None)
+def login(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002
+) -> Response:
+    lang = request_language(request)
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected, csrf_token):
+        return _login_page(request, next_=_safe_next(next), error=t("auth.csrf", lang), status=403)
+    user = authenticate(db, username=username, password=password)
+    if user is None:
+        return _login_page(
+            request, next_=_safe_next(next), error=t("auth.bad_credentials", lang), status=401
+        )
+    token, _session = create_session(db, user=user, max_age_s=settings.session_max_age_s)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+def csrf_form(
+    principal: CurrentPrincipal,
+    _user: AnyUser,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> User:
+    """Form posts from our pages carry the session's CSRF token in a hidden field."""
+    session = principal.session
+    if session is None or not secrets.compare_digest(csrf_token, session.csrf_token):
+        raise Forbidden(t("auth.csrf", principal.user.language))  # type: ignore[arg-type]
+    return principal.user
+
+
+FormUser = Annotated[User, Depends(csrf_form)]
+
+
+@pages.post("/logout")
+def logout(request: Request, db: DbSession, user: FormUser) -> RedirectResponse:
+    end_session(db, token=request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@pages.post("/language")
+def set_language(
+    request: Request,
+    user: FormUser,
+    language: Annotated[str, Form(max_length=8)],
+    next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002
+) -> RedirectResponse:
+    """Remember the user's language; every page and message follows it."""
+    if language in LANGUAGES:
+        user.language = language
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@api.post(
+    "/auth/tokens",
+    status_code=201,
+    responses={401: {"description": "Wrong username or password"}},
+)
+def issue_token(
+    request: Request, db: DbSession, settings: AppSettings, body: TokenCreate
+) -> TokenRead:
+    """Exchange a username and password for a bearer token (for API clients)."""
+    user = authenticate(db, username=body.username, password=body.password)
+    if user is None:
+        raise Unauthorized(t("auth.bad_credentials", request_language(request)))
+    token = create_api_token(db, user=user, name=body.name, max_age_s=settings.api_token_max_age_s)
+    return TokenRead(access_token=token, expires_in=settings.api_token_max_age_s)
+
+
+@api.get("/me")
+def me(db: DbSession, user: AnyUser) -> UserRead:
+    """The signed-in user, with their unit and role."""
+    loaded = db.scalars(select(User).options(selectinload(User.unit)).where(User.id == user.id))
+    return UserRead.model_validate(loaded.one())

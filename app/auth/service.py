@@ -1,0 +1,100 @@
+"""Passwords, log-in sessions and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import ApiToken, User, UserSession
+from app.db import utcnow
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+TOKEN_PREFIX = "stp_"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticate(db: Session, *, username: str, password: str) -> User | None:
+    user = db.scalar(select(User).where(User.username == username))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def create_session(db: Session, *, user: User, max_age_s: int) -> tuple[str, UserSession]:
+    """A new log-in session; returns the cookie value (never stored) and the row."""
+    token = secrets.token_urlsafe(32)
+    row = UserSession(
+        id=_digest(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=utcnow() + dt.timedelta(seconds=max_age_s),
+    )
+    db.add(row)
+    db.flush()
+    return token, row
+
+
+def resolve_session(db: Session, *, token: str) -> tuple[User, UserSession] | None:
+    row = db.get(UserSession, _digest(token))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = db.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return user, row
+
+
+def end_session(db: Session, *, token: str) -> None:
+    db.execute(delete(UserSession).where(UserSession.id == _digest(token)))
+
+
+def create_api_token(db: Session, *, user: User, name: str, max_age_s: int) -> str:
+    """A new bearer token; the plain value is returned once and only its hash is kept."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.add(
+        ApiToken(
+            user_id=user.id,
+            name=name,
+            token_hash=_digest(token),
+            expires_at=utcnow() + dt.timedelta(seconds=max_age_s),
+        )
+    )
+    db.flush()
+    return token
+
+
+def resolve_api_token(db: Session, *, token: str) -> User | None:
+    row = db.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    user = db.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    # Written at most once a minute, so a busy client does not update the row on every call.
+    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+        row.last_used_at = now
+    return user

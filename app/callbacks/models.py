@@ -1,0 +1,27 @@
+"""Every signed callback we accepted, kept so a repeated webhook-id changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, CreatedAt
+
+
+class CallbackInbox(Base):
+    __tablename__ = "callback_inbox"
+    __table_args__ = (UniqueConstraint("institution_id", "webhook_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    webhook_id: Mapped[str] = mapped_column(String(128))
+    webhook_timestamp: Mapped[dt.datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    instruction_id: Mapped[int | None] = mapped_column(ForeignKey("instruction.id"), index=True)
+    received_at: Mapped[CreatedAt]
+    processed_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)

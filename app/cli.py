@@ -1,0 +1,238 @@
+"""The `stopay` command: run everything, or one process at a time, and admin chores."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+import click
+
+from app.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+def migrate_database(database_url: str) -> None:
+    from app.migrate import upgrade
+
+    upgrade(database_url)
+
+
+def seed_database(settings: Settings, database_url: str) -> None:
+    """Load the institution registry, and the demo units and users in demo mode."""
+    from app.db import make_engine, make_sessionmaker, transaction
+    from app.demo import seed_demo
+    from app.institutions.service import seed_institutions
+
+    engine = make_engine(database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as db:
+            inserted, updated = seed_institutions(db, secret_key=settings.secret_key)
+            users = seed_demo(db) if settings.is_demo else 0
+    finally:
+        engine.dispose()
+    click.echo(
+        f"Seeded: institutions {inserted} added, {updated} updated; demo users {users} added."
+    )
+
+
+def prepare_database(settings: Settings, database_url: str) -> None:
+    """Migrate to head, then seed."""
+    migrate_database(database_url)
+    seed_database(settings, database_url)
+
+
+@click.group()
+def cli() -> None:
+    """Rapid stop-payment service."""
+
+
+@cli.command()
+def run() -> None:
+    """Everything on this machine: API, worker, beat, simulator (embedded servers by default)."""
+    from app.runner import run as run_all
+
+    sys.exit(run_all(get_settings()))
+
+
+@cli.command()
+@click.option("--host", default=None, help="Bind address (default STOPAY_API_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default STOPAY_API_PORT).")
+def api(host: str | None, port: int | None) -> None:
+    """The HTTP API and web pages (uvicorn)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+@cli.command()
+@click.option("--concurrency", type=int, default=None, help="Threads (default 100).")
+def worker(concurrency: int | None) -> None:
+    """A Celery worker."""
+    from workers.celery_app import celery_app
+
+    settings = get_settings()
+    celery_app.worker_main(
+        [
+            "worker",
+            "--loglevel=INFO",
+            f"--pool={settings.worker_pool}",
+            f"--concurrency={concurrency or settings.worker_concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+@cli.command()
+def beat() -> None:
+    """Celery beat: the periodic tasks."""
+    from workers.celery_app import celery_app
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    schedule = settings.data_dir / "celerybeat-schedule"
+    celery_app.start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
+
+
+@cli.command()
+@click.option("--host", default=None, help="Bind address (default STOPAY_SIMULATOR_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default STOPAY_SIMULATOR_PORT).")
+def simulator(host: str | None, port: int | None) -> None:
+    """The simulated banks and payment institutions (a separate HTTP peer)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "simulator.app:create_app",
+        factory=True,
+        host=host or settings.simulator_host,
+        port=port or settings.simulator_port,
+        log_level="warning",
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema up to date (the embedded one when DATABASE_URL is unset)."""
+    from app.runner import services
+
+    with services(get_settings(), broker=False) as (database_url, _):
+        migrate_database(database_url)
+    click.echo("Migrated to the latest schema.")
+
+
+@cli.command()
+def seed() -> None:
+    """Load the institution registry, and the demo units and users in demo mode."""
+    from app.runner import services
+
+    settings = get_settings()
+    with services(settings, broker=False) as (database_url, _):
+        seed_database(settings, database_url)
+
+
+@cli.command("create-user")
+@click.option("--username", required=True)
+@click.option("--display-name", required=True)
+@click.option("--role", type=click.Choice(["call_taker", "supervisor", "admin"]), required=True)
+@click.option("--unit", "unit_code", required=True, help="Code of an existing unit.")
+@click.option("--language", type=click.Choice(["zh-CN", "en"]), default="zh-CN")
+@click.password_option()
+def create_user(
+    username: str, display_name: str, role: str, unit_code: str, language: str, password: str
+) -> None:
+    """Add a person who can log in."""
+    from sqlalchemy import select
+
+    from app.auth.models import Unit, User
+    from app.auth.service import hash_password
+
+    with _db() as db:
+        unit = db.scalar(select(Unit).where(Unit.code == unit_code))
+        if unit is None:
+            raise click.BadParameter(f"no unit {unit_code!r}", param_hint="--unit")
+        db.add(
+            User(
+                username=username,
+                display_name=display_name,
+                password_hash=hash_password(password),
+                role=role,
+                unit_id=unit.id,
+                language=language,
+            )
+        )
+    click.echo(f"User {username} created.")
+
+
+@cli.command("create-unit")
+@click.option("--code", required=True)
+@click.option("--name-zh", required=True)
+@click.option("--name-en", required=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["municipal_centre", "district_centre", "police_station"]),
+    required=True,
+)
+@click.option("--parent", default=None, help="Code of the parent unit.")
+def create_unit(code: str, name_zh: str, name_en: str, kind: str, parent: str | None) -> None:
+    """Add a unit (anti-fraud centre or police station) to the tree."""
+    from sqlalchemy import select
+
+    from app.auth.models import Unit
+
+    with _db() as db:
+        parent_id = None
+        if parent is not None:
+            parent_id = db.scalar(select(Unit.id).where(Unit.code == parent))
+            if parent_id is None:
+                raise click.BadParameter(f"no unit {parent!r}", param_hint="--parent")
+        db.add(Unit(code=code, name_zh=name_zh, name_en=name_en, kind=kind, parent_id=parent_id))
+    click.echo(f"Unit {code} created.")
+
+
+@cli.command("create-token")
+@click.option("--username", required=True)
+@click.option("--name", default="api client", help="What the token is for.")
+def create_token(username: str, name: str) -> None:
+    """Print a new bearer token for an API client acting as USERNAME."""
+    from sqlalchemy import select
+
+    from app.auth.models import User
+    from app.auth.service import create_api_token
+
+    settings = get_settings()
+    with _db() as db:
+        user = db.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.BadParameter(f"no user {username!r}", param_hint="--username")
+        token = create_api_token(db, user=user, name=name, max_age_s=settings.api_token_max_age_s)
+    click.echo(token)
+
+
+def _db() -> AbstractContextManager[Session]:
+    """A transaction on the configured database (admin commands need DATABASE_URL)."""
+    from app.db import make_engine, make_sessionmaker, transaction
+
+    settings = get_settings()
+    if settings.database_url is None:
+        raise click.UsageError("set DATABASE_URL (the embedded database runs under `stopay run`)")
+    return transaction(make_sessionmaker(make_engine(settings.database_url)))
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

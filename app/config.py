@@ -1,0 +1,83 @@
+"""Settings: one class, read from the environment (prefix STOPAY_) and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "demo-secret-key-change-me"
+
+Language = Literal["zh-CN", "en"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STOPAY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Where things run. No URL means: start the embedded server under data_dir.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("STOPAY_DATABASE_URL", "DATABASE_URL")
+    )
+    broker_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("STOPAY_BROKER_URL", "BROKER_URL")
+    )
+    data_dir: Path = Path(".data")
+
+    # Demo mode seeds demo users and allows the default secret. Unset: on when embedded.
+    demo: bool | None = None
+    secret_key: str = DEFAULT_SECRET_KEY
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    simulator_host: str = "127.0.0.1"
+    simulator_port: int = 8100
+    # How the simulated institutions reach our callbacks, and how our adapters reach them;
+    # unset, they follow the host and port above.
+    api_url: str | None = None
+    simulator_url: str | None = None
+
+    worker_pool: Literal["threads", "prefork", "solo", "gevent"] = "threads"
+    worker_concurrency: int = 100
+
+    default_language: Language = "zh-CN"
+    session_max_age_s: int = 12 * 3600
+    api_token_max_age_s: int = 90 * 24 * 3600
+    readiness_timeout_s: float = 2.0
+
+    @property
+    def public_api_url(self) -> str:
+        return self.api_url or f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def public_simulator_url(self) -> str:
+        return self.simulator_url or f"http://{self.simulator_host}:{self.simulator_port}"
+
+    @property
+    def is_demo(self) -> bool:
+        if self.demo is not None:
+            return self.demo
+        return self.database_url is None
+
+    def require_urls(self) -> tuple[str, str]:
+        """The database and broker URLs, which must be known by the time a process serves."""
+        if self.database_url is None or self.broker_url is None:
+            raise RuntimeError(
+                "DATABASE_URL and BROKER_URL must be set (stopay run sets them for its children)"
+            )
+        return self.database_url, self.broker_url
+
+    def check_secrets(self) -> None:
+        if not self.is_demo and self.secret_key == DEFAULT_SECRET_KEY:
+            raise RuntimeError(
+                "STOPAY_SECRET_KEY is the demo default; set a real secret outside demo mode"
+            )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

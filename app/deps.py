@@ -1,0 +1,100 @@
+"""Route dependencies as Annotated aliases: DbSession, CurrentUser, RequireRole(...)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, User, UserSession
+from app.auth.service import resolve_api_token, resolve_session
+from app.config import Settings
+from app.errors import Forbidden, Unauthorized, request_language
+from app.i18n import Language, t
+
+SESSION_COOKIE = "stopay_session"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    with request.app.state.sessionmaker() as session, session.begin():
+        yield session
+
+
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+# scope="function": the commit happens before the answer leaves, so an acknowledged
+# write is a committed write.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the user, and the session when they came with a cookie."""
+
+    user: User
+    session: UserSession | None
+
+
+def get_principal(request: Request, db: DbSession) -> Principal:
+    lang = request_language(request)
+    authorization = request.headers.get("authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials:
+        user = resolve_api_token(db, token=credentials.strip())
+        if user is None:
+            raise Unauthorized(t("auth.bad_token", lang), headers={"WWW-Authenticate": "Bearer"})
+        request.state.language = user.language
+        return Principal(user=user, session=None)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    resolved = resolve_session(db, token=cookie) if cookie else None
+    if resolved is None:
+        raise Unauthorized(t("auth.missing", lang), headers={"WWW-Authenticate": "Bearer"})
+    user, session = resolved
+    request.state.language = user.language
+    # A cookie rides along on cross-site requests; API calls made with one must prove
+    # they come from our own pages. Form posts check their hidden field (CsrfForm).
+    if request.method in UNSAFE_METHODS and request.url.path.startswith("/api/"):
+        sent = request.headers.get("x-csrf-token", "")
+        if not secrets.compare_digest(sent, session.csrf_token):
+            raise Forbidden(t("auth.csrf", user.language))  # type: ignore[arg-type]
+    return Principal(user=user, session=session)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def get_current_user(principal: CurrentPrincipal) -> User:
+    return principal.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def RequireRole(*roles: Role) -> Callable[[Request, User], User]:  # noqa: N802 - reads as a type
+    """A dependency that lets through only users holding one of `roles`."""
+    allowed = frozenset(roles)
+
+    def check(request: Request, user: CurrentUser) -> User:
+        if Role(user.role) not in allowed:
+            lang: Language = request_language(request)
+            raise Forbidden(t("auth.role", lang, roles=", ".join(sorted(allowed))))
+        return user
+
+    check.required_roles = allowed  # type: ignore[attr-defined]
+    return check
+
+
+ANY_ROLE = (Role.call_taker, Role.supervisor, Role.admin)
+AnyUser = Annotated[User, Depends(RequireRole(*ANY_ROLE))]
+Supervisor = Annotated[User, Depends(RequireRole(Role.supervisor, Role.admin))]
+Admin = Annotated[User, Depends(RequireRole(Role.admin))]

@@ -1,0 +1,116 @@
+"""Instructions to institutions and the outbox that carries them to the workers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, func, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, CreatedAt, one_of
+from app.institutions.models import Institution
+
+
+class InstructionKind(StrEnum):
+    stop_payment = "stop_payment"
+    freeze = "freeze"
+    query = "query"
+    release = "release"
+    register = "register"  # the case's registration with the national platform
+
+
+class InstructionState(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    done = "done"
+    escalated = "escalated"
+    expired = "expired"
+
+
+class Outcome(StrEnum):
+    stopped_full = "stopped_full"
+    stopped_partial = "stopped_partial"
+    frozen_full = "frozen_full"
+    frozen_partial = "frozen_partial"
+    released = "released"
+    answered = "answered"
+    registered = "registered"
+    no_funds = "no_funds"
+    mismatch = "mismatch"
+    account_not_found = "account_not_found"
+    rejected = "rejected"
+
+
+class Instruction(Base):
+    """One request to one institution about one account, with every timestamp of its life."""
+
+    __tablename__ = "instruction"
+    __table_args__ = (
+        one_of("kind", InstructionKind),
+        one_of("state", InstructionState),
+        one_of("outcome", Outcome),
+        CheckConstraint("kind = 'register' OR account_id IS NOT NULL", name="account_required"),
+        CheckConstraint("state <> 'done' OR outcome IS NOT NULL", name="done_has_outcome"),
+        CheckConstraint("amount_requested >= 0", name="amount_requested"),
+        CheckConstraint("amount_stopped >= 0", name="amount_stopped"),
+        CheckConstraint("balance >= 0", name="balance"),
+        CheckConstraint("attempts >= 0", name="attempts"),
+        Index("ix_instruction_state_institution_id", "state", "institution_id"),
+        Index(
+            "ix_instruction_active_expiry",
+            "expires_at",
+            postgresql_where=text("state = 'done' AND expires_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    # The instruction whose outcome led to this one (onward transfers, renewals).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("instruction.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(12), server_default=InstructionState.pending.value)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    amount_requested: Mapped[Decimal | None]
+    amount_stopped: Mapped[Decimal | None]
+    balance: Mapped[Decimal | None]
+    mismatch_field: Mapped[str | None] = mapped_column(String(32))
+    document_no: Mapped[str | None] = mapped_column(String(64))
+    institution_ref: Mapped[str | None] = mapped_column(String(100))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]
+    first_attempt_at: Mapped[dt.datetime | None]
+    acked_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    effective_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]
+    escalated_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    institution: Mapped[Institution] = relationship(lazy="raise")
+
+
+class Outbox(Base):
+    """A task to publish after commit; the relay re-publishes rows not yet confirmed."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_unconfirmed",
+            "created_at",
+            postgresql_where=text("confirmed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    instruction_id: Mapped[int] = mapped_column(ForeignKey("instruction.id"), unique=True)
+    task: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[CreatedAt]
+    published_at: Mapped[dt.datetime | None]
+    publish_attempts: Mapped[int] = mapped_column(server_default="0")
+    confirmed_at: Mapped[dt.datetime | None]

@@ -1,0 +1,192 @@
+"""One exception family and one renderer: every API error is RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.i18n import LANGUAGES, Language, negotiate, t
+
+PROBLEM_JSON = "application/problem+json"
+# Chosen on the log-in page, before anyone is signed in; a user's own setting wins after.
+LANGUAGE_COOKIE = "stopay_lang"
+
+
+class AppError(Exception):
+    """A failure the client can act on; `title_key` names its i18n title."""
+
+    status_code = 400
+    title_key = "problem.bad_request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title_key)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra or {}
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    title_key = "problem.unauthorized"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    title_key = "problem.forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    title_key = "problem.not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    title_key = "problem.conflict"
+
+
+class Invalid(AppError):
+    status_code = 422
+    title_key = "problem.validation"
+
+
+class Unavailable(AppError):
+    status_code = 503
+    title_key = "problem.unavailable"
+
+
+def request_language(request: Request) -> Language:
+    """The language for this answer.
+
+    API clients choose per request with Accept-Language, falling back to the user's setting;
+    pages follow the signed-in user's setting, then the log-in page's choice, then the browser.
+    """
+    default: Language = request.app.state.settings.default_language
+    header = request.headers.get("accept-language")
+    user_language: Language | None = getattr(request.state, "language", None)
+    if header and request.url.path.startswith("/api/"):
+        return negotiate(header, user_language or default)
+    if user_language is not None:
+        return user_language
+    cookie = request.cookies.get(LANGUAGE_COOKIE)
+    if cookie is not None and cookie in LANGUAGES:
+        return cookie
+    return negotiate(header, default)
+
+
+def problem(
+    request: Request,
+    *,
+    status: int,
+    title_key: str,
+    detail: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    lang = request_language(request)
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": t(title_key, lang),
+        "status": status,
+        "detail": detail or t(title_key, lang),
+        "instance": request.url.path,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra or {})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _wants_html(request: Request) -> bool:
+    """Pages send strangers to the log-in form; API paths and JSON clients get a problem."""
+    accept = request.headers.get("accept", "")
+    return not request.url.path.startswith("/api/") and "application/json" not in accept
+
+
+def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
+    """Pydantic errors as {field, message, type}, the field a dotted path into the body."""
+    out = []
+    for err in raw:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        ctx = dict(err.get("ctx") or {})
+        kind = err.get("type", "")
+        key = f"field.{kind}"
+        if key in _FIELD_KEYS:
+            try:
+                message = t(key, lang, **ctx)
+            except (KeyError, IndexError):
+                message = t("field.invalid", lang)
+        elif kind == "value_error" and "error" in ctx:
+            message = str(ctx["error"])
+        else:
+            message = t("field.invalid", lang) if lang == "zh-CN" else str(err.get("msg"))
+        out.append({"field": ".".join(loc), "message": message, "type": kind})
+    return out
+
+
+_FIELD_KEYS = {
+    "field.missing",
+    "field.extra_forbidden",
+    "field.string_too_long",
+    "field.string_too_short",
+    "field.too_long",
+    "field.too_short",
+    "field.enum",
+    "field.json_invalid",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        if isinstance(exc, Unauthorized) and _wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return problem(
+            request,
+            status=exc.status_code,
+            title_key=exc.title_key,
+            detail=exc.detail,
+            errors=exc.errors,
+            headers=exc.headers,
+            extra=exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        lang = request_language(request)
+        errors = field_errors(list(exc.errors()), lang)
+        return problem(
+            request,
+            status=422,
+            title_key="problem.validation",
+            detail=t("problem.validation_detail", lang, count=len(errors)),
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        title_key = {
+            404: "problem.not_found",
+            405: "problem.method_not_allowed",
+            401: "problem.unauthorized",
+            403: "problem.forbidden",
+        }.get(exc.status_code, "problem.bad_request")
+        return problem(
+            request,
+            status=exc.status_code,
+            title_key=title_key,
+            headers=getattr(exc, "headers", None),
+        )

@@ -1,0 +1,40 @@
+"""Institutions: banks, payment institutions and the national platform."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Boolean, CheckConstraint, String, text, true
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, CreatedAt, one_of
+
+
+class InstitutionKind(StrEnum):
+    bank = "bank"
+    payment_institution = "payment_institution"
+    national_platform = "national_platform"
+
+
+class Institution(Base):
+    __tablename__ = "institution"
+    __table_args__ = (one_of("kind", InstitutionKind), CheckConstraint("sla_s > 0", name="sla_s"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(24))
+    stationed: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    bin_prefixes: Mapped[list[str]] = mapped_column(ARRAY(String(10)), server_default=text("'{}'"))
+    # How our adapter reaches it (base_url, timeouts, concurrency); read by the dispatcher.
+    adapter: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    # Standard Webhooks secret (whsec_...) its callbacks are signed with.
+    callback_secret: Mapped[str] = mapped_column(String(128))
+    sla_s: Mapped[int]
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[dt.datetime | None]

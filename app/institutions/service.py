@@ -1,0 +1,79 @@
+"""The institution registry: load it, seed it, and find a card's bank by its BIN."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.institutions.models import Institution
+from app.institutions.schemas import RegistryEntry
+
+REGISTRY_PATH = Path(__file__).with_name("registry.yaml")
+
+
+def load_registry(path: Path = REGISTRY_PATH) -> list[RegistryEntry]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [RegistryEntry.model_validate(item) for item in raw["institutions"]]
+
+
+def derive_callback_secret(*, secret_key: str, code: str) -> str:
+    """The demo callback secret of an institution: stable for one secret key."""
+    digest = hmac.new(secret_key.encode(), f"callback:{code}".encode(), hashlib.sha256).digest()
+    return "whsec_" + base64.b64encode(digest).decode()
+
+
+def seed_institutions(db: Session, *, secret_key: str) -> tuple[int, int]:
+    """Insert or update every registry entry; returns (inserted, updated).
+
+    An existing callback secret is kept: secrets rotate on their own schedule.
+    """
+    existing = {i.code: i for i in db.scalars(select(Institution))}
+    inserted = updated = 0
+    for entry in load_registry():
+        fields = entry.model_dump()
+        row = existing.get(entry.code)
+        if row is None:
+            db.add(
+                Institution(
+                    **fields,
+                    callback_secret=derive_callback_secret(secret_key=secret_key, code=entry.code),
+                )
+            )
+            inserted += 1
+            continue
+        changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
+        if changed:
+            for key, value in changed.items():
+                setattr(row, key, value)
+            row.updated_at = utcnow()
+            updated += 1
+    db.flush()
+    return inserted, updated
+
+
+class BinIndex:
+    """Longest-prefix match of a card number against every bank's BIN prefixes."""
+
+    def __init__(self, institutions: Iterable[Institution | RegistryEntry]) -> None:
+        self._by_prefix: dict[str, str] = {}
+        for inst in institutions:
+            for prefix in inst.bin_prefixes:
+                self._by_prefix[prefix] = inst.code
+        self._lengths = sorted({len(p) for p in self._by_prefix}, reverse=True)
+
+    def lookup(self, card_no: str) -> str | None:
+        """The code of the bank that issued `card_no`, or None when no prefix matches."""
+        digits = "".join(ch for ch in card_no if ch.isdigit())
+        for length in self._lengths:
+            code = self._by_prefix.get(digits[:length])
+            if code is not None:
+                return code
+        return None

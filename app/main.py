@@ -1,0 +1,88 @@
+"""The FastAPI application, built by `create_app` (uvicorn runs it with --factory)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from app.auth.router import api as auth_api
+from app.auth.router import pages as auth_pages
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.errors import install_error_handlers
+from app.health.router import router as health_router
+from app.institutions.router import router as institutions_router
+from app.middleware import SecurityHeaders
+from app.pages.router import router as pages_router
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+# Every router the app serves; the route-by-role test walks these.
+ROUTERS: tuple[APIRouter, ...] = (
+    health_router,
+    auth_pages,
+    auth_api,
+    pages_router,
+    institutions_router,
+)
+
+DESCRIPTION = """
+The rapid stop-payment service: call-takers capture a fraud report once, and the service
+stops the money at every bank and payment institution it reached.
+
+**Authentication**: people log in at `/login` (session cookie; API calls from pages send
+`X-CSRF-Token`). API clients get a bearer token from `POST /api/v1/auth/tokens` and send
+`Authorization: Bearer <token>`.
+
+**Errors** are RFC 9457 `application/problem+json`; validation errors list each field's path
+and message in the caller's language (`Accept-Language: zh-CN` or `en`).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_secrets()
+    database_url, _broker_url = settings.require_urls()
+    engine = make_engine(database_url, pool_size=20, max_overflow=20)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Rapid stop-payment service",
+        version="1",
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+
+    install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        # Served from our own vendored copy: no CDN at run time.
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Rapid stop-payment service — API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,124 @@
+"""Test fixtures: a throw-away database on the real PostgreSQL server, the real Redis.
+
+The database is created and migrated once per session and dropped at the end; each test
+runs inside a transaction that is rolled back, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker, transaction
+from app.deps import get_db
+from app.institutions.service import seed_institutions
+from app.main import create_app
+from app.migrate import upgrade
+
+ADMIN_URL = os.environ.get(
+    "STOPAY_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+BROKER_URL = os.environ.get("STOPAY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
+TEST_SECRET = "test-secret-key-not-the-default"
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def create_database(prefix: str = "stopay_test") -> str:
+    """Create an empty database on the test server; returns its SQLAlchemy URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_libpq(ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    name = make_url(url).database
+    with psycopg.connect(_libpq(ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    url = create_database()
+    try:
+        upgrade(url)
+        engine = make_engine(url)
+        with transaction(make_sessionmaker(engine)) as db:
+            seed_institutions(db, secret_key=TEST_SECRET)
+        engine.dispose()
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        broker_url=BROKER_URL,
+        demo=False,
+        secret_key=TEST_SECRET,
+        default_language="en",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session whose work is rolled back after the test (commits become savepoints)."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        session = Session(bind=conn, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            session.close()
+            outer.rollback()
+
+
+@pytest.fixture
+def app(settings: Settings, db: Session) -> Iterator[FastAPI]:
+    app = create_app(settings)
+
+    def _test_db() -> Iterator[Session]:
+        # The request's transaction is a savepoint inside the test's transaction.
+        with db.begin_nested():
+            yield db
+
+    app.dependency_overrides[get_db] = _test_db
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def fresh_sessionmaker(database_url: str) -> Iterator[object]:
+    """Committing sessions for tests about real transactions; not rolled back for them."""
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()

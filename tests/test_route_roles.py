@@ -1,0 +1,63 @@
+"""Every route either is public on purpose or demands a role; strangers get 401 everywhere."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from app.main import ROUTERS
+
+# Routes that answer without a log-in, and why.
+PUBLIC = {
+    ("GET", "/healthz"),  # liveness probe
+    ("GET", "/readyz"),  # readiness probe
+    ("GET", "/login"),  # the log-in form
+    ("POST", "/login"),  # checks the password itself
+    ("POST", "/api/v1/auth/tokens"),  # checks the password itself
+    ("GET", "/docs"),  # API documentation
+}
+
+
+def _routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
+    routes = [*app.routes, *(route for router in ROUTERS for route in router.routes)]
+    for route in routes:
+        if isinstance(route, APIRoute):
+            for method in route.methods:
+                yield method, route.path, route
+
+
+def _required_roles(dependant: Dependant) -> set[str]:
+    roles: set[str] = set(getattr(dependant.call, "required_roles", ()))
+    for sub in dependant.dependencies:
+        roles |= _required_roles(sub)
+    return roles
+
+
+def test_every_route_is_public_on_purpose_or_demands_a_role(app: FastAPI) -> None:
+    assert len(list(_routes(app))) >= 10
+    unguarded = [
+        f"{method} {path}"
+        for method, path, route in _routes(app)
+        if (method, path) not in PUBLIC and not _required_roles(route.dependant)
+    ]
+    assert unguarded == []
+
+
+def test_strangers_get_401_from_every_guarded_route(app: FastAPI, client: TestClient) -> None:
+    checked = 0
+    for method, path, _route in _routes(app):
+        if (method, path) in PUBLIC:
+            continue
+        concrete = re.sub(r"\{[^}]+\}", "X-1", path)
+        response = client.request(
+            method, concrete, headers={"accept": "application/json"}, follow_redirects=False
+        )
+        assert response.status_code == 401, f"{method} {path} answered {response.status_code}"
+        assert response.headers["content-type"] == "application/problem+json"
+        checked += 1
+    assert checked > 0
