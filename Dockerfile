@@ -1,0 +1,20 @@
+# One image for every process: api, worker, beat, simulator (docker-compose.yml picks the command).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    STOPAY_DATA_DIR=/data
+
+WORKDIR /srv
+COPY pyproject.toml README.md alembic.ini ./
+COPY app ./app
+COPY workers ./workers
+COPY simulator ./simulator
+COPY migrations ./migrations
+RUN pip install --no-cache-dir -e . \
+ && useradd --system --home-dir /srv stopay \
+ && mkdir -p /data && chown stopay /data
+
+USER stopay
+EXPOSE 8000 8100
+CMD ["stopay", "api", "--host", "0.0.0.0"]
