@@ -31,3 +31,12 @@ def test_outside_demo_mode_the_default_secret_is_refused(settings: Settings) -> 
     unsafe = settings.model_copy(update={"secret_key": DEFAULT_SECRET_KEY, "demo": False})
     with pytest.raises(RuntimeError, match="STOPAY_SECRET_KEY"):
         create_app(unsafe)
+
+
+def test_with_urls_set_nothing_embedded_is_started(settings: Settings, tmp_path: object) -> None:
+    from app.runner import services
+
+    configured = settings.model_copy(update={"data_dir": tmp_path})
+    with services(configured) as (database_url, broker_url):
+        assert (database_url, broker_url) == (settings.database_url, settings.broker_url)
+    assert list(configured.data_dir.iterdir()) == []
