@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     worker_concurrency: int = 100
 
     default_language: Language = "zh-CN"
+    # The centre's time zone: times entered without an offset are read in it.
+    timezone: str = "Asia/Shanghai"
+    # How long an Idempotency-Key is remembered (at least 24 h).
+    idempotency_ttl_s: int = 48 * 3600
     session_max_age_s: int = 12 * 3600
     api_token_max_age_s: int = 90 * 24 * 3600
     readiness_timeout_s: float = 2.0

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.i18n import LANGUAGES, Language, negotiate, t
+from app.i18n import LANGUAGES, MESSAGES, Language, negotiate, t
 
 PROBLEM_JSON = "application/problem+json"
 # Chosen on the log-in page, before anyone is signed in; a user's own setting wins after.
@@ -124,7 +124,7 @@ def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
         ctx = dict(err.get("ctx") or {})
         kind = err.get("type", "")
         key = f"field.{kind}"
-        if key in _FIELD_KEYS:
+        if key in MESSAGES:
             try:
                 message = t(key, lang, **ctx)
             except (KeyError, IndexError):
@@ -135,18 +135,6 @@ def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
             message = t("field.invalid", lang) if lang == "zh-CN" else str(err.get("msg"))
         out.append({"field": ".".join(loc), "message": message, "type": kind})
     return out
-
-
-_FIELD_KEYS = {
-    "field.missing",
-    "field.extra_forbidden",
-    "field.string_too_long",
-    "field.string_too_short",
-    "field.too_long",
-    "field.too_short",
-    "field.enum",
-    "field.json_invalid",
-}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -74,6 +74,103 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "field.invalid": {"zh-CN": "格式不正确", "en": "Invalid value"},
     "field.enum": {"zh-CN": "可选值：{expected}", "en": "Expected one of: {expected}"},
     "field.json_invalid": {"zh-CN": "JSON 格式错误", "en": "The body is not valid JSON"},
+    "field.greater_than": {"zh-CN": "必须大于 {gt}", "en": "Must be greater than {gt}"},
+    "field.less_than_equal": {"zh-CN": "不能超过 {le}", "en": "Must be at most {le}"},
+    "field.decimal_max_places": {
+        "zh-CN": "最多 {decimal_places} 位小数",
+        "en": "At most {decimal_places} decimal places",
+    },
+    "field.decimal_parsing": {"zh-CN": "不是有效的金额", "en": "Not a valid amount"},
+    "field.datetime_from_date_parsing": {
+        "zh-CN": "不是有效的时间（如 2026-11-22T14:05:00+08:00）",
+        "en": "Not a valid time (e.g. 2026-11-22T14:05:00+08:00)",
+    },
+    "field.datetime_parsing": {
+        "zh-CN": "不是有效的时间（如 2026-11-22T14:05:00+08:00）",
+        "en": "Not a valid time (e.g. 2026-11-22T14:05:00+08:00)",
+    },
+    "field.datetime_type": {
+        "zh-CN": "不是有效的时间（如 2026-11-22T14:05:00+08:00）",
+        "en": "Not a valid time (e.g. 2026-11-22T14:05:00+08:00)",
+    },
+    "field.string_type": {"zh-CN": "应为文本", "en": "Must be text"},
+    "field.bool_type": {"zh-CN": "应为是/否", "en": "Must be true or false"},
+    "field.bool_parsing": {"zh-CN": "应为是/否", "en": "Must be true or false"},
+    "field.list_type": {"zh-CN": "应为列表", "en": "Must be a list"},
+    "field.model_type": {"zh-CN": "应为对象", "en": "Must be an object"},
+    "field.model_attributes_type": {"zh-CN": "应为对象", "en": "Must be an object"},
+    "field.decimal_type": {"zh-CN": "不是有效的金额", "en": "Not a valid amount"},
+    "field.dict_type": {"zh-CN": "应为对象", "en": "Must be an object"},
+    # Case intake rules (app/cases/validation.py)
+    "case.blank": {"zh-CN": "不能为空", "en": "Must not be blank"},
+    "case.time_future": {"zh-CN": "时间不能晚于现在", "en": "Cannot be in the future"},
+    "case.time_too_old": {
+        "zh-CN": "不能早于报警时间一年以上",
+        "en": "Cannot be more than a year before the call",
+    },
+    "case.received_too_old": {
+        "zh-CN": "报警时间不能早于一年前",
+        "en": "The call cannot have started more than a year ago",
+    },
+    "case.id_no": {
+        "zh-CN": "不是有效的居民身份证号码（校验位或出生日期不对）",
+        "en": "Not a valid resident ID number (check digit or birth date is wrong)",
+    },
+    "case.phone": {"zh-CN": "不是有效的电话号码", "en": "Not a valid phone number"},
+    "case.enterprise_name": {
+        "zh-CN": "受害单位为企业时必须填写企业名称",
+        "en": "Required when the victim is an enterprise",
+    },
+    "case.institution_unknown": {
+        "zh-CN": "没有代码为 {code} 的机构",
+        "en": "No institution has the code {code}",
+    },
+    "case.institution_not_party": {
+        "zh-CN": "{name}不是收付款机构",
+        "en": "{name} does not hold accounts",
+    },
+    "case.institution_required": {
+        "zh-CN": "无法从卡号识别发卡行，请选择机构",
+        "en": "The card's bank cannot be told from its number; choose the institution",
+    },
+    "case.account_digits": {
+        "zh-CN": "银行账号只能包含数字",
+        "en": "A bank account number has digits only",
+    },
+    "case.account_length": {
+        "zh-CN": "银行账号应为 {min}–{max} 位",
+        "en": "A bank account number has {min}–{max} digits",
+    },
+    "case.card_length": {
+        "zh-CN": "银行卡号应为 16–19 位",
+        "en": "A bank card number has 16–19 digits",
+    },
+    "case.card_luhn": {
+        "zh-CN": "卡号校验位不对，请核对是否输错",
+        "en": "The card number's check digit is wrong; check for a typo",
+    },
+    "case.card_bin_mismatch": {
+        "zh-CN": "卡号属于{bank}，与所选机构不符",
+        "en": "This card number belongs to {bank}, not the institution chosen",
+    },
+    "case.account_spaces": {
+        "zh-CN": "账号不能包含空格以外的空白字符",
+        "en": "An account has no whitespace inside",
+    },
+    "case.same_account": {
+        "zh-CN": "收款账户与付款账户相同",
+        "en": "The receiving account is the paying account",
+    },
+    "case.no_origin": {
+        "zh-CN": "无法判断哪个是受害人的账户：请从受害人付出的转账开始填写",
+        "en": "Cannot tell which account is the victim's: start from the victim's own payments",
+    },
+    "case.not_found": {"zh-CN": "没有编号为 {case_no} 的警情", "en": "No case {case_no}"},
+    "case.idempotency_mismatch": {
+        "zh-CN": "该 Idempotency-Key 已用于另一份不同的报案，请换一个新键",
+        "en": "This Idempotency-Key was used with a different report; send a new key",
+    },
+    "case.qq": {"zh-CN": "QQ 号应为 5–12 位数字", "en": "A QQ number has 5–12 digits"},
 }
 
 

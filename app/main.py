@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.auth.router import api as auth_api
 from app.auth.router import pages as auth_pages
+from app.cases.router import router as cases_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
@@ -30,6 +31,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth_api,
     pages_router,
     institutions_router,
+    cases_router,
 )
 
 DESCRIPTION = """

@@ -3,7 +3,15 @@
 from app.audit.models import Event
 from app.auth.models import ApiToken, Unit, User, UserSession
 from app.callbacks.models import CallbackInbox
-from app.cases.models import Account, Case, CaseAccount, SuspectContact, Transfer
+from app.cases.models import (
+    Account,
+    Case,
+    CaseAccount,
+    CaseNumberCounter,
+    IdempotencyKey,
+    SuspectContact,
+    Transfer,
+)
 from app.db import Base
 from app.dispatch.models import Instruction, Outbox
 from app.institutions.models import Institution
@@ -15,7 +23,9 @@ __all__ = [
     "CallbackInbox",
     "Case",
     "CaseAccount",
+    "CaseNumberCounter",
     "Event",
+    "IdempotencyKey",
     "Institution",
     "Instruction",
     "Outbox",

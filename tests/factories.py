@@ -67,3 +67,58 @@ def luhn_complete(partial: str) -> str:
                 d -= 9
         total += d
     return partial + str((10 - total % 10) % 10)
+
+
+BANK_BINS = {"ICBC": "622202", "CCB": "621700", "ABC": "622848", "CMB": "622588"}
+
+
+def card_no(bank: str = "ICBC", serial: int = 1) -> str:
+    """A valid 19-digit card number of `bank` (known BIN, right Luhn digit)."""
+    prefix = BANK_BINS[bank]
+    return luhn_complete(f"{prefix}{serial:012d}")
+
+
+def transfer_payload(
+    *,
+    to_bank: str = "CCB",
+    to_serial: int = 1,
+    amount: str = "1000.00",
+    minutes_ago: int = 10,
+    from_serial: int = 900_000,
+    **changes: object,
+) -> dict[str, object]:
+    import datetime as dt
+
+    occurred = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes_ago)
+    payload: dict[str, object] = {
+        "occurred_at": occurred.isoformat(),
+        "amount": amount,
+        "from": {"institution": "ICBC", "account_no": card_no("ICBC", from_serial),
+                 "holder_name": "陈女士"},
+        "to": {"account_no": card_no(to_bank, to_serial), "holder_name": "刘某"},
+        "channel": "mobile_banking",
+        "reference": f"REF{to_serial}",
+    }  # fmt: skip
+    payload.update(changes)
+    return payload
+
+
+def case_payload(*, transfers: int = 1, **changes: object) -> dict[str, object]:
+    """A valid report: `transfers` victim payments to distinct level-1 cards."""
+    import datetime as dt
+
+    banks = list(BANK_BINS)
+    payload: dict[str, object] = {
+        "received_at": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)).isoformat(),
+        "channel": "phone_call",
+        "victim": {"name": "陈女士", "id_no": "11010519491231002X", "phone": "13800138000"},
+        "fraud_type": "impersonate_customer_service",
+        "narrative": "自称客服，称可办理退款。",
+        "transfers": [
+            transfer_payload(to_bank=banks[i % len(banks)], to_serial=uuid.uuid4().int % 10**11)
+            for i in range(transfers)
+        ],
+        "contacts": [{"kind": "phone", "value": "+85261234567"}],
+    }
+    payload.update(changes)
+    return payload

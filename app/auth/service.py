@@ -8,10 +8,10 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from app.auth.models import ApiToken, User, UserSession
+from app.auth.models import ApiToken, Unit, User, UserSession
 from app.db import utcnow
 
 _hasher = PasswordHasher()
@@ -98,3 +98,10 @@ def resolve_api_token(db: Session, *, token: str) -> User | None:
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
         row.last_used_at = now
     return user
+
+
+def unit_subtree(unit_id: int) -> Select[int]:
+    """The ids of a unit and every unit under it: what its people may see."""
+    tree = select(Unit.id).where(Unit.id == unit_id).cte("unit_tree", recursive=True)
+    tree = tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))
+    return select(tree.c.id)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     String,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     false,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, CreatedAt, one_of
@@ -134,6 +137,7 @@ class Case(Base):
         one_of("fraud_type", FraudType),
         one_of("priority", Priority),
         one_of("status", CaseStatus),
+        CheckConstraint("total_amount >= 0", name="total_amount"),
         Index("ix_case_status_priority", "status", "priority"),
     )
 
@@ -149,6 +153,8 @@ class Case(Base):
     victim_enterprise_name: Mapped[str | None] = mapped_column(String(200))
     fraud_type: Mapped[str] = mapped_column(String(40), index=True)
     narrative: Mapped[str] = mapped_column(Text, server_default="")
+    # What the victim reported sending (the transfers out of level-0 accounts); fixed at intake.
+    total_amount: Mapped[Decimal]
     priority: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), server_default=CaseStatus.stopping.value)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
@@ -211,3 +217,29 @@ class SuspectContact(Base):
     kind: Mapped[str] = mapped_column(String(8))
     value: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[CreatedAt]
+
+
+class CaseNumberCounter(Base):
+    """The last case number given out on each day (ZF-YYYYMMDD-NNNNNN)."""
+
+    __tablename__ = "case_number_counter"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int]
+
+
+class IdempotencyKey(Base):
+    """A submitted Idempotency-Key: the same key and body get the first answer back."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
+    response_status: Mapped[int | None]
+    response_body: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[CreatedAt]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -1,0 +1,201 @@
+"""Reading cases back: the list with its filters, and one case whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, aliased
+
+from app.audit.models import Event
+from app.auth.models import Unit, User
+from app.auth.service import unit_subtree
+from app.cases.models import Account, Case, CaseAccount, SuspectContact, Transfer
+from app.cases.schemas import (
+    AccountRead,
+    CasePage,
+    CaseRead,
+    CaseSummary,
+    ContactRead,
+    EventRead,
+    LevelRead,
+    TransferRead,
+    VictimRead,
+)
+from app.cases.service import instruction_read, shared_cases
+from app.cases.validation import normalise_account_no
+from app.dispatch.models import Instruction
+from app.institutions.models import Institution
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    status: str | None = None
+    priority: str | None = None
+    fraud_type: str | None = None
+    received_from: dt.datetime | None = None
+    received_to: dt.datetime | None = None
+    account_no: str | None = None
+
+
+def visible_cases(user: User) -> Select[Case]:
+    """Cases taken by the user's unit or any unit under it."""
+    return select(Case).where(Case.unit_id.in_(unit_subtree(user.unit_id)))
+
+
+def find_case(db: Session, *, case_no: str, user: User) -> Case | None:
+    return db.scalar(visible_cases(user).where(Case.case_no == case_no))
+
+
+def _summary(case: Case, unit_code: str, username: str) -> CaseSummary:
+    return CaseSummary(
+        case_no=case.case_no,
+        received_at=case.received_at,
+        recorded_at=case.recorded_at,
+        channel=case.channel,
+        fraud_type=case.fraud_type,
+        priority=case.priority,
+        status=case.status,
+        victim_name=case.victim_name,
+        victim_is_enterprise=case.victim_is_enterprise,
+        total_amount=case.total_amount,
+        unit=unit_code,
+        call_taker=username,
+    )
+
+
+def list_cases(
+    db: Session, *, user: User, filters: CaseFilters, page: int, page_size: int
+) -> CasePage:
+    query = visible_cases(user)
+    f = filters
+    if f.status:
+        query = query.where(Case.status == f.status)
+    if f.priority:
+        query = query.where(Case.priority == f.priority)
+    if f.fraud_type:
+        query = query.where(Case.fraud_type == f.fraud_type)
+    if f.received_from:
+        query = query.where(Case.received_at >= f.received_from)
+    if f.received_to:
+        query = query.where(Case.received_at < f.received_to)
+    if f.account_no:
+        holding = (
+            select(CaseAccount.case_id)
+            .join(Account, Account.id == CaseAccount.account_id)
+            .where(Account.account_no_norm == normalise_account_no(f.account_no))
+        )
+        query = query.where(Case.id.in_(holding))
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.execute(
+        query.add_columns(Unit.code, User.username)
+        .join(Unit, Unit.id == Case.unit_id)
+        .join(User, User.id == Case.call_taker_id)
+        .order_by(Case.received_at.desc(), Case.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    items = [_summary(case, unit_code, username) for case, unit_code, username in rows]
+    return CasePage(items=items, total=total, page=page, page_size=page_size)
+
+
+def read_case(db: Session, *, case: Case) -> CaseRead:
+    unit_code, username = db.execute(
+        select(Unit.code, User.username)
+        .join(User, User.unit_id == Unit.id, isouter=False)
+        .where(Unit.id == case.unit_id, User.id == case.call_taker_id)
+    ).one()
+
+    accounts = db.execute(
+        select(CaseAccount, Account, Institution.code)
+        .join(Account, Account.id == CaseAccount.account_id)
+        .join(Institution, Institution.id == Account.institution_id)
+        .where(CaseAccount.case_id == case.id)
+        .order_by(CaseAccount.level, Institution.code, Account.account_no_norm)
+    ).all()
+    shared = shared_cases(db, [acc.id for _, acc, _ in accounts])
+    by_level: dict[int, list[AccountRead]] = defaultdict(list)
+    numbers: dict[int, tuple[str, str]] = {}
+    for link, acc, code in accounts:
+        numbers[acc.id] = (code, acc.account_no)
+        by_level[link.level].append(
+            AccountRead(
+                institution=code,
+                account_no=acc.account_no,
+                holder_name=acc.holder_name,
+                kind=acc.kind,
+                role=link.role,
+                level=link.level,
+                shared_with=[n for n in shared.get(acc.id, []) if n != case.case_no],
+            )
+        )
+
+    transfers = [
+        TransferRead(
+            occurred_at=t.occurred_at,
+            amount=t.amount,
+            from_institution=numbers[t.from_account_id][0],
+            from_account_no=numbers[t.from_account_id][1],
+            to_institution=numbers[t.to_account_id][0],
+            to_account_no=numbers[t.to_account_id][1],
+            channel=t.channel,
+            reference=t.reference,
+            source=t.source,
+        )
+        for t in db.scalars(
+            select(Transfer).where(Transfer.case_id == case.id).order_by(Transfer.occurred_at)
+        )
+    ]
+    instructions = [
+        instruction_read(
+            i, institution_code=code, account_no=numbers[i.account_id][1] if i.account_id else None
+        )
+        for i, code in db.execute(
+            select(Instruction, Institution.code)
+            .join(Institution, Institution.id == Instruction.institution_id)
+            .where(Instruction.case_id == case.id)
+            .order_by(Instruction.id)
+        )
+    ]
+    actor = aliased(User)
+    events = [
+        EventRead(
+            occurred_at=e.occurred_at,
+            kind=e.kind,
+            actor_kind=e.actor_kind,
+            actor=name,
+            data=e.data,
+        )
+        for e, name in db.execute(
+            select(Event, actor.username)
+            .join(actor, actor.id == Event.actor_user_id, isouter=True)
+            .where(Event.case_id == case.id)
+            .order_by(Event.id)
+        )
+    ]
+    contacts = [
+        ContactRead(kind=c.kind, value=c.value)
+        for c in db.scalars(
+            select(SuspectContact)
+            .where(SuspectContact.case_id == case.id)
+            .order_by(SuspectContact.id)
+        )
+    ]
+    return CaseRead(
+        **_summary(case, unit_code, username).model_dump(),
+        victim=VictimRead(
+            name=case.victim_name,
+            id_no=case.victim_id_no,
+            phone=case.victim_phone,
+            is_enterprise=case.victim_is_enterprise,
+            enterprise_name=case.victim_enterprise_name,
+        ),
+        narrative=case.narrative,
+        levels=[LevelRead(level=lvl, accounts=accs) for lvl, accs in sorted(by_level.items())],
+        transfers=transfers,
+        contacts=contacts,
+        instructions=instructions,
+        events=events,
+    )

@@ -1,0 +1,331 @@
+"""Case intake: one transaction writes the case, its money trail and its first instructions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from app.audit.service import record_event
+from app.auth.models import User
+from app.cases.models import (
+    Account,
+    AccountRole,
+    Case,
+    CaseAccount,
+    CaseNumberCounter,
+    CaseStatus,
+    IdempotencyKey,
+    Priority,
+    SuspectContact,
+    Transfer,
+    TransferSource,
+)
+from app.cases.priority import compute_priority
+from app.cases.schemas import AccountRead, CaseCreate, CaseCreated, InstructionRead
+from app.cases.validation import Directory, ResolvedAccount, ResolvedCase, resolve_case
+from app.db import utcnow
+from app.dispatch.models import Instruction, InstructionKind
+from app.dispatch.service import create_instructions
+from app.errors import Invalid
+from app.institutions.models import Institution, InstitutionKind
+
+NATIONAL_PLATFORM = InstitutionKind.national_platform
+
+
+def load_directory(db: Session) -> Directory:
+    return Directory(list(db.scalars(select(Institution).where(Institution.is_active))))
+
+
+def plan_case(
+    db: Session, *, data: CaseCreate, zone: ZoneInfo, now: dt.datetime | None = None
+) -> ResolvedCase:
+    """Every intake rule, without writing anything (raises CaseInvalid)."""
+    return resolve_case(data, directory=load_directory(db), now=now or utcnow(), zone=zone)
+
+
+def preview_priority(db: Session, *, plan: ResolvedCase, now: dt.datetime) -> Priority:
+    """The priority the case would get, judged against the accounts already on file."""
+    suspects = [a for key, a in plan.accounts.items() if plan.levels[key] > 0]
+    known = _known_accounts(db, suspects)
+    return _priority(plan, now=now, known_mules=len(known))
+
+
+def _priority(plan: ResolvedCase, *, now: dt.datetime, known_mules: int) -> Priority:
+    minutes = (now - plan.last_transfer_at).total_seconds() / 60
+    return compute_priority(
+        total=plan.total_amount,
+        is_enterprise=plan.data.victim.is_enterprise,
+        minutes_since_last_transfer=max(minutes, 0.0),
+        known_mule_accounts=known_mules,
+    )
+
+
+def _known_accounts(db: Session, accounts: Iterable[ResolvedAccount]) -> set[tuple[int, str]]:
+    pairs = [a.key for a in accounts]
+    if not pairs:
+        return set()
+    rows = db.execute(
+        select(Account.institution_id, Account.account_no_norm)
+        .join(CaseAccount, CaseAccount.account_id == Account.id)
+        .where(Account.institution_id.in_({p[0] for p in pairs}))
+        .where(Account.account_no_norm.in_({p[1] for p in pairs}))
+    )
+    return {(r[0], r[1]) for r in rows} & set(pairs)
+
+
+def _upsert_accounts(db: Session, plan: ResolvedCase) -> dict[tuple[int, str], int]:
+    """One row per account across all cases; returns their ids by (institution, number)."""
+    # Sorted, so two intakes sharing accounts lock them in the same order (no deadlock).
+    accounts = sorted(plan.accounts.values(), key=lambda a: a.key)
+    stmt = pg_insert(Account).values(
+        [
+            {
+                "institution_id": a.institution.id,
+                "account_no": a.account_no,
+                "account_no_norm": a.norm,
+                "holder_name": a.holder_name,
+                "kind": a.kind.value,
+            }
+            for a in accounts
+        ]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Account.institution_id, Account.account_no_norm],
+        # A name learnt now fills a gap; a name already on file is kept.
+        set_={"holder_name": func.coalesce(Account.holder_name, stmt.excluded.holder_name)},
+    )
+    rows = db.execute(stmt.returning(Account.id, Account.institution_id, Account.account_no_norm))
+    return {(r.institution_id, r.account_no_norm): r.id for r in rows}
+
+
+def shared_cases(db: Session, account_ids: Iterable[int]) -> dict[int, list[str]]:
+    """For each account, the other cases it already appears in (newest first)."""
+    rows = db.execute(
+        select(CaseAccount.account_id, Case.case_no)
+        .join(Case, Case.id == CaseAccount.case_id)
+        .where(CaseAccount.account_id.in_(list(account_ids)))
+        .order_by(Case.id.desc())
+    )
+    shared: dict[int, list[str]] = defaultdict(list)
+    for account_id, case_no in rows:
+        shared[account_id].append(case_no)
+    return shared
+
+
+def _next_case_no(db: Session, *, now: dt.datetime, zone: ZoneInfo) -> str:
+    day = now.astimezone(zone).date()
+    stmt = pg_insert(CaseNumberCounter).values(day=day, last=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[CaseNumberCounter.day], set_={"last": CaseNumberCounter.last + 1}
+    )
+    number = db.execute(stmt.returning(CaseNumberCounter.last)).scalar_one()
+    return f"ZF-{day:%Y%m%d}-{number:06d}"
+
+
+def create_case(
+    db: Session, *, data: CaseCreate, user: User, zone: ZoneInfo, now: dt.datetime | None = None
+) -> CaseCreated:
+    """Write a whole report atomically: nothing here commits, so it lands whole or not at all."""
+    now = now or utcnow()
+    directory = load_directory(db)
+    plan = resolve_case(data, directory=directory, now=now, zone=zone)
+
+    account_ids = _upsert_accounts(db, plan)
+    shared = shared_cases(db, account_ids.values())
+    suspect_keys = sorted((k for k in plan.accounts if plan.levels[k] > 0),
+                          key=lambda k: (plan.levels[k], k))  # fmt: skip
+    known_mules = sum(1 for k in suspect_keys if shared.get(account_ids[k]))
+    priority = _priority(plan, now=now, known_mules=known_mules)
+
+    victim = data.victim
+    case = Case(
+        case_no=_next_case_no(db, now=now, zone=zone),
+        received_at=plan.received_at,
+        channel=data.channel.value,
+        victim_name=victim.name,
+        victim_id_no=plan.victim_id_no,
+        victim_phone=plan.victim_phone,
+        victim_is_enterprise=victim.is_enterprise,
+        victim_enterprise_name=victim.enterprise_name,
+        fraud_type=data.fraud_type.value,
+        narrative=data.narrative,
+        total_amount=plan.total_amount,
+        priority=priority.value,
+        status=CaseStatus.stopping.value,
+        unit_id=user.unit_id,
+        call_taker_id=user.id,
+    )
+    db.add(case)
+    db.flush()
+
+    for key, account_id in account_ids.items():
+        level = plan.levels[key]
+        role = AccountRole.victim if level == 0 else AccountRole.suspect
+        db.add(CaseAccount(case_id=case.id, account_id=account_id, role=role.value, level=level))
+    for t in plan.transfers:
+        item = data.transfers[t.index]
+        db.add(
+            Transfer(
+                case_id=case.id,
+                from_account_id=account_ids[t.from_.key],
+                to_account_id=account_ids[t.to.key],
+                amount=t.amount,
+                occurred_at=t.occurred_at,
+                reference=item.reference,
+                channel=item.channel.value,
+                source=TransferSource.reported.value,
+            )
+        )
+    db.add_all(SuspectContact(case_id=case.id, kind=c.kind.value, value=c.value)
+               for c in data.contacts)  # fmt: skip
+
+    orders: list[tuple[InstructionKind, int, int | None, Decimal | None]] = [
+        (InstructionKind.stop_payment, key[0], account_ids[key], plan.inflow(key))
+        for key in suspect_keys
+    ]
+    platform = next(i for i in directory.by_code.values() if i.kind == NATIONAL_PLATFORM)
+    orders.append((InstructionKind.register, platform.id, None, plan.total_amount))
+    instructions = create_instructions(db, case_id=case.id, orders=orders, user=user)
+    record_event(
+        db,
+        kind="case.created",
+        user=user,
+        case_id=case.id,
+        data={
+            "case_no": case.case_no,
+            "priority": case.priority,
+            "transfers": len(plan.transfers),
+            "accounts": len(account_ids),
+            "instructions": len(instructions),
+        },
+    )
+    db.flush()
+
+    by_id = {i.id: i for i in directory.by_code.values()}
+    accounts = [
+        AccountRead(
+            institution=acc.institution.code,
+            account_no=acc.account_no,
+            holder_name=acc.holder_name,
+            kind=acc.kind,
+            role=AccountRole.victim if plan.levels[key] == 0 else AccountRole.suspect,
+            level=plan.levels[key],
+            shared_with=shared.get(account_ids[key], []),
+        )
+        for key, acc in sorted(plan.accounts.items(), key=lambda kv: (plan.levels[kv[0]], kv[0]))
+    ]
+    numbers = {account_ids[k]: a.account_no for k, a in plan.accounts.items()}
+    return CaseCreated(
+        case_no=case.case_no,
+        priority=priority,
+        status=CaseStatus.stopping,
+        received_at=case.received_at,
+        total_amount=case.total_amount,
+        accounts=accounts,
+        instructions=[
+            instruction_read(
+                i,
+                institution_code=by_id[i.institution_id].code,
+                account_no=numbers.get(i.account_id) if i.account_id else None,
+            )
+            for i in instructions
+        ],  # fmt: skip
+    )
+
+
+def _ms(start: dt.datetime | None, end: dt.datetime | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return int((end - start).total_seconds() * 1000)
+
+
+def instruction_read(
+    instruction: Instruction, *, institution_code: str, account_no: str | None
+) -> InstructionRead:
+    i = instruction
+    return InstructionRead(
+        id=i.id,
+        kind=i.kind,
+        state=i.state,
+        outcome=i.outcome,
+        institution=institution_code,
+        account_no=account_no,
+        amount_requested=i.amount_requested,
+        amount_stopped=i.amount_stopped,
+        balance=i.balance,
+        mismatch_field=i.mismatch_field,
+        institution_ref=i.institution_ref,
+        attempts=i.attempts,
+        last_error=i.last_error,
+        created_at=i.created_at,
+        first_attempt_at=i.first_attempt_at,
+        acked_at=i.acked_at,
+        completed_at=i.completed_at,
+        effective_at=i.effective_at,
+        expires_at=i.expires_at,
+        escalated_at=i.escalated_at,
+        dispatch_delay_ms=_ms(i.created_at, i.first_attempt_at),
+        ack_ms=_ms(i.created_at, i.acked_at),
+        completion_ms=_ms(i.created_at, i.completed_at),
+    )
+
+
+def request_hash(data: CaseCreate) -> str:
+    """The body's identity for Idempotency-Key: its canonical JSON, whatever the formatting."""
+    return hashlib.sha256(data.model_dump_json(by_alias=True).encode()).hexdigest()
+
+
+def submit_case(
+    db: Session,
+    *,
+    data: CaseCreate,
+    user: User,
+    zone: ZoneInfo,
+    idempotency_key: str | None,
+    ttl: dt.timedelta,
+    mismatch_message: str,
+) -> tuple[CaseCreated | dict[str, object], bool]:
+    """Create the case, or replay the first answer to the same key and body.
+
+    Returns (answer, replayed). The key row is claimed in this transaction, so a concurrent
+    duplicate waits for the first to commit and then replays it; a failed first attempt
+    rolls back and frees the key.
+    """
+    if idempotency_key is None:
+        return create_case(db, data=data, user=user, zone=zone), False
+    digest = request_hash(data)
+    now = utcnow()
+    claim = (
+        pg_insert(IdempotencyKey)
+        .values(user_id=user.id, key=idempotency_key, request_hash=digest, expires_at=now + ttl)
+        .on_conflict_do_nothing(index_elements=[IdempotencyKey.user_id, IdempotencyKey.key])
+        .returning(IdempotencyKey.id)
+    )
+    claimed = db.execute(claim).scalar_one_or_none()
+    if claimed is None:
+        row = db.execute(
+            select(IdempotencyKey).where(
+                IdempotencyKey.user_id == user.id, IdempotencyKey.key == idempotency_key
+            )
+        ).scalar_one()
+        if row.request_hash != digest or row.response_body is None:
+            raise Invalid(
+                mismatch_message,
+                errors=[{"field": "Idempotency-Key", "message": mismatch_message,
+                         "type": "idempotency_mismatch"}],
+            )  # fmt: skip
+        return row.response_body, True
+    created = create_case(db, data=data, user=user, zone=zone, now=now)
+    row = db.get_one(IdempotencyKey, claimed)
+    row.case_id = db.execute(select(Case.id).where(Case.case_no == created.case_no)).scalar_one()
+    row.response_status = 201
+    row.response_body = created.model_dump(mode="json")
+    return created, False

@@ -1,0 +1,313 @@
+"""The intake rules: every field checked, every problem reported at once with its field path.
+
+`resolve_case` turns a structurally valid CaseCreate into a plan the writer can store:
+institutions resolved (a card's BIN decides when none was given), accounts normalised and
+classified, times made zone-aware, and each account's level in the money trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from stdnum.cn import ric
+
+from app.cases.models import AccountKind, ContactKind
+from app.cases.schemas import AccountRef, CaseCreate
+from app.institutions.models import Institution, InstitutionKind
+from app.institutions.service import BinIndex
+
+CLOCK_SKEW = dt.timedelta(minutes=5)
+LOOKBACK = dt.timedelta(days=365)
+BANK_ACCOUNT_DIGITS = (8, 30)
+CARD_DIGITS = (16, 19)
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One broken rule: where (a dotted path into the body), which message, its parameters."""
+
+    path: str
+    key: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class CaseInvalid(Exception):
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+class Directory:
+    """The institutions, by code and by card BIN."""
+
+    def __init__(self, institutions: list[Institution]) -> None:
+        self.by_code = {i.code: i for i in institutions}
+        self.bins = BinIndex(institutions)
+
+
+@dataclass(frozen=True)
+class ResolvedAccount:
+    institution: Institution
+    account_no: str
+    norm: str
+    kind: AccountKind
+    holder_name: str | None
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.institution.id, self.norm)
+
+
+@dataclass(frozen=True)
+class ResolvedTransfer:
+    index: int
+    occurred_at: dt.datetime
+    amount: Decimal
+    from_: ResolvedAccount
+    to: ResolvedAccount
+
+
+@dataclass
+class ResolvedCase:
+    data: CaseCreate
+    received_at: dt.datetime
+    victim_id_no: str | None
+    victim_phone: str | None
+    transfers: list[ResolvedTransfer]
+    levels: dict[tuple[int, str], int]
+    accounts: dict[tuple[int, str], ResolvedAccount]
+
+    @property
+    def total_amount(self) -> Decimal:
+        """What the victim sent: the transfers out of level-0 accounts."""
+        return sum((t.amount for t in self.transfers if self.levels[t.from_.key] == 0), Decimal(0))
+
+    @property
+    def last_transfer_at(self) -> dt.datetime:
+        return max(t.occurred_at for t in self.transfers)
+
+    def inflow(self, key: tuple[int, str]) -> Decimal:
+        return sum((t.amount for t in self.transfers if t.to.key == key), Decimal(0))
+
+
+def normalise_account_no(account_no: str) -> str:
+    """The identity of an account number: separators dropped, letters upper-cased."""
+    return "".join(ch for ch in account_no if ch not in " -\u3000").upper()
+
+
+def _aware(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _resolve_account(
+    ref: AccountRef, path: str, directory: Directory, problems: list[FieldProblem]
+) -> ResolvedAccount | None:
+    account_no = ref.account_no.strip()
+    norm = normalise_account_no(account_no)
+    if not norm:
+        problems.append(FieldProblem(f"{path}.account_no", "case.blank"))
+        return None
+    if any(ch.isspace() for ch in norm):
+        problems.append(FieldProblem(f"{path}.account_no", "case.account_spaces"))
+        return None
+    bin_code = directory.bins.lookup(norm) if norm.isdigit() else None
+    if ref.institution is None:
+        if bin_code is None:
+            problems.append(FieldProblem(f"{path}.institution", "case.institution_required"))
+            return None
+        institution = directory.by_code[bin_code]
+    else:
+        found = directory.by_code.get(ref.institution.strip().upper())
+        if found is None:
+            problems.append(
+                FieldProblem(f"{path}.institution", "case.institution_unknown",
+                             {"code": ref.institution})
+            )  # fmt: skip
+            return None
+        institution = found
+    if institution.kind == InstitutionKind.national_platform:
+        problems.append(
+            FieldProblem(f"{path}.institution", "case.institution_not_party",
+                         {"name": institution.name_zh})
+        )  # fmt: skip
+        return None
+
+    kind: AccountKind | None = AccountKind.payment_account
+    if institution.kind == InstitutionKind.bank:
+        kind = _check_bank_number(norm, institution, bin_code, directory, path, problems)
+    if kind is None:
+        return None
+    holder = ref.holder_name.strip() if ref.holder_name else None
+    return ResolvedAccount(institution, account_no, norm, kind, holder or None)
+
+
+def _check_bank_number(
+    norm: str,
+    institution: Institution,
+    bin_code: str | None,
+    directory: Directory,
+    path: str,
+    problems: list[FieldProblem],
+) -> AccountKind | None:
+    """A number whose BIN we know is a card (length and Luhn checked); else an account."""
+    where = f"{path}.account_no"
+    if not norm.isdigit():
+        problems.append(FieldProblem(where, "case.account_digits"))
+        return None
+    if bin_code is None:
+        low, high = BANK_ACCOUNT_DIGITS
+        if not low <= len(norm) <= high:
+            problems.append(
+                FieldProblem(where, "case.account_length", {"min": str(low), "max": str(high)})
+            )
+            return None
+        return AccountKind.bank_account
+    if not CARD_DIGITS[0] <= len(norm) <= CARD_DIGITS[1]:
+        problems.append(FieldProblem(where, "case.card_length"))
+        return None
+    if not _luhn_ok(norm):
+        problems.append(FieldProblem(where, "case.card_luhn"))
+        return None
+    if bin_code != institution.code:
+        bank = directory.by_code[bin_code]
+        problems.append(
+            FieldProblem(where, "case.card_bin_mismatch", {"bank": bank.name_zh, "code": bank.code})
+        )
+        return None
+    return AccountKind.bank_card
+
+
+def _check_victim(data: CaseCreate, problems: list[FieldProblem]) -> tuple[str | None, str | None]:
+    victim = data.victim
+    if not victim.name.strip():
+        problems.append(FieldProblem("victim.name", "case.blank"))
+    id_no = None
+    if victim.id_no and victim.id_no.strip():
+        candidate = victim.id_no.strip().upper()
+        if ric.is_valid(candidate):
+            id_no = candidate
+        else:
+            problems.append(FieldProblem("victim.id_no", "case.id_no"))
+    phone = None
+    if victim.phone and victim.phone.strip():
+        phone = _phone_e164(victim.phone)
+        if phone is None:
+            problems.append(FieldProblem("victim.phone", "case.phone"))
+    if victim.is_enterprise and not (victim.enterprise_name or "").strip():
+        problems.append(FieldProblem("victim.enterprise_name", "case.enterprise_name"))
+    return id_no, phone
+
+
+def _phone_e164(raw: str) -> str | None:
+    try:
+        number = phonenumbers.parse(raw.strip(), "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _check_contacts(data: CaseCreate, problems: list[FieldProblem]) -> None:
+    for i, contact in enumerate(data.contacts):
+        value = contact.value.strip()
+        where = f"contacts.{i}.value"
+        if not value:
+            problems.append(FieldProblem(where, "case.blank"))
+        elif contact.kind == ContactKind.qq and not (value.isdigit() and 5 <= len(value) <= 12):
+            problems.append(FieldProblem(where, "case.qq"))
+        elif contact.kind == ContactKind.phone:
+            # Fraudsters call from abroad and from virtual numbers: possible is enough here.
+            try:
+                possible = phonenumbers.is_possible_number(phonenumbers.parse(value, "CN"))
+            except phonenumbers.NumberParseException:
+                possible = False
+            if not possible:
+                problems.append(FieldProblem(where, "case.phone"))
+
+
+def _check_time(
+    value: dt.datetime, where: str, earliest: dt.datetime, now: dt.datetime, key: str
+) -> list[FieldProblem]:
+    if value > now + CLOCK_SKEW:
+        return [FieldProblem(where, "case.time_future")]
+    if value < earliest:
+        return [FieldProblem(where, key)]
+    return []
+
+
+def _levels(
+    transfers: list[ResolvedTransfer], problems: list[FieldProblem]
+) -> dict[tuple[int, str], int]:
+    """Level of each account: 0 for accounts that only pay out, then one more per hop."""
+    onward: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
+    receivers = {t.to.key for t in transfers}
+    for t in transfers:
+        onward[t.from_.key].append(t.to.key)
+    roots = [t.from_.key for t in transfers if t.from_.key not in receivers]
+    levels: dict[tuple[int, str], int] = dict.fromkeys(roots, 0)
+    queue = deque(roots)
+    while queue:
+        key = queue.popleft()
+        for nxt in onward[key]:
+            if nxt not in levels:
+                levels[nxt] = levels[key] + 1
+                queue.append(nxt)
+    for t in transfers:
+        if t.from_.key not in levels:
+            problems.append(FieldProblem(f"transfers.{t.index}.from.account_no", "case.no_origin"))
+            break
+    return levels
+
+
+def resolve_case(
+    data: CaseCreate, *, directory: Directory, now: dt.datetime, zone: ZoneInfo
+) -> ResolvedCase:
+    """Check every rule; raise CaseInvalid listing all problems, or return the plan."""
+    problems: list[FieldProblem] = []
+    received_at = _aware(data.received_at, zone)
+    problems += _check_time(received_at, "received_at", now - LOOKBACK, now,
+                            "case.received_too_old")  # fmt: skip
+    id_no, phone = _check_victim(data, problems)
+    _check_contacts(data, problems)
+
+    transfers: list[ResolvedTransfer] = []
+    for i, item in enumerate(data.transfers):
+        occurred_at = _aware(item.occurred_at, zone)
+        problems += _check_time(occurred_at, f"transfers.{i}.occurred_at",
+                                received_at - LOOKBACK, now, "case.time_too_old")  # fmt: skip
+        source = _resolve_account(item.from_, f"transfers.{i}.from", directory, problems)
+        target = _resolve_account(item.to, f"transfers.{i}.to", directory, problems)
+        if source is None or target is None:
+            continue
+        if source.key == target.key:
+            problems.append(FieldProblem(f"transfers.{i}.to.account_no", "case.same_account"))
+            continue
+        transfers.append(ResolvedTransfer(i, occurred_at, item.amount, source, target))
+
+    levels = _levels(transfers, problems) if not problems else {}
+    if problems:
+        raise CaseInvalid(problems)
+    accounts: dict[tuple[int, str], ResolvedAccount] = {}
+    for t in transfers:
+        # The first mention that names the holder wins.
+        for acc in (t.from_, t.to):
+            known = accounts.get(acc.key)
+            if known is None or (known.holder_name is None and acc.holder_name):
+                accounts[acc.key] = acc
+    return ResolvedCase(data, received_at, id_no, phone, transfers, levels, accounts)
