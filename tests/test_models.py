@@ -42,6 +42,7 @@ def _case(db: Session) -> Case:
         channel="phone_call",
         victim_name="李四",
         fraud_type="brushing_rebate",
+        total_amount=Decimal("1000.00"),
         priority="high",
         unit_id=user.unit_id,
         call_taker_id=user.id,
