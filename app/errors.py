@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import LANGUAGES, MESSAGES, Language, negotiate, t
+
+log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 # Chosen on the log-in page, before anyone is signed in; a user's own setting wins after.
@@ -163,6 +167,23 @@ def install_error_handlers(app: FastAPI) -> None:
             detail=t("problem.validation_detail", lang, count=len(errors)),
             errors=errors,
         )
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> Response:
+        # The database is unreachable or restarting: nothing was committed, try again.
+        log.warning("database unavailable: %s", str(exc).splitlines()[0])
+        return problem(
+            request,
+            status=503,
+            title_key="problem.unavailable",
+            detail=t("problem.database_down", request_language(request)),
+            headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(request, status=500, title_key="problem.internal")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

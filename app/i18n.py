@@ -17,6 +17,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "problem.conflict": {"zh-CN": "冲突", "en": "Conflict"},
     "problem.validation": {"zh-CN": "输入有误", "en": "Invalid input"},
     "problem.unavailable": {"zh-CN": "服务暂不可用", "en": "Service unavailable"},
+    "problem.internal": {"zh-CN": "服务器内部错误", "en": "Internal error"},
+    "problem.database_down": {
+        "zh-CN": "数据库暂时无法访问，本次提交未保存，请稍后重试",
+        "en": "The database is unreachable; nothing was saved. Try again shortly",
+    },
     "problem.validation_detail": {
         "zh-CN": "共 {count} 处输入有误，请按字段提示更正。",
         "en": "{count} field(s) need correcting; see errors.",

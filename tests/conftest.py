@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
@@ -117,7 +117,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def fresh_sessionmaker(database_url: str) -> Iterator[object]:
+def fresh_sessionmaker(database_url: str) -> Iterator[sessionmaker[Session]]:
     """Committing sessions for tests about real transactions; not rolled back for them."""
     engine = make_engine(database_url)
     yield make_sessionmaker(engine)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,6 +71,7 @@ def luhn_complete(partial: str) -> str:
     return partial + str((10 - total % 10) % 10)
 
 
+VICTIM_SERIAL = 900_000
 BANK_BINS = {"ICBC": "622202", "CCB": "621700", "ABC": "622848", "CMB": "622588"}
 
 
@@ -80,22 +83,22 @@ def card_no(bank: str = "ICBC", serial: int = 1) -> str:
 
 def transfer_payload(
     *,
+    to: dict[str, str] | None = None,
+    from_: dict[str, str] | None = None,
     to_bank: str = "CCB",
     to_serial: int = 1,
     amount: str = "1000.00",
     minutes_ago: int = 10,
-    from_serial: int = 900_000,
     **changes: object,
-) -> dict[str, object]:
-    import datetime as dt
-
+) -> dict[str, Any]:
+    """One victim payment (from the victim's ICBC card unless `from_` says otherwise)."""
     occurred = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes_ago)
-    payload: dict[str, object] = {
+    payload: dict[str, Any] = {
         "occurred_at": occurred.isoformat(),
         "amount": amount,
-        "from": {"institution": "ICBC", "account_no": card_no("ICBC", from_serial),
-                 "holder_name": "陈女士"},
-        "to": {"account_no": card_no(to_bank, to_serial), "holder_name": "刘某"},
+        "from": from_ or {"institution": "ICBC", "account_no": card_no("ICBC", VICTIM_SERIAL),
+                          "holder_name": "陈女士"},
+        "to": to or {"account_no": card_no(to_bank, to_serial), "holder_name": "刘某"},
         "channel": "mobile_banking",
         "reference": f"REF{to_serial}",
     }  # fmt: skip
@@ -103,21 +106,21 @@ def transfer_payload(
     return payload
 
 
-def case_payload(*, transfers: int = 1, **changes: object) -> dict[str, object]:
-    """A valid report: `transfers` victim payments to distinct level-1 cards."""
-    import datetime as dt
-
+def case_payload(*, transfers: int | list[dict[str, Any]] = 1, **changes: object) -> dict[str, Any]:
+    """A valid report: by default `transfers` victim payments to distinct level-1 cards."""
     banks = list(BANK_BINS)
-    payload: dict[str, object] = {
+    if isinstance(transfers, int):
+        transfers = [
+            transfer_payload(to_bank=banks[i % len(banks)], to_serial=uuid.uuid4().int % 10**11)
+            for i in range(transfers)
+        ]
+    payload: dict[str, Any] = {
         "received_at": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)).isoformat(),
         "channel": "phone_call",
         "victim": {"name": "陈女士", "id_no": "11010519491231002X", "phone": "13800138000"},
         "fraud_type": "impersonate_customer_service",
         "narrative": "自称客服，称可办理退款。",
-        "transfers": [
-            transfer_payload(to_bank=banks[i % len(banks)], to_serial=uuid.uuid4().int % 10**11)
-            for i in range(transfers)
-        ],
+        "transfers": transfers,
         "contacts": [{"kind": "phone", "value": "+85261234567"}],
     }
     payload.update(changes)

@@ -8,7 +8,7 @@ from app.config import Settings, get_settings
 
 
 def make_celery(settings: Settings) -> Celery:
-    celery = Celery("stopay", broker=settings.broker_url)
+    celery = Celery("stopay", broker=settings.broker_url, include=["workers.maintenance"])
     celery.conf.update(
         # Delivery is at-least-once: a task is acknowledged only when it has finished, and a
         # task whose worker died is delivered again. Instructions carry idempotency keys.
@@ -22,7 +22,12 @@ def make_celery(settings: Settings) -> Celery:
         timezone="UTC",
         enable_utc=True,
         worker_hijack_root_logger=False,
-        beat_schedule={},
+        beat_schedule={
+            "purge-idempotency-keys": {
+                "task": "maintenance.purge_idempotency_keys",
+                "schedule": 3600.0,
+            },
+        },
     )
     return celery
 

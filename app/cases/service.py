@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -329,3 +329,9 @@ def submit_case(
     row.response_status = 201
     row.response_body = created.model_dump(mode="json")
     return created, False
+
+
+def purge_expired_keys(db: Session, *, now: dt.datetime) -> int:
+    """Forget Idempotency-Keys past their time (kept at least 24 h); returns how many."""
+    result = db.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < now))
+    return int(getattr(result, "rowcount", 0) or 0)
