@@ -132,8 +132,11 @@ def _next_case_no(db: Session, *, now: dt.datetime, zone: ZoneInfo) -> str:
 
 def create_case(
     db: Session, *, data: CaseCreate, user: User, zone: ZoneInfo, now: dt.datetime | None = None
-) -> CaseCreated:
-    """Write a whole report atomically: nothing here commits, so it lands whole or not at all."""
+) -> tuple[int, CaseCreated]:
+    """Write a whole report atomically: nothing here commits, so it lands whole or not at all.
+
+    Returns the new case's id and the answer for the call-taker.
+    """
     now = now or utcnow()
     directory = load_directory(db)
     plan = resolve_case(data, directory=directory, now=now, zone=zone)
@@ -223,7 +226,7 @@ def create_case(
         for key, acc in sorted(plan.accounts.items(), key=lambda kv: (plan.levels[kv[0]], kv[0]))
     ]
     numbers = {account_ids[k]: a.account_no for k, a in plan.accounts.items()}
-    return CaseCreated(
+    return case.id, CaseCreated(
         case_no=case.case_no,
         priority=priority,
         status=CaseStatus.stopping,
@@ -300,7 +303,7 @@ def submit_case(
     rolls back and frees the key.
     """
     if idempotency_key is None:
-        return create_case(db, data=data, user=user, zone=zone), False
+        return create_case(db, data=data, user=user, zone=zone)[1], False
     digest = request_hash(data)
     now = utcnow()
     claim = (
@@ -323,9 +326,9 @@ def submit_case(
                          "type": "idempotency_mismatch"}],
             )  # fmt: skip
         return row.response_body, True
-    created = create_case(db, data=data, user=user, zone=zone, now=now)
+    case_id, created = create_case(db, data=data, user=user, zone=zone, now=now)
     row = db.get_one(IdempotencyKey, claimed)
-    row.case_id = db.execute(select(Case.id).where(Case.case_no == created.case_no)).scalar_one()
+    row.case_id = case_id
     row.response_status = 201
     row.response_body = created.model_dump(mode="json")
     return created, False
