@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     default_language: Language = "zh-CN"
     # The centre's time zone: times entered without an offset are read in it.
     timezone: str = "Asia/Shanghai"
+    # The legal clock: an emergency stop-payment lapses this long after it takes effect;
+    # a freeze runs this many days.
+    stop_payment_hold_h: int = 48
+    freeze_days: int = 180
     # How long an Idempotency-Key is remembered (at least 24 h).
     idempotency_ttl_s: int = 48 * 3600
     session_max_age_s: int = 12 * 3600

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, User, UserSession
 from app.auth.service import resolve_api_token, resolve_session
 from app.config import Settings
+from app.dispatch.publish import attach_publisher
 from app.errors import Forbidden, Unauthorized, request_language
 from app.i18n import Language, t
 
@@ -26,9 +27,14 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent."""
-    with request.app.state.sessionmaker() as session, session.begin():
-        yield session
+    """One transaction per request, committed before the response is sent.
+
+    Tasks buffered during the request are published once the commit has succeeded.
+    """
+    with request.app.state.sessionmaker() as session:
+        attach_publisher(session, request.app.state.publisher)
+        with session.begin():
+            yield session
 
 
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]

@@ -175,6 +175,22 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-CN": "该 Idempotency-Key 已用于另一份不同的报案，请换一个新键",
         "en": "This Idempotency-Key was used with a different report; send a new key",
     },
+    "callback.unknown_institution": {
+        "zh-CN": "没有代码为 {code} 的机构",
+        "en": "No institution has the code {code}",
+    },
+    "callback.bad_signature": {
+        "zh-CN": "回调签名无效或时间戳超出 5 分钟",
+        "en": "Bad signature, or the timestamp is more than 5 minutes off",
+    },
+    "callback.not_yours": {
+        "zh-CN": "该指令不存在或不属于此机构",
+        "en": "No such instruction for this institution",
+    },
+    "callback.malformed": {
+        "zh-CN": "回调内容格式不正确",
+        "en": "The callback body is not a valid outcome report",
+    },
     "case.qq": {"zh-CN": "QQ 号应为 5–12 位数字", "en": "A QQ number has 5–12 digits"},
 }
 

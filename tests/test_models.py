@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -22,6 +23,7 @@ def _insert(db: Session, row: object) -> None:
 
 
 def _account(db: Session, number: str, code: str = "ICBC") -> Account:
+    number = f"{number}{uuid.uuid4().int % 10**9:09d}"  # unique: other tests commit accounts
     acc = Account(
         institution_id=institution(db, code).id,
         account_no=number,
@@ -37,7 +39,7 @@ def _account(db: Session, number: str, code: str = "ICBC") -> Account:
 def _case(db: Session) -> Case:
     user = make_user(db)
     case = Case(
-        case_no="ZF-20261122-000001",
+        case_no=f"ZF-TEST-{uuid.uuid4().hex[:8]}",
         received_at=dt.datetime.now(dt.UTC),
         channel="phone_call",
         victim_name="李四",
@@ -53,10 +55,22 @@ def _case(db: Session) -> Case:
 
 
 def test_one_account_row_per_institution_and_number(db: Session) -> None:
-    _account(db, "6222020000000001")
-    _account(db, "6222020000000001", code="CCB")  # same number, other bank: a different account
-    with pytest.raises(IntegrityError), db.begin_nested():
-        _account(db, "6222 0200 0000 0001")
+    first = _account(db, "6222020")
+    twin = Account(
+        institution_id=institution(db, "CCB").id,
+        account_no=first.account_no,
+        account_no_norm=first.account_no_norm,
+        kind="bank_card",
+    )
+    _insert(db, twin)  # the same number at another bank is another account
+    again = Account(
+        institution_id=first.institution_id,
+        account_no=" ".join(first.account_no),
+        account_no_norm=first.account_no_norm,
+        kind="bank_card",
+    )
+    with pytest.raises(IntegrityError):
+        _insert(db, again)
 
 
 def test_transfer_amount_must_be_positive_and_between_two_accounts(db: Session) -> None:

@@ -8,7 +8,9 @@ from app.config import Settings, get_settings
 
 
 def make_celery(settings: Settings) -> Celery:
-    celery = Celery("stopay", broker=settings.broker_url, include=["workers.maintenance"])
+    celery = Celery(
+        "stopay", broker=settings.broker_url, include=["workers.maintenance", "workers.dispatch"]
+    )
     celery.conf.update(
         # Delivery is at-least-once: a task is acknowledged only when it has finished, and a
         # task whose worker died is delivered again. Instructions carry idempotency keys.
@@ -18,11 +20,30 @@ def make_celery(settings: Settings) -> Celery:
         task_ignore_result=True,
         task_default_queue="stopay",
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options={
+            "visibility_timeout": 3600,
+            # Redis: separate lists per priority, so special and high cases go first.
+            "priority_steps": list(range(10)),
+            "sep": ":",
+            "queue_order_strategy": "priority",
+        },
+        task_queue_max_priority=10,
+        task_default_priority=6,
+        broker_connection_timeout=2,
         timezone="UTC",
         enable_utc=True,
         worker_hijack_root_logger=False,
         beat_schedule={
+            "relay-outbox": {
+                "task": "dispatch.relay_outbox",
+                "schedule": 1.0,
+                "options": {"priority": 0},
+            },
+            "escalate-overdue": {
+                "task": "dispatch.escalate_overdue",
+                "schedule": 5.0,
+                "options": {"priority": 0},
+            },
             "purge-idempotency-keys": {
                 "task": "maintenance.purge_idempotency_keys",
                 "schedule": 3600.0,

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
@@ -32,8 +31,8 @@ from app.cases.priority import compute_priority
 from app.cases.schemas import AccountRead, CaseCreate, CaseCreated, InstructionRead
 from app.cases.validation import Directory, ResolvedAccount, ResolvedCase, resolve_case
 from app.db import utcnow
-from app.dispatch.models import Instruction, InstructionKind
-from app.dispatch.service import create_instructions
+from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
+from app.dispatch.service import InstructionOrder, create_instructions
 from app.errors import Invalid
 from app.institutions.models import Institution, InstitutionKind
 
@@ -190,13 +189,26 @@ def create_case(
     db.add_all(SuspectContact(case_id=case.id, kind=c.kind.value, value=c.value)
                for c in data.contacts)  # fmt: skip
 
-    orders: list[tuple[InstructionKind, int, int | None, Decimal | None]] = [
-        (InstructionKind.stop_payment, key[0], account_ids[key], plan.inflow(key))
+    orders = [
+        InstructionOrder(
+            kind=InstructionKind.stop_payment,
+            institution_id=key[0],
+            account_id=account_ids[key],
+            amount=plan.inflow(key),
+            holder_name=plan.accounts[key].holder_name,
+            transaction_time=plan.last_inflow_at(key),
+        )
         for key in suspect_keys
     ]
     platform = next(i for i in directory.by_code.values() if i.kind == NATIONAL_PLATFORM)
-    orders.append((InstructionKind.register, platform.id, None, plan.total_amount))
-    instructions = create_instructions(db, case_id=case.id, orders=orders, user=user)
+    orders.append(
+        InstructionOrder(
+            kind=InstructionKind.register, institution_id=platform.id, amount=plan.total_amount
+        )
+    )
+    instructions = create_instructions(
+        db, case_id=case.id, priority=case.priority, orders=orders, user=user
+    )
     record_event(
         db,
         kind="case.created",
@@ -338,3 +350,33 @@ def purge_expired_keys(db: Session, *, now: dt.datetime) -> int:
     """Forget Idempotency-Keys past their time (kept at least 24 h); returns how many."""
     result = db.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < now))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def rollup_status(db: Session, *, case_id: int) -> None:
+    """stopping → stopped / partly stopped / nothing stopped, from the stop-payments' outcomes."""
+    case = db.get_one(Case, case_id, with_for_update=True)
+    if case.status == CaseStatus.closed:
+        return
+    rows = db.execute(
+        select(Instruction.state, Instruction.outcome, Instruction.amount_stopped).where(
+            Instruction.case_id == case_id,
+            Instruction.kind == InstructionKind.stop_payment.value,
+        )
+    ).all()
+    open_states = {InstructionState.pending, InstructionState.sent, InstructionState.escalated}
+    if not rows or any(r.state in open_states for r in rows):
+        status = CaseStatus.stopping
+    elif all(r.outcome == Outcome.stopped_full for r in rows):
+        status = CaseStatus.stopped
+    elif any((r.amount_stopped or 0) > 0 for r in rows):
+        status = CaseStatus.partly_stopped
+    else:
+        status = CaseStatus.nothing_stopped
+    if case.status != status:
+        record_event(
+            db,
+            kind="case.status_changed",
+            case_id=case.id,
+            data={"from": case.status, "to": status.value},
+        )
+        case.status = status.value

@@ -94,6 +94,9 @@ class ResolvedCase:
     def inflow(self, key: tuple[int, str]) -> Decimal:
         return sum((t.amount for t in self.transfers if t.to.key == key), Decimal(0))
 
+    def last_inflow_at(self, key: tuple[int, str]) -> dt.datetime | None:
+        return max((t.occurred_at for t in self.transfers if t.to.key == key), default=None)
+
 
 def normalise_account_no(account_no: str) -> str:
     """The identity of an account number: separators dropped, letters upper-cased."""

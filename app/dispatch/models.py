@@ -78,6 +78,10 @@ class Instruction(Base):
     amount_stopped: Mapped[Decimal | None]
     balance: Mapped[Decimal | None]
     mismatch_field: Mapped[str | None] = mapped_column(String(32))
+    # What we asked the institution to match: fixed when the instruction is made, so a
+    # corrected resend is a new instruction and the record shows exactly what was sent.
+    holder_name: Mapped[str | None] = mapped_column(String(200))
+    transaction_time: Mapped[dt.datetime | None]
     document_no: Mapped[str | None] = mapped_column(String(64))
     institution_ref: Mapped[str | None] = mapped_column(String(100))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
@@ -90,6 +94,8 @@ class Instruction(Base):
     effective_at: Mapped[dt.datetime | None]
     expires_at: Mapped[dt.datetime | None]
     escalated_at: Mapped[dt.datetime | None]
+    # While a worker is talking to the institution about it, no other worker starts to.
+    lease_until: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
     institution: Mapped[Institution] = relationship(lazy="raise")

@@ -19,9 +19,19 @@ class InstitutionKind(StrEnum):
     national_platform = "national_platform"
 
 
+class BreakerState(StrEnum):
+    closed = "closed"
+    open = "open"
+    half_open = "half_open"
+
+
 class Institution(Base):
     __tablename__ = "institution"
-    __table_args__ = (one_of("kind", InstitutionKind), CheckConstraint("sla_s > 0", name="sla_s"))
+    __table_args__ = (
+        one_of("kind", InstitutionKind),
+        one_of("breaker_state", BreakerState),
+        CheckConstraint("sla_s > 0", name="sla_s"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -36,5 +46,8 @@ class Institution(Base):
     callback_secret: Mapped[str] = mapped_column(String(128))
     sla_s: Mapped[int]
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    # The circuit breaker's last transition, as a worker saw it (for the scorecard).
+    breaker_state: Mapped[str] = mapped_column(String(12), server_default=BreakerState.closed.value)
+    breaker_changed_at: Mapped[dt.datetime | None]
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[dt.datetime | None]

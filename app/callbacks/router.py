@@ -1,0 +1,52 @@
+"""POST /api/v1/callbacks/{institution_code}: where institutions report outcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel
+
+from app.callbacks.service import receive_callback
+from app.db import utcnow
+from app.deps import AppSettings, DbSession
+from app.errors import request_language
+
+router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
+
+
+class CallbackAccepted(BaseModel):
+    status: str
+
+
+async def raw_body(request: Request) -> bytes:
+    """The exact bytes the institution signed."""
+    return await request.body()
+
+
+@router.post(
+    "/{institution_code}",
+    summary="An institution reports an outcome (signed per Standard Webhooks)",
+    description="Headers `webhook-id`, `webhook-timestamp`, `webhook-signature` "
+    "(`v1,<base64 HMAC-SHA256>` with the institution's `whsec_` secret). A repeated "
+    "`webhook-id` is answered 200 and changes nothing. See docs/institution-protocol.md.",
+)
+def callback(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    institution_code: Annotated[str, Path(max_length=16)],
+    body: Annotated[bytes, Depends(raw_body)],
+) -> CallbackAccepted:
+    status = receive_callback(
+        db,
+        code=institution_code,
+        body=body,
+        headers=request.headers,
+        now=utcnow(),
+        hold=dt.timedelta(hours=settings.stop_payment_hold_h),
+        freeze=dt.timedelta(days=settings.freeze_days),
+        lang=request_language(request),
+    )
+    return CallbackAccepted(status=status)

@@ -1,0 +1,124 @@
+"""Institutions' signed callbacks: verify, de-duplicate, apply the outcome forward-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+from app.callbacks.models import CallbackInbox
+from app.cases.service import rollup_status
+from app.dispatch.models import Instruction, InstructionState, Outcome
+from app.dispatch.transitions import move
+from app.errors import Conflict, Invalid, NotFound, Unauthorized
+from app.i18n import Language, t
+from app.institutions.models import Institution
+from workers.adapters import OutcomeReport, parse_outcome
+
+OPEN = (InstructionState.pending, InstructionState.sent, InstructionState.escalated)
+STOPPED = (Outcome.stopped_full, Outcome.stopped_partial)
+FROZEN = (Outcome.frozen_full, Outcome.frozen_partial)
+
+
+def _verified(institution: Institution, body: bytes, headers: Mapping[str, str],
+              lang: Language) -> dict[str, Any]:  # fmt: skip
+    try:
+        payload = Webhook(institution.callback_secret).verify(body, dict(headers))
+    except WebhookVerificationError as exc:
+        raise Unauthorized(t("callback.bad_signature", lang)) from exc
+    if not isinstance(payload, dict):
+        raise Invalid(t("callback.malformed", lang))
+    return payload
+
+
+def receive_callback(
+    db: Session,
+    *,
+    code: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    now: dt.datetime,
+    hold: dt.timedelta,
+    freeze: dt.timedelta,
+    lang: Language,
+) -> str:
+    """Returns "applied", "duplicate" (a webhook-id seen before) or "ignored" (late)."""
+    institution = db.scalar(select(Institution).where(Institution.code == code))
+    if institution is None:
+        raise NotFound(t("callback.unknown_institution", lang, code=code))
+    payload = _verified(institution, body, headers, lang)
+    try:
+        report = parse_outcome(payload)
+    except ValidationError as exc:
+        raise Invalid(t("callback.malformed", lang), errors=[
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]) from exc  # fmt: skip
+    # Locked first: two deliveries of one callback queue here, and the second sees the first.
+    instruction = db.scalar(
+        select(Instruction)
+        .where(Instruction.idempotency_key == report.idempotency_key)
+        .with_for_update()
+    )
+    if instruction is None or instruction.institution_id != institution.id:
+        raise Conflict(t("callback.not_yours", lang))
+    inbox_id = db.scalar(
+        pg_insert(CallbackInbox)
+        .values(
+            institution_id=institution.id,
+            webhook_id=headers["webhook-id"],
+            webhook_timestamp=dt.datetime.fromtimestamp(
+                int(headers["webhook-timestamp"]), dt.UTC
+            ),
+            payload=payload,
+            instruction_id=instruction.id,
+        )
+        .on_conflict_do_nothing(index_elements=[CallbackInbox.institution_id,
+                                                CallbackInbox.webhook_id])
+        .returning(CallbackInbox.id)
+    )  # fmt: skip
+    if inbox_id is None:
+        return "duplicate"
+    applied = apply_outcome(db, instruction, report, now=now, hold=hold, freeze=freeze)
+    db.get_one(CallbackInbox, inbox_id).processed_at = now
+    return "applied" if applied else "ignored"
+
+
+def apply_outcome(
+    db: Session,
+    instruction: Instruction,
+    report: OutcomeReport,
+    *,
+    now: dt.datetime,
+    hold: dt.timedelta,
+    freeze: dt.timedelta,
+) -> bool:
+    """Record an outcome once; an instruction already done or expired keeps what it has."""
+    if instruction.state not in OPEN:
+        return False
+    outcome = report.outcome
+    instruction.outcome = outcome.value
+    instruction.amount_stopped = report.amount_stopped
+    instruction.balance = report.balance
+    instruction.mismatch_field = report.mismatch_field if outcome == Outcome.mismatch else None
+    instruction.institution_ref = instruction.institution_ref or report.reference
+    instruction.acked_at = instruction.acked_at or now
+    instruction.completed_at = now
+    instruction.lease_until = None
+    if outcome in STOPPED or outcome in FROZEN:
+        instruction.effective_at = report.effective_at or now
+        instruction.expires_at = instruction.effective_at + (hold if outcome in STOPPED else freeze)
+    move(db, instruction, InstructionState.done, data={
+        "outcome": outcome.value,
+        "amount_stopped": str(report.amount_stopped) if report.amount_stopped is not None else None,
+        "mismatch_field": instruction.mismatch_field,
+    })  # fmt: skip
+    rollup_status(db, case_id=instruction.case_id)
+    return True
