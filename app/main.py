@@ -13,14 +13,17 @@ from fastapi.staticfiles import StaticFiles
 
 from app.auth.router import api as auth_api
 from app.auth.router import pages as auth_pages
+from app.callbacks.router import router as callbacks_router
 from app.cases.router import router as cases_router
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.dispatch.publish import Publisher
 from app.errors import install_error_handlers
 from app.health.router import router as health_router
 from app.institutions.router import router as institutions_router
 from app.middleware import SecurityHeaders
 from app.pages.router import router as pages_router
+from workers.celery_app import make_celery
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -32,6 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     pages_router,
     institutions_router,
     cases_router,
+    callbacks_router,
 )
 
 DESCRIPTION = """
@@ -50,12 +54,14 @@ and message in the caller's language (`Accept-Language: zh-CN` or `en`).
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_secrets()
-    database_url, _broker_url = settings.require_urls()
+    database_url, broker_url = settings.require_urls()
     engine = make_engine(database_url, pool_size=20, max_overflow=20)
+    publisher = Publisher(make_celery(settings), broker_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        publisher.close()
         engine.dispose()
 
     app = FastAPI(
@@ -69,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.publisher = publisher
 
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
