@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -108,17 +109,39 @@ def beat() -> None:
 @cli.command()
 @click.option("--host", default=None, help="Bind address (default STOPAY_SIMULATOR_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default STOPAY_SIMULATOR_PORT).")
-def simulator(host: str | None, port: int | None) -> None:
+@click.option(
+    "--profile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Profile file (default STOPAY_SIMULATOR_PROFILE, else simulator/profiles.yaml).",
+)
+@click.option(
+    "--scenario",
+    "scenarios",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="A scenario file to load at start; repeatable (default STOPAY_SIMULATOR_SCENARIOS).",
+)
+def simulator(
+    host: str | None, port: int | None, profile: Path | None, scenarios: tuple[Path, ...]
+) -> None:
     """The simulated banks and payment institutions (a separate HTTP peer)."""
     import uvicorn
 
+    from simulator.app import create_app
+
     settings = get_settings()
+    try:
+        app = create_app(settings=settings, profile=profile, scenarios=list(scenarios) or None)
+    except ValueError as exc:  # a bad profile or scenario file (pydantic errors included)
+        raise click.UsageError(str(exc)) from exc
     uvicorn.run(
-        "simulator.app:create_app",
-        factory=True,
+        app,
         host=host or settings.simulator_host,
         port=port or settings.simulator_port,
         log_level="warning",
+        # Hanging requests (outages, injected timeouts) must not hold up a shutdown.
+        timeout_graceful_shutdown=2,
     )
 
 

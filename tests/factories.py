@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from typing import Any
 
@@ -11,9 +12,16 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role, Unit, UnitKind, User
 from app.auth.service import create_api_token, hash_password
+from app.dispatch.models import Instruction
 from app.institutions.models import Institution
 
 PASSWORD = "correct horse battery staple"
+
+
+@functools.cache
+def _password_hash(password: str) -> str:
+    # Argon2 is slow on purpose (~0.3 s); one hash per password is enough for tests.
+    return hash_password(password)
 
 
 def make_unit(db: Session, *, kind: UnitKind = UnitKind.municipal_centre) -> Unit:
@@ -37,7 +45,7 @@ def make_user(
     user = User(
         username=f"user-{uuid.uuid4().hex[:8]}",
         display_name="Test User",
-        password_hash=hash_password(password),
+        password_hash=_password_hash(password),
         role=role.value,
         unit_id=unit.id,
         language=language,
@@ -125,3 +133,32 @@ def case_payload(*, transfers: int | list[dict[str, Any]] = 1, **changes: object
     }
     payload.update(changes)
     return payload
+
+
+def make_case(
+    db: Session, *, transfers: int = 1, user: User | None = None, **changes: object
+) -> str:
+    """A case written by the intake service itself; returns its case number."""
+    from zoneinfo import ZoneInfo
+
+    from app.cases.schemas import CaseCreate
+    from app.cases.service import create_case
+
+    data = CaseCreate.model_validate(case_payload(transfers=transfers, **changes))
+    _, created = create_case(
+        db, data=data, user=user or make_user(db), zone=ZoneInfo("Asia/Shanghai")
+    )
+    return created.case_no
+
+
+def instructions_of(db: Session, case_no: str) -> list[Instruction]:
+    from app.cases.models import Case
+
+    return list(
+        db.scalars(
+            select(Instruction)
+            .join(Case, Case.id == Instruction.case_id)
+            .where(Case.case_no == case_no)
+            .order_by(Instruction.id)
+        )
+    )

@@ -20,6 +20,7 @@ PUBLIC = {
     ("POST", "/login"),  # checks the password itself
     ("POST", "/api/v1/auth/tokens"),  # checks the password itself
     ("GET", "/docs"),  # API documentation
+    ("GET", "/metrics"),  # aggregate figures for the Prometheus scraper, no personal data
     ("POST", "/api/v1/callbacks/{institution_code}"),  # signed by the institution instead
 }
 

@@ -6,8 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from kombu import Connection
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from app.errors import problem, request_language
@@ -62,3 +63,13 @@ def readyz(request: Request) -> Response:
             extra={"checks": checks},
         )
     return JSONResponse({"status": "ready", "checks": checks})
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics: instruction latencies by institution, states, outbox lag",
+    response_class=PlainTextResponse,
+)
+def metrics(request: Request) -> PlainTextResponse:
+    registry = request.app.state.metrics_registry
+    return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from sqlalchemy import case, select
 
+from app.db import utcnow
 from app.deps import AnyUser, DbSession
 from app.institutions.models import Institution
-from app.institutions.schemas import InstitutionRead
+from app.institutions.schemas import InstitutionRead, InstitutionStats
+from app.institutions.scorecard import scorecards
 
 router = APIRouter(prefix="/api/v1", tags=["institutions"])
 
@@ -15,18 +20,21 @@ _KIND_ORDER = case(
 
 
 @router.get("/institutions")
-def list_institutions(db: DbSession, user: AnyUser) -> list[InstitutionRead]:
-    """Every institution in the registry, national platform first, then banks, then payment."""
+def list_institutions(
+    db: DbSession,
+    user: AnyUser,
+    window_h: Annotated[int, Query(ge=1, le=24 * 90, description="Stats window, hours")] = 24,
+) -> list[InstitutionRead]:
+    """The registry (national platform, banks, payment institutions) with each one's scorecard:
+    ack and completion percentiles, success and mismatch rates, open escalations, breaker."""
     rows = db.scalars(
-        select(Institution)
-        .where(Institution.is_active)
-        .order_by(
-            case(
-                (Institution.kind == "national_platform", 0),
-                (Institution.kind == "bank", 1),
-                else_=2,
-            ),
-            Institution.code,
-        )
+        select(Institution).where(Institution.is_active).order_by(_KIND_ORDER, Institution.code)
     )
-    return [InstitutionRead.model_validate(row) for row in rows]
+    cards = scorecards(db, since=utcnow() - dt.timedelta(hours=window_h))
+    answer = []
+    for row in rows:
+        item = InstitutionRead.model_validate(row)
+        card = cards.get(row.id)
+        item.stats = InstitutionStats.model_validate(card) if card else None
+        answer.append(item)
+    return answer

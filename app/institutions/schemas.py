@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.institutions.models import InstitutionKind
+from app.institutions.models import BreakerState, InstitutionKind
 
 
 class RegistryEntry(BaseModel):
@@ -19,6 +19,23 @@ class RegistryEntry(BaseModel):
     bin_prefixes: list[str] = Field(default_factory=list)
 
 
+class InstitutionStats(BaseModel):
+    """Over the instructions created in the window (open escalations: all of them)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    instructions: int
+    ack_p50_ms: int | None = Field(description="created → acknowledged, median")
+    ack_p95_ms: int | None
+    completion_p50_ms: int | None = Field(description="created → outcome reported, median")
+    completion_p95_ms: int | None
+    success_rate: float | None = Field(
+        description="share of finished stop-payments that stopped money"
+    )
+    mismatch_rate: float | None = Field(description="share answered `mismatch`")
+    open_escalations: int
+
+
 class InstitutionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -29,3 +46,5 @@ class InstitutionRead(BaseModel):
     stationed: bool
     sla_s: int
     bin_prefixes: list[str]
+    breaker_state: BreakerState
+    stats: InstitutionStats | None = None
