@@ -10,7 +10,6 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CollectorRegistry
 
 from app.auth.router import api as auth_api
 from app.auth.router import pages as auth_pages
@@ -21,7 +20,6 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.dispatch.publish import Publisher
 from app.errors import install_error_handlers
-from app.health.metrics import DatabaseCollector
 from app.health.router import router as health_router
 from app.institutions.router import router as institutions_router
 from app.middleware import SecurityHeaders
@@ -80,8 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.publisher = publisher
-    app.state.metrics_registry = CollectorRegistry(auto_describe=False)
-    app.state.metrics_registry.register(DatabaseCollector(app.state.sessionmaker))
 
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)

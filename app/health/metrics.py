@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import extract, func, literal_column, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.dispatch.models import Instruction, Outbox
@@ -70,17 +71,25 @@ def _outbox_lag(db: Session) -> Metric:
 
 
 class DatabaseCollector(Collector):
-    def __init__(self, factory: sessionmaker[Session]) -> None:
-        self.factory = factory
+    """Reads everything in the scrape's own transaction, so the figures agree with each other."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
 
     def collect(self) -> Iterator[Metric]:
-        with self.factory() as db:
-            for name, (doc, end) in DURATIONS.items():
-                yield _histogram(db, name, doc, end)
-            yield _states(db)
-            yield _outbox_lag(db)
-            escalated = GaugeMetricFamily("stopay_escalations_open", "Instructions escalated")
-            escalated.add_metric([], db.scalar(
-                select(func.count()).where(Instruction.state == literal_column("'escalated'"))
-            ) or 0)  # fmt: skip
-            yield escalated
+        db = self.db
+        for name, (doc, end) in DURATIONS.items():
+            yield _histogram(db, name, doc, end)
+        yield _states(db)
+        yield _outbox_lag(db)
+        escalated = GaugeMetricFamily("stopay_escalations_open", "Instructions escalated")
+        escalated.add_metric([], db.scalar(
+            select(func.count()).where(Instruction.state == literal_column("'escalated'"))
+        ) or 0)  # fmt: skip
+        yield escalated
+
+
+def render(db: Session) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DatabaseCollector(db))
+    return generate_latest(registry)

@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from kombu import Connection
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from app.deps import DbSession
 from app.errors import problem, request_language
+from app.health.metrics import render as render_metrics
 from app.i18n import t
 
 router = APIRouter(tags=["health"])
@@ -70,6 +72,5 @@ def readyz(request: Request) -> Response:
     summary="Prometheus metrics: instruction latencies by institution, states, outbox lag",
     response_class=PlainTextResponse,
 )
-def metrics(request: Request) -> PlainTextResponse:
-    registry = request.app.state.metrics_registry
-    return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+def metrics(db: DbSession) -> PlainTextResponse:
+    return PlainTextResponse(render_metrics(db), media_type=CONTENT_TYPE_LATEST)
