@@ -191,6 +191,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-CN": "回调内容格式不正确",
         "en": "The callback body is not a valid outcome report",
     },
+    "instruction.not_found": {
+        "zh-CN": "该警情下没有编号为 {id} 的指令",
+        "en": "Case has no instruction {id}",
+    },
+    "instruction.not_resendable": {
+        "zh-CN": "只有被机构以“信息不符”或“拒绝”退回的止付指令可以更正重发",
+        "en": "Only a stop-payment answered mismatch or rejected can be corrected and resent",
+    },
     "case.qq": {"zh-CN": "QQ 号应为 5–12 位数字", "en": "A QQ number has 5–12 digits"},
 }
 

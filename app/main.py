@@ -19,6 +19,7 @@ from app.cases.validation import warm_up
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.dispatch.publish import Publisher
+from app.dispatch.router import router as dispatch_router
 from app.errors import install_error_handlers
 from app.health.router import router as health_router
 from app.institutions.router import router as institutions_router
@@ -37,6 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     institutions_router,
     cases_router,
     callbacks_router,
+    dispatch_router,
 )
 
 DESCRIPTION = """

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record_event
 from app.auth.models import User
-from app.dispatch.models import Instruction, InstructionKind, Outbox
+from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outbox, Outcome
 from app.dispatch.publish import SEND_TASK, publish_after_commit
 
 
@@ -68,3 +68,54 @@ def create_instructions(
             data={"kind": instruction.kind, "amount": str(instruction.amount_requested)},
         )
     return instructions
+
+
+RESENDABLE = (Outcome.mismatch.value, Outcome.rejected.value)
+
+
+def resend_corrected(
+    db: Session,
+    *,
+    original: Instruction,
+    priority: str,
+    holder_name: str | None,
+    amount: Decimal | None,
+    transaction_time: dt.datetime | None,
+    user: User,
+) -> Instruction | None:
+    """A new stop-payment with the corrected fields (a new key: it is a new request).
+
+    None when the original is not a finished stop-payment answered mismatch or rejected.
+    """
+    if (
+        original.kind != InstructionKind.stop_payment.value
+        or original.state != InstructionState.done.value
+        or original.outcome not in RESENDABLE
+    ):
+        return None
+    order = InstructionOrder(
+        kind=InstructionKind.stop_payment,
+        institution_id=original.institution_id,
+        account_id=original.account_id,
+        amount=amount if amount is not None else original.amount_requested,
+        holder_name=holder_name if holder_name is not None else original.holder_name,
+        transaction_time=transaction_time or original.transaction_time,
+        parent_id=original.id,
+    )
+    [resent] = create_instructions(
+        db, case_id=original.case_id, priority=priority, orders=[order], user=user
+    )
+    fields = {"holder_name": holder_name, "amount": amount, "transaction_time": transaction_time}
+    record_event(
+        db,
+        kind="instruction.resent",
+        user=user,
+        case_id=original.case_id,
+        instruction_id=resent.id,
+        data={
+            "replaces": original.id,
+            "mismatch_field": original.mismatch_field,
+            "corrected": [name for name, value in fields.items() if value is not None],
+        },
+    )
+    return resent

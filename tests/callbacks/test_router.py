@@ -193,3 +193,30 @@ def institution_code(db: Session, instruction: Instruction) -> str:
     from app.institutions.models import Institution
 
     return db.get_one(Institution, instruction.institution_id).code
+
+
+def test_a_mismatch_is_corrected_and_resent_in_one_step(client: TestClient, db: Session) -> None:
+    from tests.factories import bearer, make_user
+
+    taker = make_user(db)
+    headers = bearer(db, taker)
+    case_no = make_case(db, user=taker)
+    stop = next(i for i in instructions_of(db, case_no) if i.kind == "stop_payment")
+    code = institution_code(db, stop)
+    url = f"/api/v1/cases/{case_no}/instructions/{stop.id}/resend"
+    assert client.post(url, json={"holder_name": "刘某某"}, headers=headers).status_code == 409
+
+    mismatch = _outcome(stop, outcome="mismatch", amount_stopped=None, mismatch_field="holder_name")
+    _post(client, code, _signed(db, code, mismatch))
+    response = client.post(url, json={"holder_name": "刘某某"}, headers=headers)
+    assert response.status_code == 201, response.text
+    resent = db.get_one(Instruction, response.json()["id"])
+    assert (resent.state, resent.parent_id, resent.holder_name) == ("pending", stop.id, "刘某某")
+    assert resent.idempotency_key != stop.idempotency_key
+    assert resent.amount_requested == stop.amount_requested
+    case = db.scalars(select(Case).where(Case.case_no == case_no)).one()
+    db.refresh(case)
+    assert case.status == "stopping"
+    other_case = make_case(db, user=taker)
+    elsewhere = f"/api/v1/cases/{other_case}/instructions/{stop.id}/resend"
+    assert client.post(elsewhere, json={}, headers=headers).status_code == 404
