@@ -41,8 +41,15 @@ class Settings(BaseSettings):
     api_url: str | None = None
     simulator_url: str | None = None
 
+    # Requests inside the API at once (each holds at most one database connection; the pool
+    # is sized above this); beyond it requests queue for up to admission_wait_s, then get 503.
+    max_concurrent_requests: int = 32
+    admission_wait_s: float = 10.0
+    db_pool_size: int = 20
+    db_max_overflow: int = 20
+
     worker_pool: Literal["threads", "prefork", "solo", "gevent"] = "threads"
-    worker_concurrency: int = 100
+    worker_concurrency: int = 200
 
     default_language: Language = "zh-CN"
     # The centre's time zone: times entered without an offset are read in it.
@@ -78,6 +85,15 @@ class Settings(BaseSettings):
                 "DATABASE_URL and BROKER_URL must be set (stopay run sets them for its children)"
             )
         return self.database_url, self.broker_url
+
+    def check(self) -> None:
+        """Refuse settings the service cannot run safely with."""
+        self.check_secrets()
+        if self.db_pool_size + self.db_max_overflow <= self.max_concurrent_requests:
+            raise RuntimeError(
+                "STOPAY_DB_POOL_SIZE + STOPAY_DB_MAX_OVERFLOW must exceed "
+                "STOPAY_MAX_CONCURRENT_REQUESTS, or a burst of requests can exhaust the pool"
+            )
 
     def check_secrets(self) -> None:
         if not self.is_demo and self.secret_key == DEFAULT_SECRET_KEY:

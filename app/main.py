@@ -23,7 +23,7 @@ from app.dispatch.router import router as dispatch_router
 from app.errors import install_error_handlers
 from app.health.router import router as health_router
 from app.institutions.router import router as institutions_router
-from app.middleware import SecurityHeaders
+from app.middleware import AdmissionLimit, SecurityHeaders
 from app.pages.router import router as pages_router
 from workers.celery_app import make_celery
 
@@ -56,9 +56,11 @@ and message in the caller's language (`Accept-Language: zh-CN` or `en`).
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    settings.check_secrets()
+    settings.check()
     database_url, broker_url = settings.require_urls()
-    engine = make_engine(database_url, pool_size=20, max_overflow=20)
+    engine = make_engine(
+        database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+    )
     publisher = Publisher(make_celery(settings), broker_url)
 
     @asynccontextmanager
@@ -82,6 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.publisher = publisher
 
     install_error_handlers(app)
+    app.add_middleware(
+        AdmissionLimit,
+        limit=settings.max_concurrent_requests,
+        wait_s=settings.admission_wait_s,
+    )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -1,6 +1,9 @@
-"""Headers every answer carries."""
+"""ASGI middleware: security headers on every answer, and admission control."""
 
 from __future__ import annotations
+
+import asyncio
+import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,3 +39,58 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class AdmissionLimit:
+    """At most `limit` requests inside the app at once; the rest wait their turn, briefly.
+
+    Each admitted request holds at most one database connection, and the pool is larger than
+    the limit, so a burst queues here instead of starving the pool (where requests would hold
+    connections while waiting for threads, and threads wait for connections). A request that
+    cannot get in within `wait_s` gets 503 problem+json with Retry-After: overload is answered
+    at once, not with a long hang.
+    """
+
+    EXEMPT = ("/healthz", "/readyz", "/metrics", "/static/")
+
+    def __init__(self, app: ASGIApp, *, limit: int, wait_s: float) -> None:
+        self.app = app
+        self.wait_s = wait_s
+        self._slots = asyncio.Semaphore(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.EXEMPT):
+            await self.app(scope, receive, send)
+            return
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=self.wait_s)
+        except TimeoutError:
+            await _overloaded(send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._slots.release()
+
+
+async def _overloaded(send: Send) -> None:
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Service unavailable",
+            "status": 503,
+            "detail": "Too many requests at once; nothing was saved. Try again shortly.",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"retry-after", b"1"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

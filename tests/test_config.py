@@ -40,3 +40,9 @@ def test_with_urls_set_nothing_embedded_is_started(settings: Settings, tmp_path:
     with services(configured) as (database_url, broker_url):
         assert (database_url, broker_url) == (settings.database_url, settings.broker_url)
     assert list(configured.data_dir.iterdir()) == []
+
+
+def test_a_pool_smaller_than_the_admission_limit_is_refused(settings: Settings) -> None:
+    starved = settings.model_copy(update={"max_concurrent_requests": 50})
+    with pytest.raises(RuntimeError, match="STOPAY_DB_POOL_SIZE"):
+        create_app(starved)

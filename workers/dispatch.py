@@ -99,6 +99,13 @@ def send_instruction(self: Task, instruction_id: int) -> str:  # type: ignore[ty
     return "acked"
 
 
+@celery_app.task(name="dispatch.fan_out")
+def fan_out(instruction_ids: list[int], priority: str) -> int:
+    """One case's instructions, published as one task each."""
+    Publisher(celery_app, get_settings().broker_url or "").send_each(instruction_ids, priority)
+    return len(instruction_ids)
+
+
 @celery_app.task(name="dispatch.relay_outbox")
 def relay_outbox() -> int:
     """Publish what the fast path missed: unconfirmed outbox rows and idle instructions."""

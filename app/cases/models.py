@@ -11,9 +11,9 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Date,
     ForeignKey,
     Index,
+    Sequence,
     String,
     Text,
     UniqueConstraint,
@@ -107,6 +107,10 @@ class ContactKind(StrEnum):
     url = "url"
     app = "app"
     other = "other"
+
+
+# Serial part of case numbers; a sequence never makes two intakes wait for each other.
+CASE_NO_SEQUENCE = Sequence("case_no_seq", metadata=Base.metadata)
 
 
 class Account(Base):
@@ -217,15 +221,6 @@ class SuspectContact(Base):
     kind: Mapped[str] = mapped_column(String(8))
     value: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[CreatedAt]
-
-
-class CaseNumberCounter(Base):
-    """The last case number given out on each day (ZF-YYYYMMDD-NNNNNN)."""
-
-    __tablename__ = "case_number_counter"
-
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    last: Mapped[int]
 
 
 class IdempotencyKey(Base):

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from app.audit.service import record_event
 from app.auth.models import User
 from app.cases.models import (
+    CASE_NO_SEQUENCE,
     Account,
     AccountRole,
     Case,
     CaseAccount,
-    CaseNumberCounter,
     CaseStatus,
     IdempotencyKey,
     Priority,
@@ -39,8 +40,19 @@ from app.institutions.models import Institution, InstitutionKind
 NATIONAL_PLATFORM = InstitutionKind.national_platform
 
 
+DIRECTORY_TTL_S = 30.0
+_directories: dict[str, tuple[float, Directory]] = {}
+
+
 def load_directory(db: Session) -> Directory:
-    return Directory(list(db.scalars(select(Institution).where(Institution.is_active))))
+    """The active institutions, cached per database for half a minute (they rarely change)."""
+    key = str(db.get_bind().engine.url)
+    cached = _directories.get(key)
+    if cached is not None and time.monotonic() - cached[0] < DIRECTORY_TTL_S:
+        return cached[1]
+    directory = Directory(list(db.scalars(select(Institution).where(Institution.is_active))))
+    _directories[key] = (time.monotonic(), directory)
+    return directory
 
 
 def plan_case(
@@ -119,14 +131,14 @@ def shared_cases(db: Session, account_ids: Iterable[int]) -> dict[int, list[str]
     return shared
 
 
+def _role(level: int) -> str:
+    return (AccountRole.victim if level == 0 else AccountRole.suspect).value
+
+
 def _next_case_no(db: Session, *, now: dt.datetime, zone: ZoneInfo) -> str:
-    day = now.astimezone(zone).date()
-    stmt = pg_insert(CaseNumberCounter).values(day=day, last=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[CaseNumberCounter.day], set_={"last": CaseNumberCounter.last + 1}
-    )
-    number = db.execute(stmt.returning(CaseNumberCounter.last)).scalar_one()
-    return f"ZF-{day:%Y%m%d}-{number:06d}"
+    """ZF-<date>-<serial>. The serial comes from a sequence: it never waits on another intake."""
+    serial = db.scalar(select(CASE_NO_SEQUENCE.next_value()))
+    return f"ZF-{now.astimezone(zone):%Y%m%d}-{serial:06d}"
 
 
 def create_case(
@@ -168,26 +180,42 @@ def create_case(
     db.add(case)
     db.flush()
 
-    for key, account_id in account_ids.items():
-        level = plan.levels[key]
-        role = AccountRole.victim if level == 0 else AccountRole.suspect
-        db.add(CaseAccount(case_id=case.id, account_id=account_id, role=role.value, level=level))
-    for t in plan.transfers:
-        item = data.transfers[t.index]
-        db.add(
-            Transfer(
-                case_id=case.id,
-                from_account_id=account_ids[t.from_.key],
-                to_account_id=account_ids[t.to.key],
-                amount=t.amount,
-                occurred_at=t.occurred_at,
-                reference=item.reference,
-                channel=item.channel.value,
-                source=TransferSource.reported.value,
-            )
+    # Plain multi-row INSERTs: these rows are not needed as objects afterwards.
+    db.execute(
+        insert(CaseAccount),
+        [
+            {
+                "case_id": case.id,
+                "account_id": account_id,
+                "role": (
+                    AccountRole.victim if plan.levels[key] == 0 else AccountRole.suspect
+                ).value,
+                "level": plan.levels[key],
+            }
+            for key, account_id in account_ids.items()
+        ],
+    )
+    db.execute(
+        insert(Transfer),
+        [
+            {
+                "case_id": case.id,
+                "from_account_id": account_ids[t.from_.key],
+                "to_account_id": account_ids[t.to.key],
+                "amount": t.amount,
+                "occurred_at": t.occurred_at,
+                "reference": data.transfers[t.index].reference,
+                "channel": data.transfers[t.index].channel.value,
+                "source": TransferSource.reported.value,
+            }
+            for t in plan.transfers
+        ],
+    )
+    if data.contacts:
+        db.execute(
+            insert(SuspectContact),
+            [{"case_id": case.id, "kind": c.kind.value, "value": c.value} for c in data.contacts],
         )
-    db.add_all(SuspectContact(case_id=case.id, kind=c.kind.value, value=c.value)
-               for c in data.contacts)  # fmt: skip
 
     orders = [
         InstructionOrder(
@@ -219,7 +247,7 @@ def create_case(
             "priority": case.priority,
             "transfers": len(plan.transfers),
             "accounts": len(account_ids),
-            "instructions": len(instructions),
+            "instructions": [i.id for i in instructions],
         },
     )
     db.flush()

@@ -42,17 +42,32 @@ class CaseInvalid(Exception):
         self.problems = problems
 
 
+@dataclass(frozen=True)
+class InstitutionRef:
+    """What intake needs to know of an institution (a plain value, safe to cache)."""
+
+    id: int
+    code: str
+    kind: str
+    name_zh: str
+    bin_prefixes: tuple[str, ...]
+
+
 class Directory:
     """The institutions, by code and by card BIN."""
 
     def __init__(self, institutions: list[Institution]) -> None:
-        self.by_code = {i.code: i for i in institutions}
-        self.bins = BinIndex(institutions)
+        refs = [
+            InstitutionRef(i.id, i.code, i.kind, i.name_zh, tuple(i.bin_prefixes))
+            for i in institutions
+        ]
+        self.by_code = {i.code: i for i in refs}
+        self.bins = BinIndex(refs)
 
 
 @dataclass(frozen=True)
 class ResolvedAccount:
-    institution: Institution
+    institution: InstitutionRef
     account_no: str
     norm: str
     kind: AccountKind
@@ -168,7 +183,7 @@ def _resolve_account(
 
 def _check_bank_number(
     norm: str,
-    institution: Institution,
+    institution: InstitutionRef,
     bin_code: str | None,
     directory: Directory,
     path: str,

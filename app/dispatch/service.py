@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.audit.service import record_event
@@ -40,33 +41,27 @@ def create_instructions(
 
     The outbox row means the relay sends it even if the fast-path publish never happens.
     """
-    instructions = [
-        Instruction(
-            case_id=case_id,
-            institution_id=order.institution_id,
-            account_id=order.account_id,
-            kind=order.kind.value,
-            amount_requested=order.amount,
-            holder_name=order.holder_name,
-            transaction_time=order.transaction_time,
-            parent_id=order.parent_id,
-            idempotency_key=uuid.uuid4().hex,
+    instructions = list(
+        db.scalars(
+            insert(Instruction).returning(Instruction),
+            [
+                {
+                    "case_id": case_id,
+                    "institution_id": order.institution_id,
+                    "account_id": order.account_id,
+                    "kind": order.kind.value,
+                    "amount_requested": order.amount,
+                    "holder_name": order.holder_name,
+                    "transaction_time": order.transaction_time,
+                    "parent_id": order.parent_id,
+                    "idempotency_key": uuid.uuid4().hex,
+                }
+                for order in orders
+            ],
         )
-        for order in orders
-    ]
-    db.add_all(instructions)
-    db.flush()
-    db.add_all(Outbox(instruction_id=i.id, task=SEND_TASK) for i in instructions)
-    publish_after_commit(db, ((i.id, priority) for i in instructions))
-    for instruction in instructions:
-        record_event(
-            db,
-            kind="instruction.created",
-            user=user,
-            case_id=case_id,
-            instruction_id=instruction.id,
-            data={"kind": instruction.kind, "amount": str(instruction.amount_requested)},
-        )
+    )
+    db.execute(insert(Outbox), [{"instruction_id": i.id, "task": SEND_TASK} for i in instructions])
+    publish_after_commit(db, [(i.id, priority) for i in instructions])
     return instructions
 
 

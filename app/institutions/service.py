@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 from sqlalchemy import select
@@ -59,10 +60,17 @@ def seed_institutions(db: Session, *, secret_key: str) -> tuple[int, int]:
     return inserted, updated
 
 
+class HasBins(Protocol):
+    @property
+    def code(self) -> str: ...
+    @property
+    def bin_prefixes(self) -> Sequence[str]: ...
+
+
 class BinIndex:
     """Longest-prefix match of a card number against every bank's BIN prefixes."""
 
-    def __init__(self, institutions: Iterable[Institution | RegistryEntry]) -> None:
+    def __init__(self, institutions: Iterable[HasBins]) -> None:
         self._by_prefix: dict[str, str] = {}
         for inst in institutions:
             for prefix in inst.bin_prefixes:
