@@ -87,12 +87,16 @@ def create_api_token(db: Session, *, user: User, name: str, max_age_s: int) -> s
 
 
 def resolve_api_token(db: Session, *, token: str) -> User | None:
-    row = db.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    found = db.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == _digest(token))
+    ).one_or_none()
     now = utcnow()
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    if found is None:
         return None
-    user = db.get(User, row.user_id)
-    if user is None or not user.is_active:
+    row, user = found
+    if row.revoked_at is not None or row.expires_at <= now or not user.is_active:
         return None
     # Written at most once a minute, so a busy client does not update the row on every call.
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):

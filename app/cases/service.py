@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -93,10 +93,17 @@ def _known_accounts(db: Session, accounts: Iterable[ResolvedAccount]) -> set[tup
 
 
 def _upsert_accounts(db: Session, plan: ResolvedCase) -> dict[tuple[int, str], int]:
-    """One row per account across all cases; returns their ids by (institution, number)."""
-    # Sorted, so two intakes sharing accounts lock them in the same order (no deadlock).
+    """One row per account across all cases; returns their ids by (institution, number).
+
+    New accounts are inserted; known ones are only read (no row is rewritten or locked, so
+    intakes sharing a mule account do not wait for each other). A holder name learnt now
+    fills a gap on file; a name already on file is kept.
+    """
     accounts = sorted(plan.accounts.values(), key=lambda a: a.key)
-    stmt = pg_insert(Account).values(
+    inserted = db.execute(
+        pg_insert(Account)
+        .on_conflict_do_nothing(index_elements=[Account.institution_id, Account.account_no_norm])
+        .returning(Account.id, Account.institution_id, Account.account_no_norm),
         [
             {
                 "institution_id": a.institution.id,
@@ -106,15 +113,26 @@ def _upsert_accounts(db: Session, plan: ResolvedCase) -> dict[tuple[int, str], i
                 "kind": a.kind.value,
             }
             for a in accounts
-        ]
+        ],
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Account.institution_id, Account.account_no_norm],
-        # A name learnt now fills a gap; a name already on file is kept.
-        set_={"holder_name": func.coalesce(Account.holder_name, stmt.excluded.holder_name)},
-    )
-    rows = db.execute(stmt.returning(Account.id, Account.institution_id, Account.account_no_norm))
-    return {(r.institution_id, r.account_no_norm): r.id for r in rows}
+    ids = {(r.institution_id, r.account_no_norm): r.id for r in inserted}
+    known = [a.key for a in accounts if a.key not in ids]
+    if known:
+        rows = db.execute(
+            select(
+                Account.id, Account.institution_id, Account.account_no_norm, Account.holder_name
+            ).where(tuple_(Account.institution_id, Account.account_no_norm).in_(known))
+        ).all()
+        for row in rows:
+            ids[(row.institution_id, row.account_no_norm)] = row.id
+            learnt = plan.accounts[(row.institution_id, row.account_no_norm)].holder_name
+            if row.holder_name is None and learnt:
+                db.execute(
+                    update(Account)
+                    .where(Account.id == row.id, Account.holder_name.is_(None))
+                    .values(holder_name=learnt)
+                )
+    return ids
 
 
 def shared_cases(db: Session, account_ids: Iterable[int]) -> dict[int, list[str]]:
