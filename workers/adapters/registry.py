@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -15,7 +16,7 @@ from workers.adapters.simulated import (
 
 DEFAULT_MAX_IN_FLIGHT = 32
 
-_adapters: dict[str, Adapter] = {}
+_adapters: dict[tuple[str, str], Adapter] = {}
 _lock = threading.Lock()
 
 
@@ -24,9 +25,11 @@ def max_in_flight(settings: dict[str, Any]) -> int:
 
 
 def adapter_for(code: str, settings: dict[str, Any]) -> Adapter:
-    """The adapter for an institution, built once per worker process and shared by threads."""
+    """The adapter for an institution, built once per worker process and shared by threads
+    (built anew when the institution's adapter settings change)."""
+    key = (code, json.dumps(settings, sort_keys=True))
     with _lock:
-        adapter = _adapters.get(code)
+        adapter = _adapters.get(key)
         if adapter is None:
             kind = settings.get("kind", "http")
             if kind != "http":
@@ -40,5 +43,5 @@ def adapter_for(code: str, settings: dict[str, Any]) -> Adapter:
                     settings.get("connect_timeout_s", DEFAULT_CONNECT_TIMEOUT_S)
                 ),
             )
-            _adapters[code] = adapter
+            _adapters[key] = adapter
         return adapter
