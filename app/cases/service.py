@@ -403,11 +403,16 @@ def rollup_status(db: Session, *, case_id: int) -> None:
     case = db.get_one(Case, case_id, with_for_update=True)
     if case.status == CaseStatus.closed:
         return
+    stops = select(Instruction).where(
+        Instruction.case_id == case_id, Instruction.kind == InstructionKind.stop_payment.value
+    )
+    replaced = select(Instruction.parent_id).where(
+        Instruction.case_id == case_id, Instruction.parent_id.is_not(None)
+    )
+    # A stop-payment corrected and resent counts through its replacement only.
     rows = db.execute(
-        select(Instruction.state, Instruction.outcome, Instruction.amount_stopped).where(
-            Instruction.case_id == case_id,
-            Instruction.kind == InstructionKind.stop_payment.value,
-        )
+        stops.with_only_columns(Instruction.state, Instruction.outcome, Instruction.amount_stopped)
+        .where(Instruction.id.not_in(replaced))
     ).all()
     open_states = {InstructionState.pending, InstructionState.sent, InstructionState.escalated}
     if not rows or any(r.state in open_states for r in rows):

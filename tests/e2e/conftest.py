@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.models import Role
 from app.db import transaction
+from app.institutions.models import Institution
 from tests.conftest import TEST_SECRET
 from tests.e2e.stack import PROFILE, Stack, free_port, wait_http_ok
 from tests.factories import bearer, make_user
@@ -74,3 +77,22 @@ def fresh_simulator(stack: Stack) -> Stack:
     with stack.simulator() as sim:
         assert sim.post("/admin/reset").status_code == 200
     return stack
+
+
+@pytest.fixture
+def tune(fresh_sessionmaker: sessionmaker[Session]) -> Iterator[Callable[..., None]]:
+    """Change an institution's SLA or adapter settings for one test; restored afterwards."""
+    saved: dict[str, tuple[int, dict[str, Any]]] = {}
+
+    def apply(code: str, *, sla_s: int | None = None, **adapter: Any) -> None:
+        with transaction(fresh_sessionmaker) as db:
+            row = db.execute(select(Institution).where(Institution.code == code)).scalar_one()
+            saved.setdefault(code, (row.sla_s, dict(row.adapter)))
+            row.sla_s = sla_s or row.sla_s
+            row.adapter = {**row.adapter, **adapter}
+
+    yield apply
+    with transaction(fresh_sessionmaker) as db:
+        for code, (sla_s, adapter) in saved.items():
+            row = db.execute(select(Institution).where(Institution.code == code)).scalar_one()
+            row.sla_s, row.adapter = sla_s, adapter

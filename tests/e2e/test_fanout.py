@@ -6,7 +6,9 @@ our database: every instruction applied exactly once.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -62,4 +64,124 @@ def test_scenario_1_one_card_fully_stopped(fresh_simulator: Stack, headers: dict
         [register] = [i for i in case["instructions"] if i["kind"] == "register"]
         assert register["outcome"] == "registered"
         assert case["status"] == "stopped"
+        _assert_exactly_once(sim, case)
+
+
+def account_at(code: str, holder: str | None = "某某") -> dict[str, Any]:
+    """A (non-card) account number at any bank, unique to this call."""
+    number = f"81{uuid.uuid4().int % 10**15:015d}"
+    return {"institution": code, "account_no": number, "holder_name": holder}
+
+
+def _post_case(api: httpx.Client, *targets: dict[str, Any]) -> str:
+    payload = case_payload(transfers=[transfer_payload(to=t) for t in targets])
+    response = api.post("/api/v1/cases", json=payload)
+    assert response.status_code == 201, response.text
+    return str(response.json()["case_no"])
+
+
+def _stops(case: dict[str, Any], code: str) -> list[dict[str, Any]]:
+    return [
+        i for i in case["instructions"] if i["kind"] == "stop_payment" and i["institution"] == code
+    ]
+
+
+def test_a_mismatch_is_corrected_and_resent(
+    fresh_simulator: Stack, headers: dict[str, str]
+) -> None:
+    stack = fresh_simulator
+    on_file = account_at("CIB", holder="张伟")
+    with stack.api(headers) as api, stack.simulator() as sim:
+        loaded = sim.post("/admin/scenario", json={"accounts": [
+            {"institution": "CIB", "account_no": on_file["account_no"], "holder_name": "张伟",
+             "balance": "1000.00"}]})  # fmt: skip
+        assert loaded.status_code == 200, loaded.text
+        case_no = _post_case(api, {**on_file, "holder_name": "张卫"})
+        case = wait_for(lambda: _settled(api, case_no), timeout=30, what="the mismatch")
+        [bounced] = _stops(case, "CIB")
+        assert (bounced["outcome"], bounced["mismatch_field"]) == ("mismatch", "holder_name")
+        assert case["status"] == "nothing_stopped"
+
+        resent = api.post(
+            f"/api/v1/cases/{case_no}/instructions/{bounced['id']}/resend",
+            json={"holder_name": "张伟"},
+        )
+        assert resent.status_code == 201, resent.text
+        case = wait_for(lambda: _settled(api, case_no), timeout=30, what="the resend")
+        assert [s["outcome"] for s in _stops(case, "CIB")] == ["mismatch", "stopped_full"]
+        assert case["status"] == "stopped"
+        _assert_exactly_once(sim, case)
+
+
+def test_an_institution_that_times_out_then_recovers(
+    fresh_simulator: Stack, headers: dict[str, str], tune: Callable[..., None]
+) -> None:
+    stack = fresh_simulator
+    tune("CEB", read_timeout_s=1)
+    with stack.api(headers) as api, stack.simulator() as sim:
+        assert sim.post("/admin/outage", json={"institution": "CEB", "mode": "hang",
+                                               "seconds": 3}).status_code == 200  # fmt: skip
+        case_no = _post_case(api, account_at("CEB"))
+        case = wait_for(lambda: _settled(api, case_no), timeout=60, what="recovery")
+        [stop] = _stops(case, "CEB")
+        assert stop["outcome"] == "stopped_full"
+        assert stop["attempts"] >= 2
+        assert "no answer in time" in (stop["last_error"] or "")
+        _assert_exactly_once(sim, case)
+
+
+def test_an_outage_escalates_without_delaying_the_others(
+    fresh_simulator: Stack, headers: dict[str, str], tune: Callable[..., None]
+) -> None:
+    stack = fresh_simulator
+    tune("HXB", sla_s=2)
+    with stack.api(headers) as api, stack.simulator() as sim:
+        assert sim.post("/admin/outage", json={"institution": "HXB", "mode": "refuse",
+                                               "seconds": 10}).status_code == 200  # fmt: skip
+        case_no = _post_case(api, account_at("HXB"), account_at("CCB"), account_at("ALIPAY"))
+
+        def escalated_while_others_done() -> dict[str, Any] | None:
+            case = _case(api, case_no)
+            [down] = _stops(case, "HXB")
+            others = [i for i in case["instructions"] if i["institution"] != "HXB"]
+            done = all(i["state"] == "done" for i in others)
+            return case if down["state"] == "escalated" and done else None
+
+        case = wait_for(escalated_while_others_done, timeout=30, what="escalation")
+        others = [i for i in case["instructions"] if i["institution"] != "HXB"]
+        assert max(i["completion_ms"] for i in others) < 8000, "the outage delayed the others"
+        case = wait_for(lambda: _settled(api, case_no), timeout=90, what="delivery after it")
+        [stop] = _stops(case, "HXB")
+        assert stop["outcome"] == "stopped_full"
+        assert stop["escalated_at"] is not None
+        assert stop["completion_ms"] >= 9000
+        _assert_exactly_once(sim, case)
+
+
+def test_rate_limiting_slows_but_loses_nothing(
+    fresh_simulator: Stack, headers: dict[str, str]
+) -> None:
+    stack = fresh_simulator
+    with stack.api(headers) as api, stack.simulator() as sim:
+        limited = sim.post("/admin/profile", json={"institution": "CMBC", "rate_limit_per_s": 2})
+        assert limited.status_code == 200, limited.text
+        case_no = _post_case(api, *(account_at("CMBC") for _ in range(8)))
+        case = wait_for(lambda: _settled(api, case_no), timeout=90, what="all eight")
+        assert {s["outcome"] for s in _stops(case, "CMBC")} == {"stopped_full"}
+        ledger = sim.get("/admin/ledger", params={"case_no": case_no}).json()
+        entries = ledger["entries"] if isinstance(ledger, dict) else ledger
+        assert any(e["entry"] == "received" and e["status_code"] == 429 for e in entries)
+        _assert_exactly_once(sim, case)
+
+
+def test_callbacks_that_fail_for_a_while_are_retried_and_applied_once(
+    fresh_simulator: Stack, headers: dict[str, str]
+) -> None:
+    stack = fresh_simulator
+    with stack.api(headers) as api, stack.simulator() as sim:
+        assert sim.post("/admin/callbacks", json={"mode": "fail", "seconds": 3}).status_code == 200
+        case_no = _post_case(api, account_at("SPDB"), account_at("CITIC"))
+        case = wait_for(lambda: _settled(api, case_no), timeout=60, what="late callbacks")
+        assert case["status"] == "stopped"
+        assert min(i["completion_ms"] for i in case["instructions"]) >= 2500
         _assert_exactly_once(sim, case)
