@@ -142,6 +142,8 @@ def simulator(
         log_level="warning",
         # Hanging requests (outages, injected timeouts) must not hold up a shutdown.
         timeout_graceful_shutdown=2,
+        # Like a bank's gateway, keep idle connections a while: adapters reuse them.
+        timeout_keep_alive=65,
     )
 
 

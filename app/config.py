@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     db_pool_size: int = 20
     db_max_overflow: int = 20
 
+    # The Celery queue: stacks that share a broker keep to their own queues.
+    queue: str = "stopay"
     worker_pool: Literal["threads", "prefork", "solo", "gevent"] = "threads"
     worker_concurrency: int = 200
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import LANGUAGES, MESSAGES, Language, negotiate, t
@@ -178,6 +178,21 @@ def install_error_handlers(app: FastAPI) -> None:
             title_key="problem.unavailable",
             detail=t("problem.database_down", request_language(request)),
             headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(DataError)
+    async def _nul_character(request: Request, exc: DataError) -> Response:
+        # PostgreSQL text cannot hold U+0000, so any text a client sends may be refused only
+        # here; the transaction has been rolled back. Any other DataError is a value the app
+        # should have checked first: a bug, left to the 500 handler.
+        if "NUL" not in str(exc.orig):
+            raise exc
+        lang = request_language(request)
+        return problem(
+            request,
+            status=422,
+            title_key="problem.validation",
+            detail=t("problem.nul_character", lang),
         )
 
     @app.exception_handler(Exception)

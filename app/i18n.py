@@ -22,6 +22,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-CN": "数据库暂时无法访问，本次提交未保存，请稍后重试",
         "en": "The database is unreachable; nothing was saved. Try again shortly",
     },
+    "problem.nul_character": {
+        "zh-CN": "文本中不能含有 NUL 字符（U+0000）",
+        "en": "Text cannot contain the NUL character (U+0000)",
+    },
     "problem.validation_detail": {
         "zh-CN": "共 {count} 处输入有误，请按字段提示更正。",
         "en": "{count} field(s) need correcting; see errors.",

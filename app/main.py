@@ -24,6 +24,7 @@ from app.errors import install_error_handlers
 from app.health.router import router as health_router
 from app.institutions.router import router as institutions_router
 from app.middleware import AdmissionLimit, SecurityHeaders
+from app.openapi import install_openapi
 from app.pages.router import router as pages_router
 from workers.celery_app import make_celery
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.publisher = publisher
 
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(
         AdmissionLimit,
         limit=settings.max_concurrent_requests,

@@ -65,7 +65,7 @@ class AdmissionLimit:
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout=self.wait_s)
         except TimeoutError:
-            await _overloaded(send)
+            await _overloaded(scope["path"], send)
             return
         try:
             await self.app(scope, receive, send)
@@ -73,14 +73,18 @@ class AdmissionLimit:
             self._slots.release()
 
 
-async def _overloaded(send: Send) -> None:
+async def _overloaded(path: str, send: Send) -> None:
+    # Answered before any user or language is known: both languages, like the title.
     body = json.dumps(
         {
             "type": "about:blank",
-            "title": "Service unavailable",
+            "title": "服务繁忙 / Service busy",
             "status": 503,
-            "detail": "Too many requests at once; nothing was saved. Try again shortly.",
-        }
+            "detail": "请求过多，本次未保存，请稍后重试。Too many requests at once; nothing was "
+            "saved. Try again shortly.",
+            "instance": path,
+        },
+        ensure_ascii=False,
     ).encode()
     await send(
         {

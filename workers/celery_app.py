@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import Celery
 
 from app.config import Settings, get_settings
@@ -18,7 +20,7 @@ def make_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=4,
         task_ignore_result=True,
-        task_default_queue="stopay",
+        task_default_queue=settings.queue,
         broker_connection_retry_on_startup=True,
         broker_transport_options={
             "visibility_timeout": 3600,
@@ -52,5 +54,8 @@ def make_celery(settings: Settings) -> Celery:
     )
     return celery
 
+
+# One line per institution call would drown the worker's log; failures are logged by the task.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 celery_app = make_celery(get_settings())

@@ -31,6 +31,10 @@ async def raw_body(request: Request) -> bytes:
     description="Headers `webhook-id`, `webhook-timestamp`, `webhook-signature` "
     "(`v1,<base64 HMAC-SHA256>` with the institution's `whsec_` secret). A repeated "
     "`webhook-id` is answered 200 and changes nothing. See docs/institution-protocol.md.",
+    responses={
+        401: {"description": "Bad signature, or the timestamp is more than 5 minutes off"},
+        409: {"description": "No such instruction for this institution"},
+    },
 )
 def callback(
     request: Request,

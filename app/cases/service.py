@@ -400,7 +400,10 @@ def purge_expired_keys(db: Session, *, now: dt.datetime) -> int:
 
 def rollup_status(db: Session, *, case_id: int) -> None:
     """stopping → stopped / partly stopped / nothing stopped, from the stop-payments' outcomes."""
-    case = db.get_one(Case, case_id, with_for_update=True)
+    # FOR NO KEY UPDATE: it queues concurrent roll-ups of one case, but does not conflict
+    # with the KEY SHARE locks that inserting this transaction's events already took on the
+    # case row (FOR UPDATE would, and two callbacks of one case would deadlock upgrading).
+    case = db.get_one(Case, case_id, with_for_update={"key_share": True})
     if case.status == CaseStatus.closed:
         return
     stops = select(Instruction).where(
@@ -411,8 +414,9 @@ def rollup_status(db: Session, *, case_id: int) -> None:
     )
     # A stop-payment corrected and resent counts through its replacement only.
     rows = db.execute(
-        stops.with_only_columns(Instruction.state, Instruction.outcome, Instruction.amount_stopped)
-        .where(Instruction.id.not_in(replaced))
+        stops.with_only_columns(
+            Instruction.state, Instruction.outcome, Instruction.amount_stopped
+        ).where(Instruction.id.not_in(replaced))
     ).all()
     open_states = {InstructionState.pending, InstructionState.sent, InstructionState.escalated}
     if not rows or any(r.state in open_states for r in rows):

@@ -27,6 +27,12 @@ router = APIRouter(prefix="/api/v1/cases", tags=["instructions"])
     "/{case_no}/instructions/{instruction_id}/resend",
     status_code=201,
     summary="Correct the field an institution reported as not matching, and send again",
+    responses={
+        409: {
+            "description": "Only a stop-payment answered mismatch or rejected can be corrected "
+            "and resent"
+        }
+    },
 )
 def resend(
     request: Request,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,18 +20,21 @@ from tests.e2e.stack import PROFILE, Stack, free_port, wait_http_ok
 from tests.factories import bearer, make_user
 
 E2E_BROKER = os.environ.get("STOPAY_TEST_E2E_BROKER_URL", "redis://127.0.0.1:6379/12")
+# A queue of this run's own: two test runs on one machine must not take each other's tasks.
+E2E_QUEUE = f"e2e-{uuid.uuid4().hex[:12]}"
 
 pytestmark = pytest.mark.slow
 
 
-def _flush(url: str) -> None:
+def _drop_queue(url: str) -> None:
     if url.startswith("redis"):
-        redis.Redis.from_url(url).flushdb()
+        client = redis.Redis.from_url(url)
+        for key in client.scan_iter(f"{E2E_QUEUE}*"):
+            client.delete(key)
 
 
 @pytest.fixture(scope="session")
 def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    _flush(E2E_BROKER)
     logs = tmp_path_factory.mktemp("stack")
     api_port, sim_port = free_port(), free_port()
     env = {
@@ -44,6 +48,7 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "STOPAY_SIMULATOR_PORT": str(sim_port),
         "STOPAY_SIMULATOR_PROFILE": str(PROFILE),
         "STOPAY_WORKER_CONCURRENCY": "64",
+        "STOPAY_QUEUE": E2E_QUEUE,
     }
     stack = Stack(
         env=env,
@@ -61,7 +66,7 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield stack
     finally:
         stack.stop_all()
-        _flush(E2E_BROKER)
+        _drop_queue(E2E_BROKER)
 
 
 @pytest.fixture

@@ -6,6 +6,9 @@ our database: every instruction applied exactly once.
 
 from __future__ import annotations
 
+import datetime as dt
+import statistics
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -185,3 +188,47 @@ def test_callbacks_that_fail_for_a_while_are_retried_and_applied_once(
         assert case["status"] == "stopped"
         assert min(i["completion_ms"] for i in case["instructions"]) >= 2500
         _assert_exactly_once(sim, case)
+
+
+def test_special_cases_go_first_when_the_queue_is_long(
+    fresh_simulator: Stack, headers: dict[str, str]
+) -> None:
+    """Scenario 3: with a backlog, the enterprise case's instructions are sent first."""
+    stack = fresh_simulator
+    low = case_payload(
+        transfers=[
+            transfer_payload(to=account_at("PAB"), amount="300.00", minutes_ago=3000)
+            for _ in range(25)
+        ]
+    )
+    special = case_payload(
+        victim={
+            "name": "某科技有限公司会计",
+            "is_enterprise": True,
+            "enterprise_name": "某科技有限公司",
+        },
+        transfers=[transfer_payload(to=account_at("PAB"), amount="12000.00") for _ in range(25)],
+    )
+    stack.stop("worker")
+    try:
+        with stack.api(headers) as api:
+            low_no = api.post("/api/v1/cases", json=low).json()["case_no"]
+            special_answer = api.post("/api/v1/cases", json=special).json()
+            assert special_answer["priority"] == "special"
+            time.sleep(0.5)  # both cases' tasks are queued behind the stopped worker
+            stack.start("worker", "worker", "--concurrency", "2")
+            cases = [
+                wait_for(lambda no=no: _settled(api, no), timeout=90, what=no)
+                for no in (low_no, special_answer["case_no"])
+            ]
+    finally:
+        stack.stop("worker")
+        stack.start("worker", "worker")
+    low_first, special_first = (
+        statistics.median(
+            dt.datetime.fromisoformat(i["first_attempt_at"]).timestamp()
+            for i in _stops(case, "PAB")
+        )
+        for case in cases
+    )
+    assert special_first < low_first, "the special case waited behind the low one"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -72,12 +73,16 @@ class Peer:
         return key
 
     def delivered(self, key: str, *, timeout_s: float = 5.0) -> Delivery:
-        """The first acknowledged callback for `key`."""
+        """The first callback for `key` we acknowledged, once the simulator has seen our 200."""
 
         def acknowledged(deliveries: list[Delivery]) -> bool:
             return any(_acknowledges(d, key) for d in deliveries)
 
         deliveries = self.receiver.wait_for(acknowledged, timeout_s=timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while not self.ledger(idempotency_key=key, entry="callback_acknowledged"):
+            assert time.monotonic() < deadline, f"no callback_acknowledged for {key}"
+            time.sleep(0.005)
         return next(d for d in deliveries if _acknowledges(d, key))
 
     def outcome(self, code: str, *, key: str | None = None, **changes: Any) -> dict[str, Any]:
@@ -101,4 +106,8 @@ class Peer:
 
 
 def _acknowledges(delivery: Delivery, key: str) -> bool:
-    return delivery.verified and delivery.status_code == 200 and delivery.data["idempotency_key"] == key
+    return (
+        delivery.verified
+        and delivery.status_code == 200
+        and delivery.data["idempotency_key"] == key
+    )

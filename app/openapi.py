@@ -1,0 +1,169 @@
+"""The OpenAPI document, told truthfully: who must log in, and every error as problem+json.
+
+FastAPI documents a 422 `HTTPValidationError` in `application/json` that this API never
+sends, and knows nothing of the log-in or the other error answers. `install_openapi`
+replaces its generator with one that documents what `app/errors.py` actually answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from app.deps import SESSION_COOKIE, get_db, get_principal
+from app.errors import PROBLEM_JSON
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem: every error this API answers has this shape.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string", "description": "Always `about:blank` for now."},
+        "title": {"type": "string", "description": "The kind of problem, in your language."},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string", "description": "What went wrong this time."},
+        "instance": {"type": "string", "description": "The path that was asked for."},
+        "errors": {
+            "type": "array",
+            "description": "One entry per field that was refused (validation problems).",
+            "items": {
+                "type": "object",
+                "required": ["field", "message", "type"],
+                "properties": {
+                    "field": {
+                        "type": "string",
+                        "description": "Dotted path into the body, e.g. `transfers.0.amount`.",
+                    },
+                    "message": {"type": "string"},
+                    "type": {"type": "string", "description": "A stable machine-readable code."},
+                },
+            },
+        },
+        "checks": {
+            "type": "object",
+            "description": "Readiness only: each dependency, `ok` or what failed.",
+            "additionalProperties": {"type": "string"},
+        },
+    },
+}
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token from `POST /api/v1/auth/tokens`.",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "The web log-in's cookie. POST, PUT, PATCH and DELETE calls to "
+        "`/api/` must also send the session's `X-CSRF-Token` header.",
+    },
+}
+# Either one will do.
+LOGGED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
+
+
+def _problem(description: str, **extra: Any) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}, **extra}
+
+
+UNAUTHORIZED = _problem(
+    "Not logged in, or the token or session is unknown or expired",
+    headers={"WWW-Authenticate": {"schema": {"type": "string"}}},
+)
+FORBIDDEN = _problem("Your role may not do this, or the session's X-CSRF-Token is missing")
+NOT_FOUND = _problem("No such resource, or not one your unit may see")
+UNAVAILABLE = _problem(
+    "The database is unreachable, or too many requests are in progress: nothing was stored; "
+    "try again after Retry-After seconds",
+    headers={"Retry-After": {"schema": {"type": "integer"}}},
+)
+UNREADABLE = _problem("The body could not be read: it is not UTF-8 JSON")
+INVALID = _problem("The request was refused; `errors` lists each field and why")
+
+
+def _calls(dependant: Dependant) -> Iterator[object]:
+    yield dependant.call
+    for sub in dependant.dependencies:
+        yield from _calls(sub)
+
+
+def _operations_calling(app: FastAPI, dependency: object) -> set[tuple[str, str]]:
+    """(method, path) of every route that depends, however deep, on `dependency`."""
+    # Included routers are lazy in FastAPI; their routes are reached through route contexts.
+    found = set()
+    for route in iter_route_contexts(app.routes):
+        if isinstance(route.original_route, APIRoute) and dependency in _calls(route.dependant):
+            found |= {(method.lower(), str(route.path_format)) for method in route.methods or ()}
+    return found
+
+
+def _document_errors(schema: dict[str, Any], app: FastAPI) -> None:
+    logged_in = _operations_calling(app, get_principal)
+    # 503: app/errors.py when the database cannot be reached, AdmissionLimit when overloaded.
+    uses_database = _operations_calling(app, get_db)
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = INVALID
+            if "requestBody" in operation:
+                responses["400"] = UNREADABLE
+            if any(p["in"] == "path" for p in operation.get("parameters", ())):
+                responses["404"] = NOT_FOUND
+            if (method, path) in logged_in:
+                operation["security"] = LOGGED_IN
+                responses["401"] = UNAUTHORIZED
+                responses["403"] = FORBIDDEN
+            if (method, path) in uses_database:
+                responses["503"] = UNAVAILABLE
+            for status, answer in responses.items():
+                # Routes that name their own 4xx/5xx (a 401 for a wrong password, a 503 when
+                # a dependency is down) keep their description, with the problem+json body.
+                if status[0] in "45" and "content" not in answer:
+                    responses[status] = _problem(answer.get("description", ""))
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        openapi_version=app.openapi_version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+        servers=app.servers,
+    )
+    _document_errors(schema, app)
+    components: dict[str, Any] = schema.setdefault("components", {})
+    schemas: dict[str, Any] = components.setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    components["securitySchemes"] = SECURITY_SCHEMES
+    # FastAPI's own 422 models, unless something else still points at them.
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f'"#/components/schemas/{name}"' not in json.dumps(schema):
+            schemas.pop(name, None)
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve `build_openapi`'s document at /openapi.json (built once, on first request)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
