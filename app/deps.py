@@ -29,11 +29,16 @@ def get_settings_dep(request: Request) -> Settings:
 def get_db(request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent.
 
-    Tasks buffered during the request are published once the commit has succeeded.
+    Tasks buffered during the request are published once the commit has succeeded. Reads
+    (GET) see one consistent snapshot.
     """
     with request.app.state.sessionmaker() as session:
         attach_publisher(session, request.app.state.publisher)
         with session.begin():
+            if request.method == "GET":
+                # One snapshot for the whole answer: a case and its instructions read in
+                # separate statements must not straddle a callback's commit.
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             yield session
 
 
