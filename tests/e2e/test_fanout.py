@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from tests.e2e.stack import Stack, wait_for
 from tests.factories import card_no, case_payload, transfer_payload
@@ -232,3 +233,36 @@ def test_special_cases_go_first_when_the_queue_is_long(
         for case in cases
     )
     assert special_first < low_first, "the special case waited behind the low one"
+
+
+def test_a_task_lost_in_the_broker_is_sent_anyway(
+    fresh_simulator: Stack, headers: dict[str, str]
+) -> None:
+    """The fast-path message vanishes (a broker restart without persistence): the outbox
+    relay publishes the instructions again and they complete, each applied once."""
+    stack = fresh_simulator
+    stack.stop("worker")
+    try:
+        with stack.api(headers) as api, stack.simulator() as sim:
+            case_no = _post_case(api, account_at("CGB"), account_at("BOB"))
+            time.sleep(0.5)  # the fast path has published by now
+            lost = drop_queued_tasks(stack.env["BROKER_URL"], stack.env["STOPAY_QUEUE"])
+            assert lost >= 1, "the fast-path message should have been queued"
+            stack.start("worker", "worker")
+            case = wait_for(lambda: _settled(api, case_no), timeout=60, what="the relay")
+            assert case["status"] == "stopped"
+            _assert_exactly_once(sim, case)
+    finally:
+        if "worker" not in stack.processes:
+            stack.start("worker", "worker")
+
+
+def drop_queued_tasks(broker_url: str, queue: str) -> int:
+    """Delete every message waiting in the queue's Redis lists; returns how many."""
+    client = redis.Redis.from_url(broker_url)
+    lost = 0
+    for key in client.scan_iter(f"{queue}*"):
+        if client.type(key) == b"list":
+            lost += int(client.llen(key))
+            client.delete(key)
+    return lost
