@@ -62,7 +62,7 @@ def run() -> None:
 @click.option("--host", default=None, help="Bind address (default STOPAY_API_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default STOPAY_API_PORT).")
 def api(host: str | None, port: int | None) -> None:
-    """The HTTP API and web pages (uvicorn)."""
+    """The HTTP API and web pages (uvicorn; STOPAY_API_WORKERS processes)."""
     import uvicorn
 
     settings = get_settings()
@@ -71,13 +71,14 @@ def api(host: str | None, port: int | None) -> None:
         factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
+        workers=settings.api_workers,
         log_level="info",
         proxy_headers=True,
     )
 
 
 @cli.command()
-@click.option("--concurrency", type=int, default=None, help="Threads (default 100).")
+@click.option("--concurrency", type=int, default=None, help="Threads (default 200).")
 def worker(concurrency: int | None) -> None:
     """A Celery worker."""
     from workers.celery_app import celery_app

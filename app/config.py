@@ -34,6 +34,8 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # uvicorn processes for the API (each with its own pool and admission limit).
+    api_workers: int = 1
     simulator_host: str = "127.0.0.1"
     simulator_port: int = 8100
     # How the simulated institutions reach our callbacks, and how our adapters reach them;

@@ -8,7 +8,20 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Annotated, Any
 
-from sqlalchemy import CheckConstraint, DateTime, MetaData, Numeric, create_engine, func
+from sqlalchemy import (
+    ARRAY,
+    CheckConstraint,
+    DateTime,
+    MetaData,
+    Numeric,
+    bindparam,
+    cast,
+    create_engine,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
@@ -59,3 +72,26 @@ def one_of(column: str, values: Iterable[str], *, name: str | None = None) -> Ch
     """CHECK (column IN (...)) from an enum, named after the column."""
     listed = ", ".join(f"'{v}'" for v in values)
     return CheckConstraint(f"{column} IN ({listed})", name=name or column)
+
+
+def unnest_insert(model: type[Base], rows: list[dict[str, Any]]) -> PgInsert:
+    """INSERT many rows with one array parameter per column (`INSERT ... SELECT unnest(...)`).
+
+    The statement text and its parameter count stay the same whatever the number of rows,
+    so SQLAlchemy compiles it once, psycopg parses it once and PostgreSQL prepares it once;
+    a VALUES list of hundreds of parameters is compiled and parsed anew for every request.
+    """
+    table = model.__table__
+    names = list(rows[0])
+    columns = [
+        func.unnest(
+            cast(bindparam(f"u_{name}", [row[name] for row in rows]), ARRAY(table.c[name].type))
+        )  # fmt: skip
+        for name in names
+    ]
+    return pg_insert(model).from_select(names, select(*columns))
+
+
+def insert_rows(db: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        db.execute(unnest_insert(model, rows))

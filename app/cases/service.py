@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,7 @@ from app.cases.models import (
 from app.cases.priority import compute_priority
 from app.cases.schemas import AccountRead, CaseCreate, CaseCreated, InstructionRead
 from app.cases.validation import Directory, ResolvedAccount, ResolvedCase, resolve_case
-from app.db import utcnow
+from app.db import insert_rows, unnest_insert, utcnow
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.service import InstructionOrder, create_instructions
 from app.errors import Invalid
@@ -100,20 +100,20 @@ def _upsert_accounts(db: Session, plan: ResolvedCase) -> dict[tuple[int, str], i
     fills a gap on file; a name already on file is kept.
     """
     accounts = sorted(plan.accounts.values(), key=lambda a: a.key)
+    values = [
+        {
+            "institution_id": a.institution.id,
+            "account_no": a.account_no,
+            "account_no_norm": a.norm,
+            "holder_name": a.holder_name,
+            "kind": a.kind.value,
+        }
+        for a in accounts
+    ]
     inserted = db.execute(
-        pg_insert(Account)
+        unnest_insert(Account, values)
         .on_conflict_do_nothing(index_elements=[Account.institution_id, Account.account_no_norm])
-        .returning(Account.id, Account.institution_id, Account.account_no_norm),
-        [
-            {
-                "institution_id": a.institution.id,
-                "account_no": a.account_no,
-                "account_no_norm": a.norm,
-                "holder_name": a.holder_name,
-                "kind": a.kind.value,
-            }
-            for a in accounts
-        ],
+        .returning(Account.id, Account.institution_id, Account.account_no_norm)
     )
     ids = {(r.institution_id, r.account_no_norm): r.id for r in inserted}
     known = [a.key for a in accounts if a.key not in ids]
@@ -199,8 +199,9 @@ def create_case(
     db.flush()
 
     # Plain multi-row INSERTs: these rows are not needed as objects afterwards.
-    db.execute(
-        insert(CaseAccount),
+    insert_rows(
+        db,
+        CaseAccount,
         [
             {
                 "case_id": case.id,
@@ -213,8 +214,9 @@ def create_case(
             for key, account_id in account_ids.items()
         ],
     )
-    db.execute(
-        insert(Transfer),
+    insert_rows(
+        db,
+        Transfer,
         [
             {
                 "case_id": case.id,
@@ -229,11 +231,11 @@ def create_case(
             for t in plan.transfers
         ],
     )
-    if data.contacts:
-        db.execute(
-            insert(SuspectContact),
-            [{"case_id": case.id, "kind": c.kind.value, "value": c.value} for c in data.contacts],
-        )
+    insert_rows(
+        db,
+        SuspectContact,
+        [{"case_id": case.id, "kind": c.kind.value, "value": c.value} for c in data.contacts],
+    )
 
     orders = [
         InstructionOrder(

@@ -7,11 +7,11 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.audit.service import record_event
 from app.auth.models import User
+from app.db import insert_rows, unnest_insert
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outbox, Outcome
 from app.dispatch.publish import SEND_TASK, publish_after_commit
 
@@ -41,26 +41,22 @@ def create_instructions(
 
     The outbox row means the relay sends it even if the fast-path publish never happens.
     """
-    instructions = list(
-        db.scalars(
-            insert(Instruction).returning(Instruction),
-            [
-                {
-                    "case_id": case_id,
-                    "institution_id": order.institution_id,
-                    "account_id": order.account_id,
-                    "kind": order.kind.value,
-                    "amount_requested": order.amount,
-                    "holder_name": order.holder_name,
-                    "transaction_time": order.transaction_time,
-                    "parent_id": order.parent_id,
-                    "idempotency_key": uuid.uuid4().hex,
-                }
-                for order in orders
-            ],
-        )
-    )
-    db.execute(insert(Outbox), [{"instruction_id": i.id, "task": SEND_TASK} for i in instructions])
+    rows = [
+        {
+            "case_id": case_id,
+            "institution_id": order.institution_id,
+            "account_id": order.account_id,
+            "kind": order.kind.value,
+            "amount_requested": order.amount,
+            "holder_name": order.holder_name,
+            "transaction_time": order.transaction_time,
+            "parent_id": order.parent_id,
+            "idempotency_key": uuid.uuid4().hex,
+        }
+        for order in orders
+    ]
+    instructions = list(db.scalars(unnest_insert(Instruction, rows).returning(Instruction)))
+    insert_rows(db, Outbox, [{"instruction_id": i.id, "task": SEND_TASK} for i in instructions])
     publish_after_commit(db, [(i.id, priority) for i in instructions])
     return instructions
 
