@@ -46,6 +46,8 @@ import psycopg
 import redis
 from sqlalchemy.engine import make_url
 
+from app.cards import luhn_complete
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: `app` is importable
 
@@ -141,19 +143,6 @@ def parse_args(argv: list[str] | None = None) -> Options:
 
 
 # --- Test data --------------------------------------------------------------------------
-
-
-def luhn_complete(partial: str) -> str:
-    """Append the Luhn check digit to `partial`."""
-    total = 0
-    for i, ch in enumerate(reversed(partial)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return partial + str((10 - total % 10) % 10)
 
 
 def card_no(bank: str, serial: int) -> str:

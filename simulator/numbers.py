@@ -6,6 +6,8 @@ import datetime as dt
 import random
 from decimal import ROUND_HALF_UP, Decimal
 
+from app.cards import luhn_complete
+
 CENT = Decimal("0.01")
 
 # Common surnames; a holder's name is shown masked the way banks report it ("王某").
@@ -38,24 +40,9 @@ def normalise_name(name: str) -> str:
     return "".join(name.split()).replace("\u3000", "")
 
 
-def luhn_ok(digits: str) -> bool:
-    if not digits.isdigit():
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def luhn_check_digit(payload: str) -> str:
     """The digit that makes `payload` + digit pass the Luhn check."""
-    for digit in "0123456789":
-        if luhn_ok(payload + digit):
-            return digit
-    raise AssertionError("unreachable: one of ten digits always completes a Luhn number")
+    return luhn_complete(payload)[-1]
 
 
 def make_card_no(rng: random.Random, prefix: str) -> str:

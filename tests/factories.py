@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role, Unit, UnitKind, User
 from app.auth.service import create_api_token, hash_password
+from app.cards import luhn_complete
 from app.dispatch.models import Instruction
 from app.institutions.models import Institution
 
@@ -64,19 +65,6 @@ def bearer(db: Session, user: User) -> dict[str, str]:
 
 def institution(db: Session, code: str) -> Institution:
     return db.execute(select(Institution).where(Institution.code == code)).scalar_one()
-
-
-def luhn_complete(partial: str) -> str:
-    """Append the Luhn check digit to `partial`."""
-    total = 0
-    for i, ch in enumerate(reversed(partial)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return partial + str((10 - total % 10) % 10)
 
 
 VICTIM_SERIAL = 900_000

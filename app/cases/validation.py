@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from stdnum.cn import ric
 
+from app.cards import luhn_ok
 from app.cases.models import AccountKind, ContactKind
 from app.cases.schemas import AccountRef, CaseCreate
 from app.institutions.models import Institution, InstitutionKind
@@ -129,16 +130,6 @@ def _aware(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     return value.replace(tzinfo=zone) if value.tzinfo is None else value
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def _resolve_account(
     ref: AccountRef, path: str, directory: Directory, problems: list[FieldProblem]
 ) -> ResolvedAccount | None:
@@ -205,7 +196,7 @@ def _check_bank_number(
     if not CARD_DIGITS[0] <= len(norm) <= CARD_DIGITS[1]:
         problems.append(FieldProblem(where, "case.card_length"))
         return None
-    if not _luhn_ok(norm):
+    if not luhn_ok(norm):
         problems.append(FieldProblem(where, "case.card_luhn"))
         return None
     if bin_code != institution.code:

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from app.cards import luhn_ok
 from app.institutions.service import BinIndex, load_registry
-from simulator.numbers import luhn_ok
 from tests.factories import luhn_complete
 from tests.simulator.peer import (
     LEVEL2_CARD,
