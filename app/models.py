@@ -8,6 +8,7 @@ from app.cases.models import (
     Case,
     CaseAccount,
     IdempotencyKey,
+    IntakeDraft,
     SuspectContact,
     Transfer,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "CaseAccount",
     "Event",
     "IdempotencyKey",
+    "IntakeDraft",
     "Institution",
     "Instruction",
     "Outbox",

@@ -238,3 +238,18 @@ class IdempotencyKey(Base):
     response_body: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[CreatedAt]
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class IntakeDraft(Base):
+    """A call-taker's unsubmitted form, saved as they type; one per call-taker and form key."""
+
+    __tablename__ = "intake_draft"
+    __table_args__ = (UniqueConstraint("user_id", "draft_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    # The browser's key for this call (the idempotency key it will submit with).
+    draft_key: Mapped[str] = mapped_column(String(200))
+    body: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
