@@ -34,7 +34,7 @@ def upgrade() -> None:
             ["user_id"], ["user.id"], name=op.f("fk_intake_draft_user_id_user")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_intake_draft")),
-        sa.UniqueConstraint("user_id", "draft_key", name=op.f("uq_intake_draft_user_id")),
+        sa.UniqueConstraint("user_id", "draft_key", name=op.f("uq_intake_draft_user_id_draft_key")),
     )
 
 
