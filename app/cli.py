@@ -78,22 +78,68 @@ def api(host: str | None, port: int | None) -> None:
 
 
 @cli.command()
-@click.option("--concurrency", type=int, default=None, help="Threads (default 200).")
-def worker(concurrency: int | None) -> None:
-    """A Celery worker."""
+@click.option(
+    "--concurrency",
+    type=int,
+    default=None,
+    help="Threads per process (default STOPAY_WORKER_CONCURRENCY).",
+)
+@click.option(
+    "--processes",
+    type=int,
+    default=None,
+    help="Worker processes (default STOPAY_WORKER_PROCESSES).",
+)
+@click.option("--name", default=None, help="Celery node name (default celery@host).")
+def worker(concurrency: int | None, processes: int | None, name: str | None) -> None:
+    """Celery workers: STOPAY_WORKER_PROCESSES processes of STOPAY_WORKER_CONCURRENCY threads.
+
+    One threads-pool process runs Python on one core at a time; a second process uses the
+    second core (BENCHMARKS.md, fan-out).
+    """  # fmt: skip
     from workers.celery_app import celery_app
 
     settings = get_settings()
+    count = processes or settings.worker_processes
+    if count > 1:
+        sys.exit(_worker_processes(count, concurrency))
     celery_app.worker_main(
         [
             "worker",
             "--loglevel=INFO",
             f"--pool={settings.worker_pool}",
             f"--concurrency={concurrency or settings.worker_concurrency}",
+            *([f"--hostname={name}@%h"] if name else []),
             "--without-gossip",
             "--without-mingle",
         ]
     )
+
+
+def _worker_processes(count: int, concurrency: int | None) -> int:
+    """Run `count` single-process workers; stop them all when told to or when one exits."""
+    import signal
+    import subprocess
+    import time
+
+    argv = [sys.executable, "-m", "app.cli", "worker", "--processes", "1"]
+    if concurrency:
+        argv += ["--concurrency", str(concurrency)]
+    children = [subprocess.Popen([*argv, "--name", f"worker{i}"]) for i in range(1, count + 1)]
+
+    def stop(signum: int, _frame: object = None) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    # A worker that exits alone leaves a half-sized service: stop the rest, exit, be restarted.
+    while all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    stop(signal.SIGTERM)
+    codes = [child.wait() for child in children]
+    return next((code for code in codes if code), 0)
 
 
 @cli.command()

@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     # The Celery queue: stacks that share a broker keep to their own queues.
     queue: str = "stopay"
     worker_pool: Literal["threads", "prefork", "solo", "gevent"] = "threads"
-    worker_concurrency: int = 200
+    # Processes of `stopay worker`, each a pool of worker_concurrency threads.
+    worker_processes: int = 2
+    worker_concurrency: int = 100
 
     default_language: Language = "zh-CN"
     # The centre's time zone: times entered without an offset are read in it.

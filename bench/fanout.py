@@ -49,8 +49,8 @@ The median and the worst of each figure over the repeats are written to BENCHMAR
 run replaces the sub-section of its own configuration and keeps the others). Everything runs
 on this one machine, the bench client included: the figures are for the whole setup.
 
-    .venv/bin/python bench/fanout.py [--repeat 3] [--pool threads] [--concurrency 200]
-        [--poll db|api] [--max-load 1.5] [--out BENCHMARKS.md] [--logs DIR]
+    .venv/bin/python bench/fanout.py [--repeat 3] [--pool threads] [--processes 2]
+        [--concurrency 100] [--poll db|api] [--max-load 1.5] [--out BENCHMARKS.md] [--logs DIR]
 """
 
 from __future__ import annotations
@@ -134,6 +134,7 @@ SIM_PROFILE: dict[str, Any] = {
 class Options:
     repeat: int
     pool: str
+    processes: int
     concurrency: int
     out: Path
     logs: Path | None
@@ -146,12 +147,17 @@ class Options:
         quiet = "" if self.max_load is None else f" --max-load {self.max_load:g}"
         return (
             f".venv/bin/python bench/fanout.py --repeat {self.repeat} --pool {self.pool} "
-            f"--concurrency {self.concurrency} --poll {self.poll}{quiet} --out {self.out}"
+            f"--processes {self.processes} --concurrency {self.concurrency} --poll {self.poll}"
+            f"{quiet} --out {self.out}"
         )
 
     @property
     def config(self) -> str:
-        return f"{self.pool} pool, concurrency {self.concurrency}, polling the {self.poll}"
+        processes = "1 process" if self.processes == 1 else f"{self.processes} processes"
+        return (
+            f"{self.pool} pool, {processes} of concurrency {self.concurrency}, "
+            f"polling the {self.poll}"
+        )
 
 
 @dataclass(frozen=True)
@@ -212,7 +218,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--repeat", type=int, default=3, help="cases measured (default 3)")
     parser.add_argument("--pool", default="threads", choices=["threads", "prefork", "solo"])
-    parser.add_argument("--concurrency", type=int, default=200, help="worker concurrency")
+    parser.add_argument("--concurrency", type=int, default=100, help="threads per worker process")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes")
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     parser.add_argument("--logs", type=Path, default=None, help="keep the processes' logs here")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per case")
@@ -230,10 +237,10 @@ def parse_args(argv: list[str] | None = None) -> Options:
         help="first wait (at most 10 min) until the 1-minute load average is at most this",
     )
     args = parser.parse_args(argv)
-    if args.repeat < 1 or args.concurrency < 1:
-        parser.error("--repeat and --concurrency must be at least 1")
-    return Options(args.repeat, args.pool, args.concurrency, args.out, args.logs, args.timeout,
-                   args.poll, args.max_load)  # fmt: skip
+    if min(args.repeat, args.processes, args.concurrency) < 1:
+        parser.error("--repeat, --processes and --concurrency must be at least 1")
+    return Options(args.repeat, args.pool, args.processes, args.concurrency, args.out, args.logs,
+                   args.timeout, args.poll, args.max_load)  # fmt: skip
 
 
 # --- The case ---------------------------------------------------------------------------
@@ -333,6 +340,7 @@ def make_stack(url: str, options: Options, logs: Path) -> Stack:
         "STOPAY_SIMULATOR_PORT": str(sim_port),
         "STOPAY_SIMULATOR_PROFILE": str(profile),
         "STOPAY_WORKER_POOL": options.pool,
+        "STOPAY_WORKER_PROCESSES": str(options.processes),
         "STOPAY_WORKER_CONCURRENCY": str(options.concurrency),
     }
     return Stack(
@@ -343,14 +351,14 @@ def make_stack(url: str, options: Options, logs: Path) -> Stack:
     )
 
 
-def start_stack(stack: Stack) -> None:
+def start_stack(stack: Stack, processes: int) -> None:
     for name in ("simulator", "api", "worker", "beat"):
         stack.start(name, name)
     wait_http_ok(f"{stack.simulator_url}/healthz")
     wait_http_ok(f"{stack.api_url}/readyz")
-    # The worker is up when it has said so; its first task should not wait for it to boot.
+    # The workers are up when each has said so; the first task should not wait for a boot.
     deadline = time.monotonic() + 60
-    while " ready." not in stack.log("worker"):
+    while stack.log("worker").count(" ready.") < processes:
         if time.monotonic() > deadline:
             raise RuntimeError("the worker did not become ready within 60 s")
         time.sleep(0.2)
@@ -966,7 +974,7 @@ def measure(url: str, options: Options, logs: Path, results: Results) -> None:
     token = prepare_database(url)
     stack = make_stack(url, options, logs)
     try:
-        start_stack(stack)
+        start_stack(stack, options.processes)
         results.warmup = run_once(stack, url, token, options)
         for i in range(options.repeat):
             results.runs.append(run_once(stack, url, token, options))

@@ -7,6 +7,7 @@ import logging
 from celery import Celery
 
 from app.config import Settings, get_settings
+from workers.redis_transport import transport_for
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -14,6 +15,7 @@ def make_celery(settings: Settings) -> Celery:
         "stopay", broker=settings.broker_url, include=["workers.maintenance", "workers.dispatch"]
     )
     celery.conf.update(
+        broker_transport=transport_for(settings.broker_url),
         # Delivery is at-least-once: a task is acknowledged only when it has finished, and a
         # task whose worker died is delivered again. Instructions carry idempotency keys.
         task_acks_late=True,
@@ -55,7 +57,10 @@ def make_celery(settings: Settings) -> Celery:
     return celery
 
 
-# One line per institution call would drown the worker's log; failures are logged by the task.
-logging.getLogger("httpx").setLevel(logging.WARNING)
+# One line per institution call, or two per task (received, succeeded), would drown the
+# worker's log and cost it CPU; failures and retries are still logged, and every state change
+# is an audit event in the database.
+for name in ("httpx", "celery.worker.strategy", "celery.app.trace"):
+    logging.getLogger(name).setLevel(logging.WARNING)
 
 celery_app = make_celery(get_settings())

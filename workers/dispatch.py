@@ -89,8 +89,12 @@ def send_instruction(self: Task, instruction_id: int) -> str:  # type: ignore[ty
     except RetryableFailure as exc:
         with transaction(factory) as db:
             record_failure(db, instruction_id=instruction_id, error=str(exc), now=utcnow())
-        raise self.retry(countdown=backoff_s(self.request.retries, exc.retry_after_s)) from exc
+        countdown = backoff_s(self.request.retries, exc.retry_after_s)
+        log.warning("instruction %d attempt %d failed, retrying in %.1f s: %s",
+                    instruction_id, order.attempt, countdown, exc)  # fmt: skip
+        raise self.retry(countdown=countdown) from exc
     except PermanentFailure as exc:
+        log.warning("instruction %d refused: %s", instruction_id, exc)
         with transaction(factory) as db:
             record_rejection(db, instruction_id=instruction_id, error=str(exc), now=utcnow())
         return "rejected"

@@ -11,11 +11,28 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Select,
+    String,
+    Update,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
+from app.audit.models import ActorKind, Event
 from app.audit.service import record_event
 from app.cases.models import Account, Case
 from app.dispatch.models import Instruction, InstructionState, Outbox, Outcome
@@ -74,38 +91,81 @@ def _locked(db: Session, instruction_id: int, *, skip_locked: bool = False) -> I
     return db.scalar(query.with_for_update(skip_locked=skip_locked))
 
 
-def claim_attempt(
-    db: Session, *, instruction_id: int, now: dt.datetime, lease: dt.timedelta
-) -> SendOrder | None:
-    """Start an attempt: None when the instruction needs no sending or another worker has it."""
-    db.execute(
+def _bound(name: str) -> Any:
+    # Named p_*: a parameter named like a column would become a SET value of an UPDATE.
+    return bindparam(name, type_=DateTime(timezone=True))
+
+
+@cache
+def _claim_statement() -> Select[Any]:
+    """Built once: a worker claims hundreds of times a second, and building a statement with
+    two CTEs costs more than running it."""
+    instruction_id = bindparam("p_instruction_id", type_=BigInteger)
+    now = _bound("p_now")
+    confirm = (
         update(Outbox)
         .where(Outbox.instruction_id == instruction_id, Outbox.confirmed_at.is_(None))
         .values(confirmed_at=now)
+        .returning(Outbox.id)
+        .cte("confirm")
     )
-    row = _locked(db, instruction_id, skip_locked=True)
-    if row is None or row.state not in SENDABLE:
-        return None
-    if row.lease_until is not None and row.lease_until > now:
-        return None
-    row.attempts += 1
-    row.first_attempt_at = row.first_attempt_at or now
-    row.lease_until = now + lease
-    case_no = db.scalar(select(Case.case_no).where(Case.id == row.case_id))
-    institution = db.get_one(Institution, row.institution_id)
-    account_no = (
-        db.scalar(select(Account.account_no).where(Account.id == row.account_id))
-        if row.account_id
-        else None
+    claimed = (
+        update(Instruction)
+        .where(
+            Instruction.id == instruction_id,
+            Instruction.state.in_(SENDABLE),
+            or_(Instruction.lease_until.is_(None), Instruction.lease_until <= now),
+        )
+        .values(
+            attempts=Instruction.attempts + 1,
+            first_attempt_at=func.coalesce(Instruction.first_attempt_at, now),
+            lease_until=_bound("p_lease_until"),
+        )
+        .returning(
+            Instruction.id,
+            Instruction.case_id,
+            Instruction.institution_id,
+            Instruction.account_id,
+            Instruction.idempotency_key,
+            Instruction.kind,
+            Instruction.holder_name,
+            Instruction.amount_requested,
+            Instruction.transaction_time,
+            Instruction.document_no,
+            Instruction.attempts,
+        )
+        .cte("claimed")
     )
+    return (
+        select(claimed, Case.case_no, Institution.code, Institution.adapter, Account.account_no)
+        .join(Case, Case.id == claimed.c.case_id)
+        .join(Institution, Institution.id == claimed.c.institution_id)
+        .outerjoin(Account, Account.id == claimed.c.account_id)
+        .add_cte(confirm)
+    )
+
+
+def claim_attempt(
+    db: Session, *, instruction_id: int, now: dt.datetime, lease: dt.timedelta
+) -> SendOrder | None:
+    """Start an attempt: None when the instruction needs no sending or another worker has it.
+
+    One statement, so a worker pays one round trip per claim: it confirms the outbox row,
+    takes the lease and reads what it sends. Two workers claiming at once queue on the row
+    lock; the second then sees the first one's lease and gets nothing.
+    """
+    params = {"p_instruction_id": instruction_id, "p_now": now, "p_lease_until": now + lease}
+    row = db.connection().execute(_claim_statement(), params).one_or_none()
+    if row is None:
+        return None
     return SendOrder(
         instruction_id=row.id,
         idempotency_key=row.idempotency_key,
         kind=row.kind,
-        case_no=case_no or "",
-        institution_code=institution.code,
-        adapter=dict(institution.adapter),
-        account_no=account_no,
+        case_no=row.case_no,
+        institution_code=row.code,
+        adapter=dict(row.adapter),
+        account_no=row.account_no,
         holder_name=row.holder_name,
         amount=row.amount_requested,
         transaction_time=row.transaction_time,
@@ -114,15 +174,62 @@ def claim_attempt(
     )
 
 
+def _ack_values() -> dict[str, Any]:
+    return {
+        "lease_until": None,
+        "institution_ref": func.coalesce(
+            Instruction.institution_ref, bindparam("p_reference", type_=String)
+        ),
+        "acked_at": func.coalesce(Instruction.acked_at, _bound("p_now")),
+    }
+
+
+@cache
+def _ack_statements() -> tuple[ReturningInsert[tuple[int]], Update]:
+    """(move pending or escalated to sent and write its event; only fill in the times)."""
+    instruction_id = bindparam("p_instruction_id", type_=BigInteger)
+    moved = (
+        update(Instruction)
+        .where(Instruction.id == instruction_id, Instruction.state.in_(SENDABLE))
+        .values(state=S.sent.value, **_ack_values())
+        # Escalation stamps escalated_at and nothing clears it: it tells what the state was.
+        .returning(
+            Instruction.id,
+            Instruction.case_id,
+            Instruction.institution_id,
+            Instruction.attempts,
+            Instruction.escalated_at,
+        )
+        .cte("moved")
+    )
+    was = case((moved.c.escalated_at.is_(None), S.pending.value), else_=S.escalated.value)
+    data = func.jsonb_build_object(
+        "from", was, "reference", bindparam("p_reference", type_=String), "attempt",
+        moved.c.attempts,
+    )  # fmt: skip
+    move_and_record = insert(Event).from_select(
+        ["kind", "actor_kind", "institution_id", "case_id", "instruction_id", "data"],
+        select(
+            literal(f"instruction.{S.sent.value}"),
+            literal(ActorKind.institution.value),
+            moved.c.institution_id,
+            moved.c.case_id,
+            moved.c.id,
+            data,
+        ),
+    )
+    fill_in = update(Instruction).where(Instruction.id == instruction_id).values(**_ack_values())
+    return move_and_record.returning(Event.id), fill_in
+
+
 def record_ack(db: Session, *, instruction_id: int, reference: str, now: dt.datetime) -> None:
-    row = _locked(db, instruction_id)
-    if row is None:
-        return
-    row.lease_until = None
-    row.institution_ref = row.institution_ref or reference
-    row.acked_at = row.acked_at or now
-    # An outcome may have arrived before the ack was recorded; then only the times fill in.
-    move(db, row, S.sent, data={"reference": reference, "attempt": row.attempts})
+    """The institution took it: pending or escalated becomes sent, with its audit event, in
+    one statement. An outcome may have arrived before the ack; then only the times fill in."""
+    move_and_record, fill_in = _ack_statements()
+    params = {"p_instruction_id": instruction_id, "p_reference": reference, "p_now": now}
+    connection = db.connection()
+    if connection.execute(move_and_record, params).first() is None:
+        connection.execute(fill_in, params)
 
 
 def record_failure(db: Session, *, instruction_id: int, error: str, now: dt.datetime) -> bool:

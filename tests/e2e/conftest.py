@@ -47,7 +47,7 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "STOPAY_API_PORT": str(api_port),
         "STOPAY_SIMULATOR_PORT": str(sim_port),
         "STOPAY_SIMULATOR_PROFILE": str(PROFILE),
-        "STOPAY_WORKER_CONCURRENCY": "64",
+        "STOPAY_WORKER_CONCURRENCY": "32",
         "STOPAY_QUEUE": E2E_QUEUE,
     }
     stack = Stack(

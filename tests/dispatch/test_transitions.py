@@ -1,0 +1,75 @@
+"""Claims and acknowledgements: one statement each, leases respected, every move audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.models import Event
+from app.dispatch.models import Instruction, Outbox
+from app.dispatch.transitions import claim_attempt, escalate, record_ack
+from tests.factories import instructions_of, make_case
+
+LEASE = dt.timedelta(seconds=20)
+
+
+def _stop(db: Session) -> Instruction:
+    return next(i for i in instructions_of(db, make_case(db)) if i.kind == "stop_payment")
+
+
+def _sent_events(db: Session, instruction: Instruction) -> list[Event]:
+    query = select(Event).where(
+        Event.instruction_id == instruction.id, Event.kind == "instruction.sent"
+    )
+    return list(db.scalars(query))
+
+
+def test_a_claim_reads_what_to_send_confirms_the_outbox_and_holds_a_lease(db: Session) -> None:
+    stop = _stop(db)
+    now = dt.datetime.now(dt.UTC)
+    order = claim_attempt(db, instruction_id=stop.id, now=now, lease=LEASE)
+    assert order is not None
+    db.refresh(stop)
+    assert (order.idempotency_key, order.kind, order.amount, order.attempt) == (
+        stop.idempotency_key, "stop_payment", stop.amount_requested, 1,
+    )  # fmt: skip
+    assert order.account_no and order.institution_code and order.case_no.startswith("ZF-")
+    assert stop.lease_until == now + LEASE and stop.first_attempt_at == now
+    outbox = db.scalar(select(Outbox).where(Outbox.instruction_id == stop.id))
+    assert outbox is not None and outbox.confirmed_at == now
+
+    assert claim_attempt(db, instruction_id=stop.id, now=now + LEASE / 2, lease=LEASE) is None
+    again = claim_attempt(db, instruction_id=stop.id, now=now + LEASE, lease=LEASE)
+    assert again is not None and again.attempt == 2
+    assert outbox.confirmed_at == now
+
+
+def test_an_ack_moves_pending_to_sent_once_and_says_from_where(db: Session) -> None:
+    stop = _stop(db)
+    now = dt.datetime.now(dt.UTC)
+    claim_attempt(db, instruction_id=stop.id, now=now, lease=LEASE)
+    record_ack(db, instruction_id=stop.id, reference="SIM-9", now=now)
+    record_ack(db, instruction_id=stop.id, reference="SIM-10", now=now + LEASE)
+    db.refresh(stop)
+    assert (stop.state, stop.institution_ref, stop.acked_at, stop.lease_until) == (
+        "sent", "SIM-9", now, None,
+    )  # fmt: skip
+    [event] = _sent_events(db, stop)
+    assert event.data == {"from": "pending", "reference": "SIM-9", "attempt": 1}
+    assert event.actor_kind == "institution" and event.case_id == stop.case_id
+    assert claim_attempt(db, instruction_id=stop.id, now=now + 2 * LEASE, lease=LEASE) is None
+
+
+def test_an_escalated_instruction_is_still_sent_and_its_ack_says_it_was_escalated(
+    db: Session,
+) -> None:
+    stop = _stop(db)
+    now = dt.datetime.now(dt.UTC)
+    assert escalate(db, stop, now=now, reason="no acknowledgement within the SLA")
+    db.flush()
+    assert claim_attempt(db, instruction_id=stop.id, now=now, lease=LEASE) is not None
+    record_ack(db, instruction_id=stop.id, reference="SIM-3", now=now)
+    [event] = _sent_events(db, stop)
+    assert event.data["from"] == "escalated"
