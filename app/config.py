@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     # a freeze runs this many days.
     stop_payment_hold_h: int = 48
     freeze_days: int = 180
+    # Following the money: onward transfers are stopped down to this level, from this amount
+    # (CNY) traced into an account.
+    trace_max_depth: int = Field(default=3, ge=1, le=10)
+    trace_min_amount: Decimal = Decimal("1000.00")
     # How long an Idempotency-Key is remembered (at least 24 h).
     idempotency_ttl_s: int = 48 * 3600
     session_max_age_s: int = 12 * 3600

@@ -195,6 +195,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-CN": "回调内容格式不正确",
         "en": "The callback body is not a valid outcome report",
     },
+    "trace.account_not_in_case": {
+        "zh-CN": "本案中没有该机构的这个账户",
+        "en": "This case has no such account at that institution",
+    },
+    "trace.query_open": {
+        "zh-CN": "对该账户的查询尚未完成，请等待结果",
+        "en": "A query about this account is still under way; wait for its answer",
+    },
     "instruction.not_found": {
         "zh-CN": "该警情下没有编号为 {id} 的指令",
         "en": "Case has no instruction {id}",

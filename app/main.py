@@ -26,6 +26,7 @@ from app.institutions.router import router as institutions_router
 from app.middleware import AdmissionLimit, SecurityHeaders
 from app.openapi import install_openapi
 from app.pages.router import router as pages_router
+from app.trace.router import router as trace_router
 from workers.celery_app import make_celery
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -40,6 +41,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     cases_router,
     callbacks_router,
     dispatch_router,
+    trace_router,
 )
 
 DESCRIPTION = """

@@ -12,6 +12,7 @@ from app.callbacks.service import receive_callback
 from app.db import utcnow
 from app.deps import AppSettings, DbSession
 from app.errors import request_language
+from app.trace.service import TraceRules
 
 router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
 
@@ -51,6 +52,7 @@ def callback(
         now=utcnow(),
         hold=dt.timedelta(hours=settings.stop_payment_hold_h),
         freeze=dt.timedelta(days=settings.freeze_days),
+        trace=TraceRules(settings.trace_max_depth, settings.trace_min_amount),
         lang=request_language(request),
     )
     return CallbackAccepted(status=status)

@@ -14,17 +14,22 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.callbacks.models import CallbackInbox
+from app.cases.models import Case, TransferSource
 from app.cases.service import rollup_status
-from app.dispatch.models import Instruction, InstructionState, Outcome
+from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.transitions import move
 from app.errors import Conflict, Invalid, NotFound, Unauthorized
 from app.i18n import Language, t
 from app.institutions.models import Institution
+from app.trace.service import Onward, TraceRules, follow_onward, request_query
 from workers.adapters import OutcomeReport, parse_outcome
 
 OPEN = (InstructionState.pending, InstructionState.sent, InstructionState.escalated)
 STOPPED = (Outcome.stopped_full, Outcome.stopped_partial)
 FROZEN = (Outcome.frozen_full, Outcome.frozen_partial)
+# Outcomes of these kinds may report where money went; those transfers are followed.
+FOLLOWED_KINDS = (InstructionKind.stop_payment, InstructionKind.query, InstructionKind.freeze)
+NOTHING_SEEN = (Outcome.mismatch, Outcome.account_not_found, Outcome.rejected)
 
 
 def _verified(institution: Institution, body: bytes, headers: Mapping[str, str],
@@ -47,6 +52,7 @@ def receive_callback(
     now: dt.datetime,
     hold: dt.timedelta,
     freeze: dt.timedelta,
+    trace: TraceRules,
     lang: Language,
 ) -> str:
     """Returns "applied", "duplicate" (a webhook-id seen before) or "ignored" (late)."""
@@ -86,7 +92,7 @@ def receive_callback(
     )  # fmt: skip
     if inbox_id is None:
         return "duplicate"
-    applied = apply_outcome(db, instruction, report, now=now, hold=hold, freeze=freeze)
+    applied = apply_outcome(db, instruction, report, now=now, hold=hold, freeze=freeze, trace=trace)
     db.get_one(CallbackInbox, inbox_id).processed_at = now
     return "applied" if applied else "ignored"
 
@@ -99,8 +105,13 @@ def apply_outcome(
     now: dt.datetime,
     hold: dt.timedelta,
     freeze: dt.timedelta,
+    trace: TraceRules,
 ) -> bool:
-    """Record an outcome once; an instruction already done or expired keeps what it has."""
+    """Record an outcome once; an instruction already done or expired keeps what it has.
+
+    Onward transfers it reports become the next level's stop-payments; a stop-payment that
+    found no funds asks the institution where the money went (a `query`).
+    """
     if instruction.state not in OPEN:
         return False
     outcome = report.outcome
@@ -120,5 +131,29 @@ def apply_outcome(
         "amount_stopped": str(report.amount_stopped) if report.amount_stopped is not None else None,
         "mismatch_field": instruction.mismatch_field,
     })  # fmt: skip
+    _follow(db, instruction, report, now=now, trace=trace)
     rollup_status(db, case_id=instruction.case_id)
     return True
+
+
+def _follow(
+    db: Session, instruction: Instruction, report: OutcomeReport, *, now: dt.datetime,
+    trace: TraceRules,
+) -> None:  # fmt: skip
+    kind = instruction.kind
+    if kind not in FOLLOWED_KINDS or report.outcome in NOTHING_SEEN:
+        return
+    onward = [
+        Onward(o.institution, o.account_no, o.holder_name, o.amount, o.occurred_at, o.reference)
+        for o in report.onward_transfers
+    ]
+    source = TransferSource.query if kind == InstructionKind.query else TransferSource.callback
+    follow_onward(db, source=instruction, onward=onward, cashed_out=report.cashed_out,
+                  source_kind=source, now=now, rules=trace)  # fmt: skip
+    if kind == InstructionKind.stop_payment and report.outcome == Outcome.no_funds and not onward:
+        assert instruction.account_id is not None
+        request_query(db, case=db.get_one(Case, instruction.case_id),
+                      account_id=instruction.account_id,
+                      institution_id=instruction.institution_id,
+                      holder_name=instruction.holder_name, parent_id=instruction.id,
+                      user=None)  # fmt: skip

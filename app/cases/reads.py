@@ -24,10 +24,12 @@ from app.cases.schemas import (
     TransferRead,
     VictimRead,
 )
-from app.cases.service import instruction_read, shared_cases
+from app.cases.service import hold_read, instruction_read, shared_cases
 from app.cases.validation import normalise_account_no
+from app.db import utcnow
 from app.dispatch.models import Instruction
 from app.institutions.models import Institution
+from app.trace.service import held_elsewhere
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ def read_case(db: Session, *, case: Case) -> CaseRead:
         .order_by(CaseAccount.level, Institution.code, Account.account_no_norm)
     ).all()
     shared = shared_cases(db, [acc.id for _, acc, _ in accounts])
+    held = held_elsewhere(db, [acc.id for link, acc, _ in accounts if link.level > 0],
+                          case_id=case.id, now=utcnow())  # fmt: skip
     by_level: dict[int, list[AccountRead]] = defaultdict(list)
     numbers: dict[int, tuple[str, str]] = {}
     for link, acc, code in accounts:
@@ -129,6 +133,7 @@ def read_case(db: Session, *, case: Case) -> CaseRead:
                 role=link.role,
                 level=link.level,
                 shared_with=[n for n in shared.get(acc.id, []) if n != case.case_no],
+                held_by=hold_read(*held[acc.id]) if acc.id in held else None,
             )
         )
 

@@ -104,6 +104,19 @@ class CaseCreate(_In):
     contacts: list[ContactIn] = Field(default_factory=list, max_length=MAX_CONTACTS)
 
 
+class HoldRead(BaseModel):
+    """Another case's stop-payment or freeze that holds this account now."""
+
+    case_no: str
+    instruction_id: int
+    kind: InstructionKind
+    state: InstructionState
+    outcome: Outcome | None
+    amount_requested: Decimal | None
+    amount_stopped: Decimal | None
+    expires_at: dt.datetime | None
+
+
 class AccountRead(BaseModel):
     institution: str
     account_no: str
@@ -112,6 +125,11 @@ class AccountRead(BaseModel):
     role: AccountRole
     level: int
     shared_with: list[str] = Field(description="Other cases this account appears in.")
+    held_by: HoldRead | None = Field(
+        default=None,
+        description="Another case already stops or freezes this account, so this case sends "
+        "no stop-payment of its own; that instruction's state and outcome.",
+    )
 
 
 class LevelRead(BaseModel):

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.audit.service import record_event
 from app.auth.models import User
@@ -29,13 +29,14 @@ from app.cases.models import (
     TransferSource,
 )
 from app.cases.priority import compute_priority
-from app.cases.schemas import AccountRead, CaseCreate, CaseCreated, InstructionRead
+from app.cases.schemas import AccountRead, CaseCreate, CaseCreated, HoldRead, InstructionRead
 from app.cases.validation import Directory, ResolvedAccount, ResolvedCase, resolve_case
 from app.db import insert_rows, unnest_insert, utcnow
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.service import InstructionOrder, create_instructions
 from app.errors import Invalid
 from app.institutions.models import Institution, InstitutionKind
+from app.trace.service import held_elsewhere
 
 NATIONAL_PLATFORM = InstitutionKind.national_platform
 
@@ -237,6 +238,8 @@ def create_case(
         [{"case_id": case.id, "kind": c.kind.value, "value": c.value} for c in data.contacts],
     )
 
+    # An account another case already stops or freezes is not stopped twice (scenario 7).
+    held = held_elsewhere(db, (account_ids[k] for k in suspect_keys), case_id=None, now=now)
     orders = [
         InstructionOrder(
             kind=InstructionKind.stop_payment,
@@ -247,6 +250,7 @@ def create_case(
             transaction_time=plan.last_inflow_at(key),
         )
         for key in suspect_keys
+        if account_ids[key] not in held
     ]
     platform = next(i for i in directory.by_code.values() if i.kind == NATIONAL_PLATFORM)
     orders.append(
@@ -270,6 +274,16 @@ def create_case(
             "instructions": [i.id for i in instructions],
         },
     )
+    if held:
+        record_event(
+            db,
+            kind="trace.held_by_other_case",
+            user=user,
+            case_id=case.id,
+            data={"accounts": [{"account_id": account_id, "case_no": case_no,
+                                "instruction_id": hold.id}
+                               for account_id, (hold, case_no) in sorted(held.items())]},
+        )  # fmt: skip
     db.flush()
 
     by_id = {i.id: i for i in directory.by_code.values()}
@@ -282,6 +296,7 @@ def create_case(
             role=AccountRole.victim if plan.levels[key] == 0 else AccountRole.suspect,
             level=plan.levels[key],
             shared_with=shared.get(account_ids[key], []),
+            held_by=hold_read(*held[account_ids[key]]) if account_ids[key] in held else None,
         )
         for key, acc in sorted(plan.accounts.items(), key=lambda kv: (plan.levels[kv[0]], kv[0]))
     ]
@@ -301,6 +316,19 @@ def create_case(
             )
             for i in instructions
         ],  # fmt: skip
+    )
+
+
+def hold_read(instruction: Instruction, case_no: str) -> HoldRead:
+    return HoldRead(
+        case_no=case_no,
+        instruction_id=instruction.id,
+        kind=InstructionKind(instruction.kind),
+        state=InstructionState(instruction.state),
+        outcome=Outcome(instruction.outcome) if instruction.outcome else None,
+        amount_requested=instruction.amount_requested,
+        amount_stopped=instruction.amount_stopped,
+        expires_at=instruction.expires_at,
     )
 
 
@@ -411,10 +439,19 @@ def rollup_status(db: Session, *, case_id: int) -> None:
     stops = select(Instruction).where(
         Instruction.case_id == case_id, Instruction.kind == InstructionKind.stop_payment.value
     )
-    replaced = select(Instruction.parent_id).where(
-        Instruction.case_id == case_id, Instruction.parent_id.is_not(None)
+    # A stop-payment corrected and resent (or renewed) counts through its replacement only:
+    # a stop-payment whose parent is about the same account. (The next level's stop-payments
+    # and queries have parents too, about other accounts or of another kind.)
+    parent = aliased(Instruction)
+    replaced = (
+        select(Instruction.parent_id)
+        .join(parent, parent.id == Instruction.parent_id)
+        .where(
+            Instruction.case_id == case_id,
+            Instruction.kind == InstructionKind.stop_payment.value,
+            Instruction.account_id == parent.account_id,
+        )
     )
-    # A stop-payment corrected and resent counts through its replacement only.
     rows = db.execute(
         stops.with_only_columns(
             Instruction.state, Instruction.outcome, Instruction.amount_stopped

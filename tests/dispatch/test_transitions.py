@@ -35,14 +35,19 @@ def test_a_claim_reads_what_to_send_confirms_the_outbox_and_holds_a_lease(db: Se
     assert (order.idempotency_key, order.kind, order.amount, order.attempt) == (
         stop.idempotency_key, "stop_payment", stop.amount_requested, 1,
     )  # fmt: skip
-    assert order.account_no and order.institution_code and order.case_no.startswith("ZF-")
-    assert stop.lease_until == now + LEASE and stop.first_attempt_at == now
+    assert order.account_no
+    assert order.institution_code
+    assert order.case_no.startswith("ZF-")
+    assert stop.lease_until == now + LEASE
+    assert stop.first_attempt_at == now
     outbox = db.scalar(select(Outbox).where(Outbox.instruction_id == stop.id))
-    assert outbox is not None and outbox.confirmed_at == now
+    assert outbox is not None
+    assert outbox.confirmed_at == now
 
     assert claim_attempt(db, instruction_id=stop.id, now=now + LEASE / 2, lease=LEASE) is None
     again = claim_attempt(db, instruction_id=stop.id, now=now + LEASE, lease=LEASE)
-    assert again is not None and again.attempt == 2
+    assert again is not None
+    assert again.attempt == 2
     assert outbox.confirmed_at == now
 
 
@@ -58,7 +63,8 @@ def test_an_ack_moves_pending_to_sent_once_and_says_from_where(db: Session) -> N
     )  # fmt: skip
     [event] = _sent_events(db, stop)
     assert event.data == {"from": "pending", "reference": "SIM-9", "attempt": 1}
-    assert event.actor_kind == "institution" and event.case_id == stop.case_id
+    assert event.actor_kind == "institution"
+    assert event.case_id == stop.case_id
     assert claim_attempt(db, instruction_id=stop.id, now=now + 2 * LEASE, lease=LEASE) is None
 
 

@@ -1,0 +1,79 @@
+"""A supervisor asks an institution where an account's money went (a `query` instruction)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from app.cases.models import Account, CaseAccount
+from app.cases.router import VisibleCase
+from app.cases.schemas import InstructionRead
+from app.cases.service import instruction_read
+from app.cases.validation import normalise_account_no
+from app.deps import DbSession, Supervisor
+from app.errors import Conflict, NotFound, request_language
+from app.i18n import t
+from app.institutions.models import Institution
+from app.trace.service import request_query
+
+router = APIRouter(prefix="/api/v1/cases", tags=["follow the money"])
+
+
+class QueryRequest(BaseModel):
+    """Which of the case's accounts to ask about."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"institution": "CMB", "account_no": "6225880201234567895"}]
+        },
+    )
+
+    institution: str = Field(min_length=1, max_length=16)
+    account_no: str = Field(min_length=1, max_length=64)
+
+
+@router.post(
+    "/{case_no}/queries",
+    status_code=201,
+    summary="Ask an institution for an account's balance and recent outgoing transfers",
+    description="The answer arrives by callback; onward transfers it reports are followed "
+    "like those of a stop-payment (down to the configured depth and from the configured "
+    "amount). Supervisors only.",
+    responses={
+        404: {"description": "No such case, or the account is not in this case"},
+        409: {"description": "A query about this account is already under way"},
+    },
+)
+def ask(
+    request: Request, db: DbSession, user: Supervisor, case: VisibleCase, body: QueryRequest
+) -> InstructionRead:
+    lang = request_language(request)
+    found = db.execute(
+        select(Account, Institution)
+        .join(Institution, Institution.id == Account.institution_id)
+        .join(CaseAccount, CaseAccount.account_id == Account.id)
+        .where(
+            CaseAccount.case_id == case.id,
+            Institution.code == body.institution.upper(),
+            Account.account_no_norm == normalise_account_no(body.account_no),
+        )
+    ).first()
+    if found is None:
+        raise NotFound(t("trace.account_not_in_case", lang))
+    account, institution = found
+    query = request_query(
+        db,
+        case=case,
+        account_id=account.id,
+        institution_id=institution.id,
+        holder_name=account.holder_name,
+        parent_id=None,
+        user=user,
+    )
+    if query is None:
+        raise Conflict(t("trace.query_open", lang))
+    db.flush()
+    db.refresh(query)
+    return instruction_read(query, institution_code=institution.code, account_no=account.account_no)
