@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest vendor clean
+.PHONY: run test lint typecheck pytest vendor form-evidence clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,24 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -W error $(PYTEST_ARGS)
 
+## The intake form's screenshots (docs/screenshots) and keystroke figure (BENCHMARKS.md),
+## from the browser tests in Debian's Chromium.
+form-evidence: $(STAMP)
+	STOPAY_WRITE_EVIDENCE=1 $(BIN)/pytest -W error -q tests/pages/test_evidence.py
+
 ## Re-vendor browser assets from the npm registry into app/static/vendor (run by hand).
 vendor:
 	npm install --no-audit --no-fund --silent
 	mkdir -p app/static/vendor/swagger-ui
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
 	   node_modules/swagger-ui-dist/LICENSE app/static/vendor/swagger-ui/
+	mkdir -p app/static/vendor/htmx
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx.org/LICENSE app/static/vendor/htmx/
+	cp node_modules/htmx-ext-sse/dist/sse.min.js app/static/vendor/htmx/htmx-ext-sse.min.js
+	cp node_modules/htmx-ext-sse/LICENSE app/static/vendor/htmx/LICENSE-htmx-ext-sse
+	mkdir -p app/static/vendor/echarts
+	cp node_modules/echarts/dist/echarts.min.js node_modules/echarts/LICENSE \
+	   node_modules/echarts/NOTICE app/static/vendor/echarts/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -90,7 +90,7 @@ def api(host: str | None, port: int | None) -> None:
     default=None,
     help="Worker processes (default STOPAY_WORKER_PROCESSES).",
 )
-@click.option("--name", default=None, help="Celery node name (default celery@host).")
+@click.option("--name", default=None, help="Celery node name, before .QUEUE@host (default worker).")
 def worker(concurrency: int | None, processes: int | None, name: str | None) -> None:
     """Celery workers: STOPAY_WORKER_PROCESSES processes of STOPAY_WORKER_CONCURRENCY threads.
 
@@ -109,11 +109,18 @@ def worker(concurrency: int | None, processes: int | None, name: str | None) -> 
             "--loglevel=INFO",
             f"--pool={settings.worker_pool}",
             f"--concurrency={concurrency or settings.worker_concurrency}",
-            *([f"--hostname={name}@%h"] if name else []),
+            f"--hostname={node_name(name or 'worker', settings.queue)}",
             "--without-gossip",
             "--without-mingle",
         ]
     )
+
+
+def node_name(name: str, queue: str) -> str:
+    """The Celery node name: unique per queue, because RabbitMQ gives each node an exclusive
+    control queue, and two stacks on one broker and host with the same names would lock
+    each other out (the second worker dies with RESOURCE_LOCKED)."""
+    return f"{name}.{queue}@%h"
 
 
 def _worker_processes(count: int, concurrency: int | None) -> int:
@@ -290,6 +297,30 @@ def create_token(username: str, name: str) -> None:
             raise click.BadParameter(f"no user {username!r}", param_hint="--username")
         token = create_api_token(db, user=user, name=name, max_age_s=settings.api_token_max_age_s)
     click.echo(token)
+
+
+@cli.group()
+def audit() -> None:
+    """The tamper-evident audit trail."""
+
+
+@audit.command("verify")
+@click.option("--seal/--no-seal", default=True, help="Seal waiting events first.")
+def audit_verify(seal: bool) -> None:
+    """Walk the audit chain and recompute every hash; exit 1 at the first broken link."""
+    from app.audit import chain
+
+    if seal:
+        with _db() as db:
+            while chain.seal(db):
+                pass
+    with _db() as db:
+        verdict = chain.verify(db)
+    if not verdict.intact:
+        click.echo(f"BROKEN at seal {verdict.broken_at}: {verdict.reason} "
+                   f"({verdict.sealed} links hold before it).", err=True)  # fmt: skip
+        sys.exit(1)
+    click.echo(f"Intact: {verdict.sealed} events sealed, {verdict.unsealed} not sealed yet.")
 
 
 def _db() -> AbstractContextManager[Session]:

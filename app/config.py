@@ -65,6 +65,20 @@ class Settings(BaseSettings):
     # a freeze runs this many days.
     stop_payment_hold_h: int = 48
     freeze_days: int = 180
+    # Stop-payments on one account in one case (the first and one renewal); a third is refused.
+    stop_payment_max: int = Field(default=2, ge=1)
+    # Warn this long before a stop-payment lapses with no freeze, and a freeze runs out.
+    stop_payment_warning_h: int = 6
+    freeze_warning_days: int = 15
+    # Pro-rata returns wait for a public notice of this many days; a bank has this many
+    # working days to pay a confirmed return.
+    return_notice_days: int = 30
+    return_working_days: int = 3
+    # How often beat checks the legal clock (warnings, lapses, overdue returns).
+    legal_clock_interval_s: float = 60.0
+    # Tests and demos: let an admin freeze or shift the legal clock (PUT /api/v1/admin/clock).
+    # Never in production.
+    settable_clock: bool = False
     # Following the money: onward transfers are stopped down to this level, from this amount
     # (CNY) traced into an account.
     trace_max_depth: int = Field(default=3, ge=1, le=10)
@@ -72,6 +86,11 @@ class Settings(BaseSettings):
     # How long an Idempotency-Key is remembered (at least 24 h).
     idempotency_ttl_s: int = 48 * 3600
     session_max_age_s: int = 12 * 3600
+    # Log-in throttle: this many failures in the window lock the account (or the address)
+    # until the oldest of them leaves the window.
+    login_window_s: int = 15 * 60
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
     api_token_max_age_s: int = 90 * 24 * 3600
     readiness_timeout_s: float = 2.0
 

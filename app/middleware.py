@@ -13,8 +13,11 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (
         b"content-security-policy",
+        # Scripts only from our own files: no inline script, no eval. Inline styles stay
+        # allowed (Swagger UI and htmx set style attributes; a style cannot run code).
         b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        b"script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        b"script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        b"frame-ancestors 'none'",
     ),
 ]
 
@@ -52,15 +55,27 @@ class AdmissionLimit:
     """
 
     EXEMPT = ("/healthz", "/readyz", "/metrics", "/static/")
+    # Server-sent event streams (a case's live status) stay open for minutes but hold a
+    # database connection only for each short poll: they take no slot, and have a cap of
+    # their own instead.
+    STREAM_SUFFIX = "/live"
 
-    def __init__(self, app: ASGIApp, *, limit: int, wait_s: float) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, wait_s: float, stream_limit: int = 200) -> None:
         self.app = app
         self.wait_s = wait_s
         self._slots = asyncio.Semaphore(limit)
+        self._streams = asyncio.Semaphore(stream_limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.EXEMPT):
             await self.app(scope, receive, send)
+            return
+        if scope["path"].endswith(self.STREAM_SUFFIX):
+            if self._streams.locked():
+                await _overloaded(scope["path"], send)
+                return
+            async with self._streams:
+                await self.app(scope, receive, send)
             return
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout=self.wait_s)

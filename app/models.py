@@ -1,6 +1,6 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
-from app.audit.models import Event
+from app.audit.models import Event, EventSeal
 from app.auth.models import ApiToken, Unit, User, UserSession
 from app.callbacks.models import CallbackInbox
 from app.cases.models import (
@@ -15,6 +15,7 @@ from app.cases.models import (
 from app.db import Base
 from app.dispatch.models import Instruction, Outbox
 from app.institutions.models import Institution
+from app.legal.models import ClockSetting, Document, VictimReturn
 
 __all__ = [
     "Account",
@@ -23,7 +24,10 @@ __all__ = [
     "CallbackInbox",
     "Case",
     "CaseAccount",
+    "ClockSetting",
+    "Document",
     "Event",
+    "EventSeal",
     "IdempotencyKey",
     "IntakeDraft",
     "Institution",
@@ -34,4 +38,5 @@ __all__ = [
     "Unit",
     "User",
     "UserSession",
+    "VictimReturn",
 ]

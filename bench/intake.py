@@ -499,11 +499,11 @@ def render(results: Results, options: Options) -> str:
     )
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the section under HEADING (up to the next `## `), or append it."""
+def write_section(path: Path, section: str, *, heading: str = HEADING) -> None:
+    """Replace the section under `heading` (up to the next `## `), or append it."""
     text = path.read_text() if path.exists() else PREAMBLE
     lines = text.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if line.rstrip() == HEADING]
+    starts = [i for i, line in enumerate(lines) if line.rstrip() == heading]
     if not starts:
         path.write_text(text.rstrip("\n") + "\n\n" + section)
         return

@@ -53,13 +53,13 @@ from bench.fanout import (  # noqa: E402
     wait_for_quiet,
 )
 from bench.intake import (  # noqa: E402
-    PREAMBLE,
     card_no,
     create_database,
     drop_database,
     git_commit,
     machine,
     prepare_database,
+    write_section,
 )
 from simulator.faults import draw  # noqa: E402
 from simulator.profiles import Profile  # noqa: E402
@@ -324,20 +324,6 @@ def render(runs: list[Run], warmup: Run, options: TraceOptions, *, load: tuple[f
     )
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the section under HEADING (up to the next `## `), or append it."""
-    text = path.read_text() if path.exists() else PREAMBLE
-    lines = text.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if line.rstrip() == HEADING]
-    if not starts:
-        path.write_text(text.rstrip("\n") + "\n\n" + section)
-        return
-    start = starts[0]
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    tail = "".join(lines[end:])
-    path.write_text("".join(lines[:start]) + section + ("\n" + tail if tail else ""))
-
-
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     wait_for_quiet(options.max_load)
@@ -369,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         drop_database(url)
         clear_broker()
     section = render(runs, warmup, options, load=(load_before, os.getloadavg()[0]), rss=rss)
-    write_section(options.out, section)
+    write_section(options.out, section, heading=HEADING)
     print(section)
     print(f"Written to {options.out}")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -50,8 +51,9 @@ def drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+@contextmanager
+def migrated_database() -> Iterator[str]:
+    """A throw-away database, migrated and with the institution registry; dropped afterwards."""
     url = create_database()
     try:
         upgrade(url)
@@ -62,6 +64,12 @@ def database_url() -> Iterator[str]:
         yield url
     finally:
         drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with migrated_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

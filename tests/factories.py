@@ -77,6 +77,11 @@ def card_no(bank: str = "ICBC", serial: int = 1) -> str:
     return luhn_complete(f"{prefix}{serial:012d}")
 
 
+def fresh_card_no(bank: str = "ICBC") -> str:
+    """A valid card number of `bank` no other test (or earlier run on the same database) uses."""
+    return card_no(bank, uuid.uuid4().int % 10**11)
+
+
 def transfer_payload(
     *,
     to: dict[str, str] | None = None,

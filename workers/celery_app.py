@@ -48,6 +48,16 @@ def make_celery(settings: Settings) -> Celery:
                 "schedule": 5.0,
                 "options": {"priority": 0},
             },
+            "watch-legal-clock": {
+                "task": "legal.watch_clock",
+                "schedule": settings.legal_clock_interval_s,
+                "options": {"priority": 0},
+            },
+            "seal-audit-trail": {
+                "task": "audit.seal",
+                "schedule": 2.0,
+                "options": {"priority": 0},
+            },
             "purge-idempotency-keys": {
                 "task": "maintenance.purge_idempotency_keys",
                 "schedule": 3600.0,

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from app.cases.service import purge_expired_keys
+from zoneinfo import ZoneInfo
+
+from app.audit.chain import seal
+from app.cases.service import purge_expired_keys, rollup_status
+from app.config import get_settings
 from app.db import transaction, utcnow
+from app.legal.clock import legal_now
+from app.legal.service import LegalRules, watch
 from workers.celery_app import celery_app
 from workers.db import task_sessionmaker
 
@@ -12,3 +18,30 @@ from workers.db import task_sessionmaker
 def purge_idempotency_keys() -> int:
     with transaction(task_sessionmaker()) as db:
         return purge_expired_keys(db, now=utcnow())
+
+
+@celery_app.task(name="legal.watch_clock")
+def watch_clock() -> dict[str, int]:
+    """Warn of lapsing stop-payments and freezes due for renewal, mark lapsed holds expired,
+    warn of overdue returns. Running it again at the same time changes nothing."""
+    settings = get_settings()
+    with transaction(task_sessionmaker()) as db:
+        now = legal_now(db, settings)
+        today = now.astimezone(ZoneInfo(settings.timezone)).date()
+        done = watch(db, now=now, today=today, rules=LegalRules.from_settings(settings))
+        for case_id in sorted(done.cases):
+            rollup_status(db, case_id=case_id, now=now)
+    return {
+        "lapse_warnings": done.lapse_warnings,
+        "freeze_warnings": done.freeze_warnings,
+        "lapsed": done.lapsed,
+        "ended": done.ended,
+        "returns_overdue": done.returns_overdue,
+    }
+
+
+@celery_app.task(name="audit.seal")
+def seal_audit_trail() -> int:
+    """Add the events written since the last pass to the tamper-evident chain."""
+    with transaction(task_sessionmaker()) as db:
+        return seal(db)

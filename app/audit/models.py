@@ -35,3 +35,20 @@ class Event(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     instruction_id: Mapped[int | None] = mapped_column(ForeignKey("instruction.id"), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+
+
+class EventSeal(Base):
+    """A link of the audit chain: the event's hash over the previous link's hash.
+
+    Seals are added by one sealer at a time, in the order events are sealed (not their ids:
+    a transaction can commit an older id after a newer one), so inserting an event never
+    waits for the chain. Append-only, like the events themselves.
+    """
+
+    __tablename__ = "event_seal"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

@@ -6,15 +6,25 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.audit.service import record_event
 from app.auth.models import User
 from app.auth.schemas import TokenCreate, TokenRead, UserRead
-from app.auth.service import authenticate, create_api_token, create_session, end_session
+from app.auth.service import (
+    Throttle,
+    authenticate,
+    create_api_token,
+    create_session,
+    end_session,
+    locked_for,
+    record_login,
+)
+from app.db import utcnow
 from app.deps import SESSION_COOKIE, AnyUser, AppSettings, CurrentPrincipal, DbSession
-from app.errors import LANGUAGE_COOKIE, Forbidden, Unauthorized, request_language
+from app.errors import LANGUAGE_COOKIE, Forbidden, problem, request_language
 from app.i18n import LANGUAGES, Language, t
 from app.web import render
 
@@ -71,8 +81,17 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, csrf_token):
         return _login_page(request, next_=_safe_next(next), error=t("auth.csrf", lang), status=403)
+    address = _address(request)
+    wait_s = locked_for(db, username=username, address=address, now=utcnow(),
+                        throttle=Throttle.from_settings(settings))  # fmt: skip
+    if wait_s is not None:
+        record_event(db, kind="auth.login_locked", data={"username": username, "address": address})
+        error = t("auth.locked_out", lang, minutes=-(-wait_s // 60))
+        return _login_page(request, next_=_safe_next(next), error=error, status=429)
     user = authenticate(db, username=username, password=password)
+    record_login(db, username=username, address=address, user=user, via="page")
     if user is None:
+        # An answer, not an exception: the failure's audit event must be committed.
         return _login_page(
             request, next_=_safe_next(next), error=t("auth.bad_credentials", lang), status=401
         )
@@ -129,15 +148,32 @@ def set_language(
 @api.post(
     "/auth/tokens",
     status_code=201,
-    responses={401: {"description": "Wrong username or password"}},
+    response_model=TokenRead,
+    responses={
+        401: {"description": "Wrong username or password"},
+        429: {"description": "Too many failed log-ins: locked out for a while (Retry-After)"},
+    },
 )
 def issue_token(
     request: Request, db: DbSession, settings: AppSettings, body: TokenCreate
-) -> TokenRead:
+) -> TokenRead | JSONResponse:
     """Exchange a username and password for a bearer token (for API clients)."""
+    address = _address(request)
+    wait_s = locked_for(db, username=body.username, address=address, now=utcnow(),
+                        throttle=Throttle.from_settings(settings))  # fmt: skip
+    if wait_s is not None:
+        record_event(db, kind="auth.login_locked",
+                     data={"username": body.username, "address": address})  # fmt: skip
+        minutes = -(-wait_s // 60)
+        return problem(request, status=429, title_key="problem.too_many_log_ins",
+                       detail=t("auth.locked_out", request_language(request), minutes=minutes),
+                       headers={"Retry-After": str(wait_s)})  # fmt: skip
     user = authenticate(db, username=body.username, password=body.password)
+    record_login(db, username=body.username, address=address, user=user, via="token")
     if user is None:
-        raise Unauthorized(t("auth.bad_credentials", request_language(request)))
+        # An answer, not an exception: the failure's audit event must be committed.
+        return problem(request, status=401, title_key="problem.unauthorized",
+                       detail=t("auth.bad_credentials", request_language(request)))  # fmt: skip
     token = create_api_token(db, user=user, name=body.name, max_age_s=settings.api_token_max_age_s)
     return TokenRead(access_token=token, expires_in=settings.api_token_max_age_s)
 
@@ -147,3 +183,9 @@ def me(db: DbSession, user: AnyUser) -> UserRead:
     """The signed-in user, with their unit and role."""
     loaded = db.scalars(select(User).options(selectinload(User.unit)).where(User.id == user.id))
     return UserRead.model_validate(loaded.one())
+
+
+def _address(request: Request) -> str:
+    # Behind a reverse proxy this is the proxy's address unless uvicorn is told to trust
+    # X-Forwarded-For (--forwarded-allow-ips); the per-account limit holds either way.
+    return request.client.host if request.client else "unknown"

@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
+from app.audit.models import Event
+from app.audit.service import record_event
 from app.auth.models import ApiToken, Unit, User, UserSession
+from app.config import Settings
 from app.db import utcnow
 
 _hasher = PasswordHasher()
@@ -109,3 +113,54 @@ def unit_subtree(unit_id: int) -> Select[int]:
     tree = select(Unit.id).where(Unit.id == unit_id).cte("unit_tree", recursive=True)
     tree = tree.union_all(select(Unit.id).where(Unit.parent_id == tree.c.id))
     return select(tree.c.id)
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Failed log-ins allowed in a window, per account and per address, before a lock-out."""
+
+    window: dt.timedelta = dt.timedelta(minutes=15)
+    per_account: int = 5
+    per_address: int = 20
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Throttle:
+        return cls(
+            window=dt.timedelta(seconds=settings.login_window_s),
+            per_account=settings.login_max_failures_per_account,
+            per_address=settings.login_max_failures_per_address,
+        )
+
+
+def locked_for(
+    db: Session, *, username: str, address: str, now: dt.datetime, throttle: Throttle
+) -> int | None:
+    """Seconds until the account (or the address) may try again; None when it may now.
+
+    Counted from the `auth.login_failed` events, so the lock holds across API replicas and
+    restarts, and every attempt is on the record.
+    """
+    since = now - throttle.window
+    failures = select(Event.occurred_at).where(
+        Event.kind == "auth.login_failed", Event.occurred_at > since
+    )
+    for key, value, limit in (("username", username, throttle.per_account),
+                              ("address", address, throttle.per_address)):  # fmt: skip
+        recent = db.scalars(
+            failures.where(Event.data[key].astext == value)
+            .order_by(Event.occurred_at.desc())
+            .limit(limit)
+        ).all()
+        if len(recent) >= limit:
+            # Free again once the oldest of the last `limit` failures leaves the window.
+            return max(1, int((recent[-1] + throttle.window - now).total_seconds()) + 1)
+    return None
+
+
+def record_login(db: Session, *, username: str, address: str, user: User | None, via: str) -> None:
+    """Every log-in, and every failed one, is an audit event (never the password)."""
+    if user is None:
+        record_event(db, kind="auth.login_failed",
+                     data={"username": username, "address": address, "via": via})  # fmt: skip
+    else:
+        record_event(db, kind="auth.login", user=user, data={"address": address, "via": via})

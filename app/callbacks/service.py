@@ -18,9 +18,10 @@ from app.cases.models import Case, TransferSource
 from app.cases.service import rollup_status
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.transitions import move
-from app.errors import Conflict, Invalid, NotFound, Unauthorized
+from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.i18n import Language, t
 from app.institutions.models import Institution
+from app.legal.service import end_holds, term_start
 from app.trace.service import Onward, TraceRules, follow_onward, request_query
 from workers.adapters import OutcomeReport, parse_outcome
 
@@ -34,10 +35,17 @@ NOTHING_SEEN = (Outcome.mismatch, Outcome.account_not_found, Outcome.rejected)
 
 def _verified(institution: Institution, body: bytes, headers: Mapping[str, str],
               lang: Language) -> dict[str, Any]:  # fmt: skip
-    try:
-        payload = Webhook(institution.callback_secret).verify(body, dict(headers))
-    except WebhookVerificationError as exc:
-        raise Unauthorized(t("callback.bad_signature", lang)) from exc
+    # While a rotation is under way the institution may still sign with the old secret.
+    secrets = [institution.callback_secret, institution.callback_secret_previous]
+    payload: object = None
+    for secret in filter(None, secrets):
+        try:
+            payload = Webhook(secret).verify(body, dict(headers))
+            break
+        except WebhookVerificationError:
+            continue
+    else:
+        raise Unauthorized(t("callback.bad_signature", lang))
     if not isinstance(payload, dict):
         raise Invalid(t("callback.malformed", lang))
     return payload
@@ -59,6 +67,8 @@ def receive_callback(
     institution = db.scalar(select(Institution).where(Institution.code == code))
     if institution is None:
         raise NotFound(t("callback.unknown_institution", lang, code=code))
+    if not institution.is_active:
+        raise Forbidden(t("callback.institution_disabled", lang, code=code))
     payload = _verified(institution, body, headers, lang)
     try:
         report = parse_outcome(payload)
@@ -125,12 +135,15 @@ def apply_outcome(
     instruction.lease_until = None
     if outcome in STOPPED or outcome in FROZEN:
         instruction.effective_at = report.effective_at or now
-        instruction.expires_at = instruction.effective_at + (hold if outcome in STOPPED else freeze)
+        start = term_start(db, instruction, instruction.effective_at)
+        instruction.expires_at = start + (hold if outcome in STOPPED else freeze)
     move(db, instruction, InstructionState.done, data={
         "outcome": outcome.value,
         "amount_stopped": str(report.amount_stopped) if report.amount_stopped is not None else None,
         "mismatch_field": instruction.mismatch_field,
     })  # fmt: skip
+    if outcome == Outcome.released:
+        end_holds(db, instruction, now=now)
     _follow(db, instruction, report, now=now, trace=trace)
     rollup_status(db, case_id=instruction.case_id)
     return True

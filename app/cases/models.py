@@ -68,6 +68,9 @@ class CaseStatus(StrEnum):
     stopped = "stopped"
     partly_stopped = "partly_stopped"
     nothing_stopped = "nothing_stopped"
+    freezing = "freezing"
+    frozen = "frozen"
+    returning = "returning"
     closed = "closed"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
@@ -18,9 +19,11 @@ from app.cases.schemas import (
     CasePage,
     CaseRead,
     CaseSummary,
+    CaseTotals,
     ContactRead,
     EventRead,
     LevelRead,
+    ReturnRead,
     TransferRead,
     VictimRead,
 )
@@ -29,6 +32,9 @@ from app.cases.validation import normalise_account_no
 from app.db import utcnow
 from app.dispatch.models import Instruction
 from app.institutions.models import Institution
+from app.legal.models import ReturnState, VictimReturn
+from app.legal.return_service import return_read
+from app.legal.service import hold_totals
 from app.trace.service import held_elsewhere
 
 
@@ -103,7 +109,8 @@ def list_cases(
     return CasePage(items=items, total=total, page=page, page_size=page_size)
 
 
-def read_case(db: Session, *, case: Case) -> CaseRead:
+def read_case(db: Session, *, case: Case, now: dt.datetime | None = None) -> CaseRead:
+    now = now or utcnow()
     unit_code, username = db.execute(
         select(Unit.code, User.username)
         .join(User, User.unit_id == Unit.id, isouter=False)
@@ -119,7 +126,7 @@ def read_case(db: Session, *, case: Case) -> CaseRead:
     ).all()
     shared = shared_cases(db, [acc.id for _, acc, _ in accounts])
     held = held_elsewhere(db, [acc.id for link, acc, _ in accounts if link.level > 0],
-                          case_id=case.id, now=utcnow())  # fmt: skip
+                          case_id=case.id, now=now)  # fmt: skip
     by_level: dict[int, list[AccountRead]] = defaultdict(list)
     numbers: dict[int, tuple[str, str]] = {}
     for link, acc, code in accounts:
@@ -198,9 +205,35 @@ def read_case(db: Session, *, case: Case) -> CaseRead:
             enterprise_name=case.victim_enterprise_name,
         ),
         narrative=case.narrative,
+        totals=_totals(db, case=case, now=now),
         levels=[LevelRead(level=lvl, accounts=accs) for lvl, accs in sorted(by_level.items())],
         transfers=transfers,
         contacts=contacts,
         instructions=instructions,
+        returns=_returns(db, case_id=case.id),
         events=events,
     )
+
+
+def _totals(db: Session, *, case: Case, now: dt.datetime) -> CaseTotals:
+    holds = hold_totals(db, case_id=case.id, now=now)
+    returned = db.scalar(
+        select(func.sum(VictimReturn.amount)).where(
+            VictimReturn.case_id == case.id,
+            VictimReturn.state == ReturnState.completed.value,
+        )
+    )
+    return CaseTotals(
+        lost=case.total_amount,
+        stopped=holds.stopped,
+        frozen=holds.frozen,
+        returned=returned or Decimal("0.00"),
+        lapsed=holds.lapsed,
+    )
+
+
+def _returns(db: Session, *, case_id: int) -> list[ReturnRead]:
+    rows = db.scalars(
+        select(VictimReturn).where(VictimReturn.case_id == case_id).order_by(VictimReturn.id)
+    )
+    return [return_read(db, r) for r in rows]

@@ -19,6 +19,7 @@ from app.db import utcnow
 from app.deps import AnyUser, AppSettings, DbSession, RequireRole
 from app.errors import Invalid, NotFound, request_language
 from app.i18n import Language, t
+from app.legal.clock import LegalNow
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -133,5 +134,5 @@ def index(
 
 
 @router.get("/{case_no}", summary="One case: accounts by level, transfers, instructions, events")
-def show(db: DbSession, case: VisibleCase) -> CaseRead:
-    return read_case(db, case=case)
+def show(db: DbSession, case: VisibleCase, now: LegalNow) -> CaseRead:
+    return read_case(db, case=case, now=now)

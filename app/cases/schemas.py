@@ -172,6 +172,16 @@ class InstructionRead(BaseModel):
     effective_at: dt.datetime | None
     expires_at: dt.datetime | None
     escalated_at: dt.datetime | None
+    released_at: dt.datetime | None = Field(
+        default=None, description="A confirmed release ended this hold early."
+    )
+    parent_id: int | None = Field(
+        default=None,
+        description="The instruction this one follows: the stop-payment a renewal, freeze, "
+        "release or corrected resend is about, or the one whose outcome led here.",
+    )
+    document_no: str | None = Field(default=None, description="A freeze's document number.")
+    document_id: int | None = Field(default=None, description="Its scanned document, if any.")
     dispatch_delay_ms: int | None = Field(description="created → first attempt")
     ack_ms: int | None = Field(description="created → acknowledged by the institution")
     completion_ms: int | None = Field(description="created → outcome reported")
@@ -223,13 +233,36 @@ class CaseCreated(BaseModel):
     instructions: list[InstructionRead]
 
 
+class CaseTotals(BaseModel):
+    lost: Decimal = Field(description="What the victim reported sending.")
+    stopped: Decimal = Field(description="Held now by stop-payments in force.")
+    frozen: Decimal = Field(description="Held now by freezes in force.")
+    returned: Decimal = Field(description="Paid back to the victim.")
+    lapsed: Decimal = Field(description="Was held, but the hold ran out with nothing after it.")
+
+
+class ReturnRead(BaseModel):
+    id: int
+    institution: str
+    account_no: str
+    amount: Decimal
+    rule: str
+    state: str
+    payable_from: dt.date
+    confirmed_at: dt.datetime
+    completed_at: dt.datetime | None
+    reference: str | None
+
+
 class CaseRead(CaseSummary):
     victim: VictimRead
     narrative: str
+    totals: CaseTotals
     levels: list[LevelRead]
     transfers: list[TransferRead]
     contacts: list[ContactRead]
     instructions: list[InstructionRead]
+    returns: list[ReturnRead]
     events: list[EventRead]
 
 

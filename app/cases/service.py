@@ -36,6 +36,8 @@ from app.dispatch.models import Instruction, InstructionKind, InstructionState, 
 from app.dispatch.service import InstructionOrder, create_instructions
 from app.errors import Invalid
 from app.institutions.models import Institution, InstitutionKind
+from app.legal.models import ReturnState, VictimReturn
+from app.legal.service import in_force
 from app.trace.service import held_elsewhere
 
 NATIONAL_PLATFORM = InstitutionKind.national_platform
@@ -363,10 +365,27 @@ def instruction_read(
         effective_at=i.effective_at,
         expires_at=i.expires_at,
         escalated_at=i.escalated_at,
+        released_at=i.released_at,
+        parent_id=i.parent_id,
+        document_no=i.document_no,
+        document_id=i.document_id,
         dispatch_delay_ms=_ms(i.created_at, i.first_attempt_at),
         ack_ms=_ms(i.created_at, i.acked_at),
         completion_ms=_ms(i.created_at, i.completed_at),
     )
+
+
+def read_back(db: Session, instruction: Instruction) -> InstructionRead:
+    """An instruction just made in this request, as the API shows it."""
+    db.flush()
+    db.refresh(instruction)
+    code, number = db.execute(
+        select(Institution.code, Account.account_no)
+        .select_from(Institution)
+        .join(Account, Account.id == instruction.account_id, isouter=True)
+        .where(Institution.id == instruction.institution_id)
+    ).one()
+    return instruction_read(instruction, institution_code=code, account_no=number)
 
 
 def request_hash(data: CaseCreate) -> str:
@@ -428,8 +447,14 @@ def purge_expired_keys(db: Session, *, now: dt.datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def rollup_status(db: Session, *, case_id: int) -> None:
-    """stopping → stopped / partly stopped / nothing stopped, from the stop-payments' outcomes."""
+def rollup_status(db: Session, *, case_id: int, now: dt.datetime | None = None) -> None:
+    """The case's status from its instructions and returns.
+
+    stopping → stopped / partly stopped / nothing stopped, from the stop-payments' outcomes;
+    then freezing (a freeze under way) → frozen (a freeze in force); returning (returns
+    confirmed) → closed (every return paid, and every account the case froze returned from).
+    """
+    now = now or utcnow()
     # FOR NO KEY UPDATE: it queues concurrent roll-ups of one case, but does not conflict
     # with the KEY SHARE locks that inserting this transaction's events already took on the
     # case row (FOR UPDATE would, and two callbacks of one case would deadlock upgrading).
@@ -451,22 +476,39 @@ def rollup_status(db: Session, *, case_id: int) -> None:
     )
     # Counted by the database in one row: a case's callbacks each roll it up, and reading
     # every stop-payment back for each of them would cost the API O(n²) for an n-account case.
-    open_states = [s.value for s in (InstructionState.pending, InstructionState.sent,
-                                     InstructionState.escalated)]  # fmt: skip
+    is_stop = Instruction.kind == InstructionKind.stop_payment.value
+    is_freeze = Instruction.kind == InstructionKind.freeze.value
+    is_open = Instruction.state.in_(
+        [s.value for s in (InstructionState.pending, InstructionState.sent,
+                           InstructionState.escalated)]
+    )  # fmt: skip
+    returns = select(func.count()).where(VictimReturn.case_id == case_id)
     counts = db.execute(
         select(
-            func.count(),
-            func.count().filter(Instruction.state.in_(open_states)),
-            func.count().filter(Instruction.outcome == Outcome.stopped_full.value),
-            func.count().filter(Instruction.amount_stopped > 0),
+            func.count().filter(is_stop),
+            func.count().filter(is_stop, is_open),
+            func.count().filter(is_stop, Instruction.outcome == Outcome.stopped_full.value),
+            func.count().filter(is_stop, Instruction.amount_stopped > 0),
+            func.count().filter(is_freeze, is_open),
+            func.count().filter(is_freeze, in_force(now)),
+            returns.scalar_subquery(),
+            returns.where(VictimReturn.state == ReturnState.confirmed.value).scalar_subquery(),
         ).where(
             Instruction.case_id == case_id,
-            Instruction.kind == InstructionKind.stop_payment.value,
+            Instruction.kind.in_([InstructionKind.stop_payment.value,
+                                  InstructionKind.freeze.value]),
             Instruction.id.not_in(replaced),
         )
-    ).one()
-    total, still_open, full, some = counts
-    if not total or still_open:
+    ).one()  # fmt: skip
+    total, still_open, full, some, freezing, frozen, returned, unpaid = counts
+    if returned:
+        paid_all = not unpaid and not _frozen_not_returned(db, case_id=case_id, now=now)
+        status = CaseStatus.closed if paid_all else CaseStatus.returning
+    elif freezing:
+        status = CaseStatus.freezing
+    elif frozen:
+        status = CaseStatus.frozen
+    elif not total or still_open:
         status = CaseStatus.stopping
     elif full == total:
         status = CaseStatus.stopped
@@ -482,3 +524,16 @@ def rollup_status(db: Session, *, case_id: int) -> None:
             data={"from": case.status, "to": status.value},
         )
         case.status = status.value
+
+
+def _frozen_not_returned(db: Session, *, case_id: int, now: dt.datetime) -> bool:
+    """Whether the case has a freeze in force on an account nothing was returned from yet."""
+    returned_from = select(VictimReturn.account_id).where(VictimReturn.case_id == case_id)
+    return bool(db.scalar(select(
+        select(Instruction.id).where(
+            Instruction.case_id == case_id,
+            Instruction.kind == InstructionKind.freeze.value,
+            in_force(now),
+            Instruction.account_id.not_in(returned_from),
+        ).exists()
+    )))  # fmt: skip

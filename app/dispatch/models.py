@@ -94,6 +94,12 @@ class Instruction(Base):
     effective_at: Mapped[dt.datetime | None]
     expires_at: Mapped[dt.datetime | None]
     escalated_at: Mapped[dt.datetime | None]
+    # A release that the institution confirmed ended this hold before its term.
+    released_at: Mapped[dt.datetime | None]
+    # When the lapse (stop-payment) or renewal (freeze) warning was given: once per hold.
+    warned_at: Mapped[dt.datetime | None]
+    # The scanned freeze document, when one was uploaded.
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
     # While a worker is talking to the institution about it, no other worker starts to.
     lease_until: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

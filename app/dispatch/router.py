@@ -8,17 +8,15 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 
-from app.cases.models import Account
 from app.cases.router import IntakeUser, VisibleCase
 from app.cases.schemas import InstructionRead
-from app.cases.service import instruction_read, rollup_status
+from app.cases.service import read_back, rollup_status
 from app.deps import AppSettings, DbSession
 from app.dispatch.models import Instruction
 from app.dispatch.schemas import InstructionCorrection
 from app.dispatch.service import resend_corrected
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
-from app.institutions.models import Institution
 
 router = APIRouter(prefix="/api/v1/cases", tags=["instructions"])
 
@@ -66,7 +64,4 @@ def resend(
     if resent is None:
         raise Conflict(t("instruction.not_resendable", lang))
     rollup_status(db, case_id=case.id)
-    code = db.scalar(select(Institution.code).where(Institution.id == resent.institution_id))
-    account_no = db.scalar(select(Account.account_no).where(Account.id == resent.account_id))
-    db.refresh(resent)
-    return instruction_read(resent, institution_code=code or "", account_no=account_no)
+    return read_back(db, resent)

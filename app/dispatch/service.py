@@ -27,6 +27,8 @@ class InstructionOrder:
     holder_name: str | None = None
     transaction_time: dt.datetime | None = None
     parent_id: int | None = None
+    document_no: str | None = None
+    document_id: int | None = None
 
 
 def create_instructions(
@@ -51,6 +53,8 @@ def create_instructions(
             "holder_name": order.holder_name,
             "transaction_time": order.transaction_time,
             "parent_id": order.parent_id,
+            "document_no": order.document_no,
+            "document_id": order.document_id,
             "idempotency_key": uuid.uuid4().hex,
         }
         for order in orders

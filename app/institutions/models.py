@@ -44,6 +44,8 @@ class Institution(Base):
     adapter: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
     # Standard Webhooks secret (whsec_...) its callbacks are signed with.
     callback_secret: Mapped[str] = mapped_column(String(128))
+    # During a change-over the old secret still verifies, until the rotation is finished.
+    callback_secret_previous: Mapped[str | None] = mapped_column(String(128))
     sla_s: Mapped[int]
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     # The circuit breaker's last transition, as a worker saw it (for the scorecard).

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from app.cases.models import Account, CaseAccount
 from app.cases.router import VisibleCase
 from app.cases.schemas import InstructionRead
-from app.cases.service import instruction_read
-from app.cases.validation import normalise_account_no
+from app.cases.service import read_back
 from app.deps import DbSession, Supervisor
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
-from app.institutions.models import Institution
+from app.legal.service import find_case_account
 from app.trace.service import request_query
 
 router = APIRouter(prefix="/api/v1/cases", tags=["follow the money"])
@@ -50,16 +47,9 @@ def ask(
     request: Request, db: DbSession, user: Supervisor, case: VisibleCase, body: QueryRequest
 ) -> InstructionRead:
     lang = request_language(request)
-    found = db.execute(
-        select(Account, Institution)
-        .join(Institution, Institution.id == Account.institution_id)
-        .join(CaseAccount, CaseAccount.account_id == Account.id)
-        .where(
-            CaseAccount.case_id == case.id,
-            Institution.code == body.institution.upper(),
-            Account.account_no_norm == normalise_account_no(body.account_no),
-        )
-    ).first()
+    found = find_case_account(
+        db, case_id=case.id, institution=body.institution, account_no=body.account_no
+    )
     if found is None:
         raise NotFound(t("trace.account_not_in_case", lang))
     account, institution = found
@@ -74,6 +64,4 @@ def ask(
     )
     if query is None:
         raise Conflict(t("trace.query_open", lang))
-    db.flush()
-    db.refresh(query)
-    return instruction_read(query, institution_code=institution.code, account_no=account.account_no)
+    return read_back(db, query)

@@ -77,6 +77,7 @@ def holding(now: dt.datetime) -> ColumnElement[bool]:
             and_(
                 Instruction.state == S.done.value,
                 Instruction.outcome.in_(HOLDING_OUTCOMES),
+                Instruction.released_at.is_(None),
                 or_(Instruction.expires_at.is_(None), Instruction.expires_at > now),
             ),
         ),

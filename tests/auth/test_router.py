@@ -126,3 +126,21 @@ def test_answers_carry_security_headers(client: TestClient, db: Session) -> None
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_pages_run_no_inline_script_and_the_policy_allows_none(
+    client: TestClient, db: Session
+) -> None:
+    user = make_user(db)
+    assert _log_in(client, user) == 303
+    for path in ("/login", "/docs", "/"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        policy = dict(
+            part.strip().split(" ", 1)
+            for part in page.headers["content-security-policy"].split(";")
+        )
+        assert policy["script-src"] == "'self'"
+        # A <script> that runs is a file of ours; JSON data blocks are not run.
+        for tag in re.findall(r"<script\b[^>]*>", page.text):
+            assert "src=" in tag or 'type="application/json"' in tag, (path, tag)

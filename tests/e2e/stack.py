@@ -12,12 +12,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
+from kombu import Connection
+
+from tests.conftest import TEST_SECRET
 
 PROFILE = Path(__file__).with_name("profile.yaml")
 
@@ -89,3 +94,47 @@ def wait_for(
 
 def wait_http_ok(url: str, *, timeout: float = 60) -> None:
     wait_for(lambda: httpx.get(url, timeout=2).status_code == 200, timeout=timeout, what=url)
+
+
+def drop_queue(broker_url: str, queue: str) -> None:
+    """Delete what a test stack left of its Celery queue on the broker."""
+    if broker_url.startswith("redis"):
+        client = redis.Redis.from_url(broker_url)
+        for key in client.scan_iter(f"{queue}*"):
+            client.delete(key)
+        return
+    with Connection(broker_url) as connection:
+        connection.default_channel.queue_delete(queue)
+
+
+@contextmanager
+def running_stack(
+    *, database_url: str, broker_url: str, queue: str, logs: Path, settings: dict[str, str]
+) -> Iterator[Stack]:
+    """The API, a worker, beat and the simulator as separate processes on ports of their own,
+    on this database and queue, with `settings` (STOPAY_…) on top; all stopped afterwards."""
+    api_port, sim_port = free_port(), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("STOPAY_")},
+        "DATABASE_URL": database_url,
+        "BROKER_URL": broker_url,
+        "STOPAY_SECRET_KEY": TEST_SECRET,
+        "STOPAY_DEMO": "false",
+        "STOPAY_DATA_DIR": str(logs),
+        "STOPAY_API_PORT": str(api_port),
+        "STOPAY_SIMULATOR_PORT": str(sim_port),
+        "STOPAY_SIMULATOR_PROFILE": str(PROFILE),
+        "STOPAY_QUEUE": queue,
+        **settings,
+    }
+    stack = Stack(env=env, logs=logs, api_url=f"http://127.0.0.1:{api_port}",
+                  simulator_url=f"http://127.0.0.1:{sim_port}")  # fmt: skip
+    try:
+        for name in ("simulator", "api", "worker", "beat"):
+            stack.start(name, name)
+        wait_http_ok(f"{stack.simulator_url}/healthz")
+        wait_http_ok(f"{stack.api_url}/readyz")
+        yield stack
+    finally:
+        stack.stop_all()
+        drop_queue(broker_url, queue)

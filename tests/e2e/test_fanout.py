@@ -17,9 +17,10 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from kombu import Connection
 
 from tests.e2e.stack import Stack, wait_for
-from tests.factories import card_no, case_payload, transfer_payload
+from tests.factories import case_payload, fresh_card_no, transfer_payload
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +54,7 @@ def _assert_exactly_once(sim: httpx.Client, case: dict[str, Any]) -> None:
 
 def test_scenario_1_one_card_fully_stopped(fresh_simulator: Stack, headers: dict[str, str]) -> None:
     stack = fresh_simulator
-    target = {"institution": "CCB", "account_no": card_no("CCB", 455_400), "holder_name": "刘某"}
+    target = {"institution": "CCB", "account_no": fresh_card_no("CCB"), "holder_name": "刘某"}
     payload = case_payload(transfers=[transfer_payload(to=target, amount="455400.00")])
     with stack.api(headers) as api, stack.simulator() as sim:
         created = api.post("/api/v1/cases", json=payload)
@@ -258,7 +259,11 @@ def test_a_task_lost_in_the_broker_is_sent_anyway(
 
 
 def drop_queued_tasks(broker_url: str, queue: str) -> int:
-    """Delete every message waiting in the queue's Redis lists; returns how many."""
+    """Delete every message waiting in the queue (Redis lists, or purge the RabbitMQ queue);
+    returns how many."""
+    if not broker_url.startswith("redis"):
+        with Connection(broker_url) as connection:
+            return int(connection.default_channel.queue_purge(queue) or 0)
     client = redis.Redis.from_url(broker_url)
     lost = 0
     for key in client.scan_iter(f"{queue}*"):

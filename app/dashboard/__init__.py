@@ -1,0 +1,1 @@
+"""The supervisors' dashboard: today's figures, the case queue, deadlines, escalations, live."""

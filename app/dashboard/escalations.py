@@ -1,0 +1,101 @@
+"""Escalated instructions, with whom to phone, and the duty officer's note that they did."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import Session
+
+from app.audit.models import Event
+from app.audit.service import record_event
+from app.auth.models import User
+from app.cases.models import Account, Case
+from app.dashboard.schemas import DeskContact, Escalation
+from app.dashboard.service import visible
+from app.dispatch.models import Instruction, InstructionState
+from app.institutions.desks import desks
+from app.institutions.models import Institution
+
+HANDLED = "escalation.handled"
+
+
+class NotEscalated(Exception):
+    """The instruction is not (or no longer) escalated."""
+
+
+class AlreadyHandled(Exception):
+    """Someone already marked this escalation handled."""
+
+
+def _handled(db: Session, ids: list[int]) -> dict[int, tuple[Event, str | None]]:
+    """The latest `escalation.handled` event of each instruction, with who recorded it."""
+    rows = db.execute(
+        select(Event, User.username)
+        .join(User, User.id == Event.actor_user_id, isouter=True)
+        .where(Event.kind == HANDLED, Event.instruction_id.in_(ids))
+        .order_by(Event.instruction_id, Event.id.desc())
+        .ext(distinct_on(Event.instruction_id))
+    )
+    return {e.instruction_id: (e, name) for e, name in rows if e.instruction_id is not None}
+
+
+def _read(
+    i: Instruction, case: Case, inst: Institution, account_no: str | None,
+    handled: tuple[Event, str | None] | None,
+) -> Escalation:  # fmt: skip
+    desk = desks().get(inst.code)
+    event, by = handled or (None, None)
+    # A note from an earlier escalation of the same instruction does not cover this one.
+    if event is not None and i.escalated_at is not None and event.occurred_at < i.escalated_at:
+        event, by = None, None
+    return Escalation(
+        instruction_id=i.id, case_no=case.case_no, priority=case.priority, kind=i.kind,
+        institution=inst.code, institution_name_zh=inst.name_zh, institution_name_en=inst.name_en,
+        contact=DeskContact(desk=desk.desk if desk else None, phone=desk.phone if desk else None),
+        account_no=account_no, amount=i.amount_requested, escalated_at=i.escalated_at,
+        attempts=i.attempts, last_error=i.last_error,
+        handled_at=event.occurred_at if event else None, handled_by=by,
+        note=str(event.data.get("note")) if event else None,
+    )  # fmt: skip
+
+
+def _query(user: User) -> Select[Instruction, Case, Institution, str | None]:
+    return (
+        select(Instruction, Case, Institution, Account.account_no)
+        .join(Case, Case.id == Instruction.case_id)
+        .join(Institution, Institution.id == Instruction.institution_id)
+        .join(Account, Account.id == Instruction.account_id, isouter=True)
+        .where(visible(user))
+    )
+
+
+def escalations(db: Session, *, user: User) -> list[Escalation]:
+    """Open escalations, the ones nobody has handled first, then the oldest."""
+    rows = list(
+        db.execute(
+            _query(user)
+            .where(Instruction.state == InstructionState.escalated.value)
+            .order_by(Instruction.escalated_at, Instruction.id)
+        )
+    )
+    handled = _handled(db, [i.id for i, *_ in rows])
+    found = [_read(i, c, inst, no, handled.get(i.id)) for i, c, inst, no in rows]
+    return sorted(found, key=lambda e: e.handled_at is not None)
+
+
+def mark_handled(db: Session, *, user: User, instruction_id: int, note: str) -> Escalation | None:
+    """Record that the duty officer dealt with it by phone; None when the user cannot see it."""
+    row = db.execute(
+        _query(user).where(Instruction.id == instruction_id).with_for_update(of=Instruction)
+    ).first()
+    if row is None:
+        return None
+    i, case, inst, account_no = row
+    if i.state != InstructionState.escalated.value:
+        raise NotEscalated
+    if _read(i, case, inst, account_no, _handled(db, [i.id]).get(i.id)).handled_at is not None:
+        raise AlreadyHandled
+    event = record_event(db, kind=HANDLED, user=user, case_id=case.id, instruction_id=i.id,
+                         data={"note": note, "institution": inst.code})  # fmt: skip
+    db.flush()
+    return _read(i, case, inst, account_no, (event, user.username))

@@ -1,0 +1,95 @@
+"""CSV exports of a case (one row per instruction) and of the institution scorecard.
+
+Cells that a spreadsheet would run as a formula (starting =, +, -, @, tab or CR) get a
+leading apostrophe: names and account numbers come from victims and institutions, verbatim.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.cases.models import Account, Case, CaseAccount
+from app.dispatch.models import Instruction
+from app.institutions.models import Institution
+from app.institutions.scorecard import scorecards
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CASE_COLUMNS = (
+    "case_no", "instruction_id", "kind", "level", "institution", "account_no", "holder_name",
+    "state", "outcome", "amount_requested", "amount_stopped", "mismatch_field", "created_at",
+    "acked_at", "completed_at", "effective_at", "expires_at", "escalated_at", "released_at",
+    "document_no",
+)  # fmt: skip
+SCORECARD_COLUMNS = (
+    "code", "name_zh", "name_en", "kind", "stationed", "breaker_state", "instructions",
+    "ack_p50_ms", "ack_p95_ms", "completion_p50_ms", "completion_p95_ms", "success_rate",
+    "mismatch_rate", "open_escalations",
+)  # fmt: skip
+Cell = str | int | float | bool | Decimal | dt.datetime | None
+
+
+def _cell(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    text = str(value)
+    if isinstance(value, str) and text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def to_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    # A byte-order mark so that spreadsheet programs read the Chinese names as UTF-8.
+    return "\ufeff" + out.getvalue()
+
+
+def case_csv(db: Session, *, case: Case) -> str:
+    rows = db.execute(
+        select(Instruction, CaseAccount.level, Institution.code, Account.account_no)
+        .join(Institution, Institution.id == Instruction.institution_id)
+        .join(Account, Account.id == Instruction.account_id, isouter=True)
+        .join(
+            CaseAccount,
+            (CaseAccount.account_id == Instruction.account_id)
+            & (CaseAccount.case_id == Instruction.case_id),
+            isouter=True,
+        )  # fmt: skip
+        .where(Instruction.case_id == case.id)
+        .order_by(Instruction.id)
+    )
+    return to_csv(CASE_COLUMNS, (
+        (case.case_no, i.id, i.kind, level, code, account_no, i.holder_name, i.state, i.outcome,
+         i.amount_requested, i.amount_stopped, i.mismatch_field, i.created_at, i.acked_at,
+         i.completed_at, i.effective_at, i.expires_at, i.escalated_at, i.released_at,
+         i.document_no)
+        for i, level, code, account_no in rows
+    ))  # fmt: skip
+
+
+def scorecard_csv(db: Session, *, since: dt.datetime) -> str:
+    cards = scorecards(db, since=since)
+    rows = []
+    for inst in db.scalars(
+        select(Institution).where(Institution.is_active).order_by(Institution.code)
+    ):
+        c = cards.get(inst.id)
+        stats: tuple[Cell, ...] = (
+            (c.instructions, c.ack_p50_ms, c.ack_p95_ms, c.completion_p50_ms,
+             c.completion_p95_ms, c.success_rate, c.mismatch_rate, c.open_escalations)
+            if c else (0, None, None, None, None, None, None, 0)
+        )  # fmt: skip
+        rows.append((inst.code, inst.name_zh, inst.name_en, inst.kind, inst.stationed,
+                     inst.breaker_state, *stats))  # fmt: skip
+    return to_csv(SCORECARD_COLUMNS, rows)

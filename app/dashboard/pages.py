@@ -1,0 +1,173 @@
+"""The supervisors' pages: /dashboard (live panels) and /dashboard/cases/{case_no}."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.cases.models import Case
+from app.cases.reads import read_case
+from app.cases.router import VisibleCase
+from app.config import Settings
+from app.dashboard import escalations as esc
+from app.dashboard.deadlines import deadlines
+from app.dashboard.live import panel_events
+from app.dashboard.service import overview, queue
+from app.dashboard.trail import CLASSES, graph, trail_accounts
+from app.db import utcnow
+from app.deps import AppSettings, CurrentPrincipal, DbSession, Supervisor
+from app.errors import request_language
+from app.i18n import Language, t
+from app.institutions.models import Institution
+from app.institutions.scorecard import scorecards
+from app.legal.clock import LegalNow, legal_now
+from app.legal.service import LegalRules
+from app.web import render, templates
+
+router = APIRouter(include_in_schema=False)
+QUEUE_ROWS = 30
+SCORECARD_WINDOW = dt.timedelta(hours=24)
+STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+def helpers(lang: Language, zone: str) -> dict[str, Any]:
+    """What every dashboard template uses: messages, money, local times."""
+    tz = ZoneInfo(zone)
+
+    def money(value: Decimal | None) -> str:
+        return "—" if value is None else f"{value:,.2f}"
+
+    def local(value: dt.datetime | None, fmt: str = "%H:%M") -> str:
+        return "—" if value is None else value.astimezone(tz).strftime(fmt)
+
+    def duration(seconds: float | None) -> str:
+        if seconds is None:
+            return "—"
+        if seconds < 120:
+            return f"{seconds:.0f} s"
+        if seconds < 7200:
+            return f"{seconds / 60:.0f} min"
+        return f"{seconds / 3600:.1f} h"
+
+    return {"lang": lang, "_": lambda key, **kw: t(key, lang, **kw), "money": money,
+            "local": local, "duration": duration}  # fmt: skip
+
+
+def _scorecard(db: Session, now: dt.datetime) -> list[dict[str, Any]]:
+    """Institutions with instructions in the window, or trouble (escalations, breaker)."""
+    cards = scorecards(db, since=now - SCORECARD_WINDOW)
+    rows = []
+    for inst in db.scalars(
+        select(Institution).where(Institution.is_active).order_by(Institution.code)
+    ):
+        card = cards.get(inst.id)
+        if card is None and inst.breaker_state == "closed":
+            continue
+        rows.append({"inst": inst, "card": card})
+    return rows
+
+
+def dashboard_panels(
+    db: Session, *, user: User, settings: Settings, lang: Language
+) -> dict[str, str]:
+    """Each panel of /dashboard rendered: the page and the stream send the same HTML."""
+    now = legal_now(db, settings)
+    rules = LegalRules.from_settings(settings)
+    items, counts = deadlines(db, user=user, now=now, rules=rules, timezone=settings.timezone,
+                              limit=20)  # fmt: skip
+    data: dict[str, dict[str, Any]] = {
+        "overview": {"o": overview(db, user=user, now=now, timezone=settings.timezone)},
+        "queue": {"q": queue(db, user=user, now=now, limit=QUEUE_ROWS)},
+        "deadlines": {"items": items, "counts": counts, "now": now},
+        "escalations": {"items": esc.escalations(db, user=user)},
+        "scorecard": {"rows": _scorecard(db, utcnow())},
+    }
+    base = helpers(lang, settings.timezone)
+    return {
+        name: templates.get_template(f"dash/_{name}.html").render(**base, **context)
+        for name, context in data.items()
+    }
+
+
+def _csrf(principal: CurrentPrincipal) -> str:
+    return principal.session.csrf_token if principal.session else ""
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(
+    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
+    principal: CurrentPrincipal,
+) -> HTMLResponse:  # fmt: skip
+    lang = request_language(request)
+    panels = dashboard_panels(db, user=user, settings=settings, lang=lang)
+    context = {"user": user, "csrf_token": _csrf(principal), "panels": panels,
+               "zone": settings.timezone}  # fmt: skip
+    return render(request, "dash/dashboard.html", context)
+
+
+def _stream(events: Any) -> StreamingResponse:
+    return StreamingResponse(events, media_type="text/event-stream", headers=STREAM_HEADERS)
+
+
+@router.get("/dashboard/live")
+def dashboard_live(request: Request, settings: AppSettings, user: Supervisor) -> StreamingResponse:
+    """Server-sent events: each panel's HTML when it changed (htmx swaps it in)."""
+    lang = request_language(request)
+    factory = request.app.state.sessionmaker
+    user_id = user.id  # the request's session is closed while the stream runs
+
+    def panels(db: Session) -> dict[str, str]:
+        viewer = db.get_one(User, user_id)
+        return dashboard_panels(db, user=viewer, settings=settings, lang=lang)
+
+    return _stream(panel_events(request, factory=factory, render=panels))
+
+
+def case_panels(db: Session, *, case_id: int, settings: Settings, lang: Language) -> dict[str, str]:
+    case = db.get_one(Case, case_id)
+    now = legal_now(db, settings)
+    read = read_case(db, case=case, now=now)
+    accounts = trail_accounts(read)
+    context = {**helpers(lang, settings.timezone), "case": read, "accounts": accounts,
+               "graph": json.dumps(graph(read, accounts), ensure_ascii=False),
+               "classes": CLASSES}  # fmt: skip
+    return {
+        name: templates.get_template(f"dash/_case_{name}.html").render(**context)
+        for name in ("head", "trail", "timeline")
+    }
+
+
+@router.get("/dashboard/cases/{case_no}", response_class=HTMLResponse)
+def case_page(
+    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
+    principal: CurrentPrincipal, case: VisibleCase, now: LegalNow,
+) -> HTMLResponse:  # fmt: skip
+    lang = request_language(request)
+    panels = case_panels(db, case_id=case.id, settings=settings, lang=lang)
+    context = {"user": user, "csrf_token": _csrf(principal), "panels": panels,
+               "case_no": case.case_no, "classes": CLASSES}  # fmt: skip
+    return render(request, "dash/case.html", context)
+
+
+@router.get("/dashboard/cases/{case_no}/live")
+def case_live(
+    request: Request, settings: AppSettings, user: Supervisor, case: VisibleCase
+) -> StreamingResponse:
+    """Server-sent events: the case's head, money trail and timeline when they changed."""
+    lang = request_language(request)
+    case_id = case.id
+
+    def panels(db: Session) -> dict[str, str]:
+        return case_panels(db, case_id=case_id, settings=settings, lang=lang)
+
+    factory = request.app.state.sessionmaker
+    return _stream(panel_events(request, factory=factory, render=panels, case_id=case_id))

@@ -1,0 +1,146 @@
+"""The dashboard's JSON API (supervisors and admins), and the CSV exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from app.cases.router import VisibleCase
+from app.dashboard import escalations as esc
+from app.dashboard.deadlines import deadlines
+from app.dashboard.exports import case_csv, scorecard_csv
+from app.dashboard.schemas import (
+    CompletionSeries,
+    Deadlines,
+    Escalation,
+    HandledIn,
+    Overview,
+    Queue,
+)
+from app.dashboard.service import completion_series, overview, queue
+from app.db import utcnow
+from app.deps import AppSettings, DbSession, Supervisor
+from app.errors import Conflict, NotFound, request_language
+from app.i18n import t
+from app.legal.clock import LegalNow
+from app.legal.service import LegalRules
+
+router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
+exports = APIRouter(prefix="/api/v1", tags=["dashboard"])
+
+CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "UTF-8 CSV"}
+}
+InstructionId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+@router.get("/overview", summary="Today at a glance (the centre's time zone)")
+def get_overview(db: DbSession, settings: AppSettings, user: Supervisor, now: LegalNow) -> Overview:
+    return overview(db, user=user, now=now, timezone=settings.timezone)
+
+
+@router.get("/queue", summary="Open cases by priority, then the oldest call first")
+def get_queue(
+    db: DbSession,
+    user: Supervisor,
+    now: LegalNow,
+    limit: Annotated[int, Query(ge=1, le=500, description="How many of the open cases")] = 50,
+) -> Queue:
+    return queue(db, user=user, now=now, limit=limit)
+
+
+@router.get(
+    "/deadlines",
+    summary="Stop-payments lapsing or lapsed, freezes to renew, returns to pay",
+    description="Seen from the legal clock's time. `action` names the legal-clock endpoint "
+    "that deals with each: `freeze` (POST …/freezes), `renew` (POST …/renewals), "
+    "`complete_return` (POST …/returns/{return_id}/completion).",
+)
+def get_deadlines(
+    db: DbSession,
+    settings: AppSettings,
+    user: Supervisor,
+    now: LegalNow,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many of each kind")] = 50,
+) -> Deadlines:
+    rules = LegalRules.from_settings(settings)
+    items, counts = deadlines(db, user=user, now=now, rules=rules, timezone=settings.timezone,
+                              limit=limit)  # fmt: skip
+    return Deadlines(now=now, counts=counts, items=items)
+
+
+@router.get("/escalations", summary="Escalated instructions, with the desk to phone")
+def get_escalations(db: DbSession, user: Supervisor) -> list[Escalation]:
+    return esc.escalations(db, user=user)
+
+
+@router.post(
+    "/escalations/{instruction_id}/handled",
+    summary="Mark an escalation handled (audited, with a note)",
+    responses={
+        404: {"description": "No such instruction in the cases you can see"},
+        409: {"description": "Not escalated, or already marked handled"},
+    },
+)
+def post_handled(
+    request: Request, db: DbSession, user: Supervisor, instruction_id: InstructionId,
+    body: HandledIn,
+) -> Escalation:  # fmt: skip
+    lang = request_language(request)
+    try:
+        found = esc.mark_handled(db, user=user, instruction_id=instruction_id, note=body.note)
+    except esc.NotEscalated as exc:
+        raise Conflict(t("dash.not_escalated", lang, id=instruction_id)) from exc
+    except esc.AlreadyHandled as exc:
+        raise Conflict(t("dash.already_handled", lang, id=instruction_id)) from exc
+    if found is None:
+        raise NotFound(t("dash.instruction_not_found", lang, id=instruction_id))
+    return found
+
+
+@router.get("/completion", summary="Completion time by institution over the last hours")
+def get_completion(
+    db: DbSession,
+    user: Supervisor,
+    hours: Annotated[int, Query(ge=1, le=48)] = 6,
+    bucket_minutes: Annotated[int, Query(ge=5, le=240)] = 15,
+) -> CompletionSeries:
+    points = completion_series(db, user=user, now=utcnow(), hours=hours,
+                               bucket_minutes=bucket_minutes)  # fmt: skip
+    return CompletionSeries(hours=hours, bucket_minutes=bucket_minutes, points=points)
+
+
+def _csv(body: str, filename: str) -> Response:
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@exports.get(
+    "/cases/{case_no}/export.csv",
+    summary="The case as CSV: one row per instruction",
+    response_class=Response,
+    responses={**CSV, 404: {"description": "No such case"}},
+)
+def export_case(db: DbSession, user: Supervisor, case: VisibleCase) -> Response:
+    return _csv(case_csv(db, case=case), f"{case.case_no}.csv")
+
+
+@exports.get(
+    "/institutions/export.csv",
+    summary="The institution scorecard as CSV",
+    response_class=Response,
+    responses=CSV,
+)
+def export_scorecard(
+    db: DbSession,
+    user: Supervisor,
+    window_h: Annotated[int, Query(ge=1, le=24 * 90, description="Stats window, hours")] = 24,
+) -> Response:
+    since = utcnow() - dt.timedelta(hours=window_h)
+    return _csv(scorecard_csv(db, since=since), "institutions.csv")

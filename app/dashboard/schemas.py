@@ -1,0 +1,132 @@
+"""Answers of the dashboard's API: each one what a panel of the page shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Overview(BaseModel):
+    """Today in the centre's time zone, at a glance."""
+
+    day: dt.date = Field(description="The centre's calendar day the figures are for")
+    cases_received: int
+    instructions_in_flight: int = Field(description="Pending or sent, any day")
+    escalations_open: int = Field(description="Escalated and not yet marked handled")
+    lost: Decimal = Field(description="Reported lost in today's cases")
+    stopped: Decimal = Field(description="Held now by stop-payments, today's cases")
+    frozen: Decimal = Field(description="Held now by freezes, today's cases")
+    returned: Decimal = Field(description="Paid back to victims of today's cases")
+    first_stop_p50_s: float | None = Field(
+        description="Median seconds from the call to the first stop-payment taking effect"
+    )
+
+
+class QueueItem(BaseModel):
+    case_no: str
+    priority: str
+    status: str
+    fraud_type: str
+    victim_name: str
+    received_at: dt.datetime
+    minutes_since_call: int
+    first_stop_s: float | None = Field(description="Call to the first stop taking effect")
+    lost: Decimal
+    held: Decimal = Field(description="Stopped or frozen now, each account's latest hold")
+    instructions_open: int
+    escalated: int
+    shared_accounts: int = Field(description="Accounts of this case also in other cases")
+
+
+class Queue(BaseModel):
+    total: int = Field(description="Open cases in all; `items` are the first `limit`")
+    items: list[QueueItem]
+
+
+class DeadlineKind(StrEnum):
+    lapsing = "lapsing"  # a stop-payment ends within the warning time with nothing after it
+    lapsed = "lapsed"  # it ended with nothing after it
+    freeze_renewal = "freeze_renewal"  # a freeze ends within its warning time
+    return_due = "return_due"  # a confirmed return the bank is to pay
+    return_overdue = "return_overdue"  # past the bank's working days
+
+
+class DeadlineAction(StrEnum):
+    freeze = "freeze"
+    renew = "renew"
+    complete_return = "complete_return"
+
+
+class Deadline(BaseModel):
+    kind: DeadlineKind
+    action: DeadlineAction
+    case_no: str
+    institution: str
+    account_no: str
+    amount: Decimal
+    deadline: dt.datetime
+    instruction_id: int | None = None
+    return_id: int | None = None
+
+
+class Deadlines(BaseModel):
+    now: dt.datetime = Field(description="The legal clock's time the deadlines are seen from")
+    counts: dict[DeadlineKind, int] = Field(description="How many of each kind in all")
+    items: list[Deadline] = Field(description="At most `limit` of each kind, soonest first")
+
+
+class DeskContact(BaseModel):
+    """Whom the duty officer phones at the institution."""
+
+    desk: str | None
+    phone: str | None
+
+
+class Escalation(BaseModel):
+    instruction_id: int
+    case_no: str
+    priority: str
+    kind: str
+    institution: str
+    institution_name_zh: str
+    institution_name_en: str
+    contact: DeskContact
+    account_no: str | None
+    amount: Decimal | None
+    escalated_at: dt.datetime | None
+    attempts: int
+    last_error: str | None
+    handled_at: dt.datetime | None = None
+    handled_by: str | None = None
+    note: str | None = None
+
+
+class HandledIn(BaseModel):
+    model_config = {"extra": "forbid", "str_strip_whitespace": True}
+
+    note: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"\S",
+        description="What was done, e.g. who at the bank was phoned and what they said",
+        examples=["Phoned CCB desk (Ms Li), stop entered manually, ref 2026-118"],
+    )
+
+
+class CompletionPoint(BaseModel):
+    """Completion times of the instructions created in one bucket, per institution."""
+
+    institution: str
+    bucket_start: dt.datetime
+    instructions: int
+    completion_p50_ms: int | None
+    completion_p95_ms: int | None
+
+
+class CompletionSeries(BaseModel):
+    hours: int
+    bucket_minutes: int
+    points: list[CompletionPoint]

@@ -1,0 +1,205 @@
+"""The dashboard's figures: each panel one or a few set-based queries, never a loop per case.
+
+Every query is limited to the cases the supervisor's unit may see (its own and those under
+it; the municipal centre sees all), as the case list is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, case, extract, func, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.auth.service import unit_subtree
+from app.cases.models import Case, CaseAccount, CaseStatus, Priority
+from app.dashboard.holds import first_stops
+from app.dashboard.schemas import CompletionPoint, Overview, Queue, QueueItem
+from app.dispatch.models import Instruction, InstructionState
+from app.institutions.models import Institution
+from app.legal.models import ReturnState, VictimReturn
+from app.legal.service import held_sums
+
+I = Instruction  # noqa: E741
+S = InstructionState
+ZERO = Decimal("0.00")
+PRIORITY_RANK = case(
+    {p.value: rank for rank, p in enumerate(Priority)}, value=Case.priority, else_=len(Priority)
+)
+
+
+def visible(user: User) -> Any:
+    """The condition on Case for the cases the user's unit may see."""
+    return Case.unit_id.in_(unit_subtree(user.unit_id))
+
+
+def day_start(now: dt.datetime, timezone: str) -> dt.datetime:
+    """Midnight of `now`'s day in the centre's time zone."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _instruction_counts(db: Session, user: User) -> tuple[int, int]:
+    in_flight, escalated = db.execute(
+        select(
+            func.count().filter(I.state.in_([S.pending.value, S.sent.value])),
+            func.count().filter(I.state == S.escalated.value),
+        )
+        .join(Case, Case.id == I.case_id)
+        .where(I.state.in_([S.pending.value, S.sent.value, S.escalated.value]), visible(user))
+    ).one()
+    return in_flight, escalated
+
+
+def overview(db: Session, *, user: User, now: dt.datetime, timezone: str) -> Overview:
+    start = day_start(now, timezone)
+    today: Select[int] = select(Case.id).where(Case.received_at >= start, visible(user))
+    cases, lost = db.execute(
+        select(func.count(), func.coalesce(func.sum(Case.total_amount), ZERO)).where(
+            Case.id.in_(today)
+        )
+    ).one()
+    held = held_sums(today, now=now).subquery()
+    stopped, frozen = db.execute(
+        select(
+            func.coalesce(func.sum(held.c.stopped), ZERO),
+            func.coalesce(func.sum(held.c.frozen), ZERO),
+        )
+    ).one()
+    returned = db.scalar(
+        select(func.coalesce(func.sum(VictimReturn.amount), ZERO)).where(
+            VictimReturn.case_id.in_(today), VictimReturn.state == ReturnState.completed.value
+        )
+    )
+    first = first_stops(today).subquery()
+    median = db.scalar(
+        select(
+            func.percentile_cont(0.5).within_group(
+                extract("epoch", first.c.first_stop_at - Case.received_at)
+            )
+        )
+        .select_from(first)
+        .join(Case, Case.id == first.c.case_id)
+    )
+    in_flight, escalated = _instruction_counts(db, user)
+    return Overview(
+        day=start.date(),
+        cases_received=cases,
+        instructions_in_flight=in_flight,
+        escalations_open=escalated,
+        lost=Decimal(lost),
+        stopped=Decimal(stopped),
+        frozen=Decimal(frozen),
+        returned=Decimal(returned or 0),
+        first_stop_p50_s=None if median is None else round(float(median), 1),
+    )
+
+
+def _open_cases(user: User) -> Select[Any]:
+    return select(Case).where(Case.status != CaseStatus.closed.value, visible(user))
+
+
+def queue(db: Session, *, user: User, now: dt.datetime, limit: int) -> Queue:
+    """Open cases by priority, then the oldest call first."""
+    total = db.scalar(select(func.count()).select_from(_open_cases(user).subquery())) or 0
+    rows = list(
+        db.scalars(
+            _open_cases(user).order_by(PRIORITY_RANK, Case.received_at, Case.id).limit(limit)
+        )
+    )
+    ids: Select[int] = select(Case.id).where(Case.id.in_([c.id for c in rows]))
+    held = {r.case_id: r.stopped + r.frozen for r in db.execute(held_sums(ids, now=now))}
+    first = dict(db.execute(first_stops(ids)).all())
+    counts = {
+        r[0]: (r[1], r[2])
+        for r in db.execute(
+            select(
+                I.case_id,
+                func.count().filter(
+                    I.state.in_([S.pending.value, S.sent.value, S.escalated.value])
+                ),
+                func.count().filter(I.state == S.escalated.value),
+            )
+            .where(I.case_id.in_(ids))
+            .group_by(I.case_id)
+        )
+    }
+    shared = dict(db.execute(_shared_accounts(ids)).all())
+    items = []
+    for c in rows:
+        first_at = first.get(c.id)
+        open_n, escalated_n = counts.get(c.id, (0, 0))
+        items.append(
+            QueueItem(
+                case_no=c.case_no,
+                priority=c.priority,
+                status=c.status,
+                fraud_type=c.fraud_type,
+                victim_name=c.victim_name,
+                received_at=c.received_at,
+                minutes_since_call=max(0, int((now - c.received_at).total_seconds() // 60)),
+                first_stop_s=None
+                if first_at is None
+                else round((first_at - c.received_at).total_seconds(), 1),  # fmt: skip
+                lost=c.total_amount,
+                held=Decimal(held.get(c.id, ZERO)),
+                instructions_open=open_n,
+                escalated=escalated_n,
+                shared_accounts=shared.get(c.id, 0),
+            )
+        )
+    return Queue(total=total, items=items)
+
+
+def _shared_accounts(case_ids: Select[int]) -> Select[int, int]:
+    """Per case: how many of its suspect accounts appear in another case too."""
+    mine = CaseAccount.__table__.alias("mine")
+    theirs = CaseAccount.__table__.alias("theirs")
+    return (
+        select(mine.c.case_id, func.count(func.distinct(mine.c.account_id)))
+        .join(
+            theirs,
+            (theirs.c.account_id == mine.c.account_id) & (theirs.c.case_id != mine.c.case_id),
+        )  # fmt: skip
+        .where(mine.c.case_id.in_(case_ids), mine.c.level > 0)
+        .group_by(mine.c.case_id)
+    )
+
+
+def completion_series(
+    db: Session, *, user: User, now: dt.datetime, hours: int, bucket_minutes: int
+) -> list[CompletionPoint]:
+    """Completion time (created → outcome) by institution, in buckets of creation time."""
+    since = now - dt.timedelta(hours=hours)
+    bucket = func.date_bin(
+        dt.timedelta(minutes=bucket_minutes), I.created_at, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    ).label("bucket")
+    done_s = extract("epoch", I.completed_at - I.created_at)
+    rows = db.execute(
+        select(
+            Institution.code,
+            bucket,
+            func.count(),
+            func.percentile_cont(0.5).within_group(done_s),
+            func.percentile_cont(0.95).within_group(done_s),
+        )
+        .join(Institution, Institution.id == I.institution_id)
+        .join(Case, Case.id == I.case_id)
+        .where(I.created_at >= since, I.completed_at.is_not(None), visible(user))
+        .group_by(Institution.code, bucket)
+        .order_by(bucket, Institution.code)
+    )
+    return [
+        CompletionPoint(
+            institution=code,
+            bucket_start=start,
+            instructions=n,
+            completion_p50_ms=round(p50 * 1000),
+            completion_p95_ms=round(p95 * 1000),
+        )
+        for code, start, n, p50, p95 in rows
+    ]

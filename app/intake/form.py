@@ -1,0 +1,189 @@
+"""The form's inputs → the intake API's body, the way intake.js builds it in the browser.
+
+Inputs are named by the API's own dotted field paths (`transfers.0.to.account_no`), so an
+error the API reports lands on the input of the same name, with or without JavaScript.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.cases.models import FraudType
+from app.i18n import LANGUAGES, Language, t
+from app.intake.parsing import Unreadable, parse_amount, parse_time
+
+TRANSFER_INPUTS = (
+    "from.account_no",
+    "from.institution",
+    "to.account_no",
+    "to.institution",
+    "to.holder_name",
+    "amount",
+    "occurred_at",
+    "channel",
+    "reference",
+)
+# What a row needs before it counts as entered: defaults (channel) and the paying account
+# (copied into each new row) do not.
+TRANSFER_TYPED = ("to.account_no", "to.holder_name", "amount", "occurred_at", "reference")
+MAX_ROWS = 200
+_ROW = re.compile(r"^(transfers|contacts)\.(\d+)\.")
+
+
+@dataclass
+class FormPayload:
+    """The body to send, and the inputs the form itself could not read."""
+
+    body: dict[str, Any]
+    problems: dict[str, str] = field(default_factory=dict)
+    # The form row of each transfer in the body (blank rows are left out of the body).
+    rows: list[int] = field(default_factory=list)
+
+    def input_name(self, path: str) -> str:
+        """The input an API error path points at: `transfers.1.amount` may be row 3's."""
+        match = re.match(r"^transfers\.(\d+)(\..*)?$", path)
+        if match and int(match.group(1)) < len(self.rows):
+            return f"transfers.{self.rows[int(match.group(1))]}{match.group(2) or ''}"
+        return path
+
+
+def row_counts(fields: Mapping[str, str]) -> tuple[int, int]:
+    """How many transfer and contact rows the inputs hold (at least one of each)."""
+    counts = {"transfers": 0, "contacts": 0}
+    for name in fields:
+        match = _ROW.match(name)
+        if match and int(match.group(2)) < MAX_ROWS:
+            counts[match.group(1)] = max(counts[match.group(1)], int(match.group(2)) + 1)
+    return max(counts["transfers"], 1), max(counts["contacts"], 1)
+
+
+def fraud_type_code(text: str) -> str | None:
+    """A fraud type from its code, its label in either language, or a piece of one label
+    (the field is searchable: `客服` or `customer service` is enough)."""
+    wanted = text.strip().casefold()
+    if not wanted:
+        return None
+    labels = {
+        kind.value: {kind.value, *(t(f"fraud.{kind.value}", lang).casefold() for lang in LANGUAGES)}
+        for kind in FraudType
+    }
+    exact = [code for code, names in labels.items() if wanted in names]
+    partial = [code for code, names in labels.items() if any(wanted in name for name in names)]
+    found = exact or partial
+    return found[0] if len(found) == 1 else None
+
+
+def _text(fields: Mapping[str, str], name: str) -> str | None:
+    value = fields.get(name, "").strip()
+    return value or None
+
+
+def build_payload(
+    fields: Mapping[str, str], *, now: dt.datetime, zone: ZoneInfo, lang: Language
+) -> FormPayload:
+    """The CaseCreate body for the inputs; amounts and times parsed, blank rows left out.
+    Unreadable inputs are reported in `problems` (and left out of the body)."""
+    out = FormPayload(body={})
+    language = lang
+    body = out.body
+    body["received_at"] = _time(fields, "received_at", now, zone, out, language)
+    body["channel"] = _text(fields, "channel") or "phone_call"
+    body["victim"] = {
+        "name": fields.get("victim.name", "").strip(),
+        "id_no": _text(fields, "victim.id_no"),
+        "phone": _text(fields, "victim.phone"),
+        "is_enterprise": fields.get("victim.is_enterprise", "") in ("on", "true", "1"),
+        "enterprise_name": _text(fields, "victim.enterprise_name"),
+    }
+    fraud = _text(fields, "fraud_type")
+    body["fraud_type"] = fraud_type_code(fraud) if fraud else None
+    if fraud and body["fraud_type"] is None:
+        out.problems["fraud_type"] = t("form.fraud_type_unknown", language)
+    body["narrative"] = fields.get("narrative", "")
+    n_transfers, n_contacts = row_counts(fields)
+    rows = [(i, _transfer(fields, i, now, zone, out, language)) for i in range(n_transfers)]
+    transfers = [item for _, item in rows if item is not None]
+    out.rows = [i for i, item in rows if item is not None]
+    receivers = {item["to"]["account_no"] for item in transfers}
+    for item in transfers:
+        if item["from"]["holder_name"] is None:
+            # The paying account is the victim's unless money reached it within the report.
+            if item["from"]["account_no"] not in receivers:
+                item["from"]["holder_name"] = body["victim"]["name"] or None
+    body["transfers"] = transfers
+    contacts = [
+        {"kind": _text(fields, f"contacts.{i}.kind") or "phone", "value": value}
+        for i in range(n_contacts)
+        if (value := fields.get(f"contacts.{i}.value", "").strip())
+    ]
+    body["contacts"] = contacts
+    out.body = _compact(body)
+    return out
+
+
+def _compact(value: Any) -> Any:
+    """Leave out what was not entered, so the API reports a missing field as missing."""
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
+def _time(
+    fields: Mapping[str, str],
+    name: str,
+    now: dt.datetime,
+    zone: ZoneInfo,
+    out: FormPayload,
+    lang: Language,
+) -> str | None:
+    raw = _text(fields, name)
+    if raw is None:
+        return None
+    try:
+        return parse_time(raw, now=now, zone=zone).isoformat()
+    except Unreadable:
+        out.problems[name] = t("form.time_unreadable", lang)
+        return None
+
+
+def _transfer(
+    fields: Mapping[str, str],
+    i: int,
+    now: dt.datetime,
+    zone: ZoneInfo,
+    out: FormPayload,
+    lang: Language,
+) -> dict[str, Any] | None:
+    prefix = f"transfers.{i}."
+    if not any(_text(fields, prefix + name) for name in TRANSFER_TYPED):
+        return None
+    amount = None
+    if (raw := _text(fields, prefix + "amount")) is not None:
+        try:
+            amount = str(parse_amount(raw))
+        except Unreadable:
+            out.problems[prefix + "amount"] = t("form.amount_unreadable", lang)
+
+    def account(side: str) -> dict[str, Any]:
+        institution = _text(fields, f"{prefix}{side}.institution")
+        return {
+            "institution": institution.split()[0].upper() if institution else None,
+            "account_no": fields.get(f"{prefix}{side}.account_no", "").strip(),
+            "holder_name": _text(fields, f"{prefix}{side}.holder_name"),
+        }
+
+    return {
+        "occurred_at": _time(fields, prefix + "occurred_at", now, zone, out, lang),
+        "amount": amount,
+        "from": account("from"),
+        "to": account("to"),
+        "channel": _text(fields, prefix + "channel") or "other",
+        "reference": _text(fields, prefix + "reference"),
+    }

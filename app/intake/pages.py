@@ -1,0 +1,293 @@
+"""The call-taker's form at /intake: rendered here, submitted with or without JavaScript."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from app.auth.models import User
+from app.cases.models import Channel, ContactKind, FraudType, TransferChannel
+from app.cases.router import IntakeUser, VisibleCase
+from app.cases.schemas import CaseCreate
+from app.cases.service import submit_case
+from app.cases.validation import CaseInvalid
+from app.config import Settings
+from app.db import utcnow
+from app.deps import AnyUser, AppSettings, CurrentPrincipal, DbSession
+from app.errors import Forbidden, Invalid, field_errors, request_language
+from app.i18n import LANGUAGES, MESSAGES, Language, t
+from app.institutions.models import Institution, InstitutionKind
+from app.intake.form import TRANSFER_INPUTS, build_payload, fraud_type_code, row_counts
+from app.intake.live import CaseStatusView, read_status, status_events
+from app.intake.parsing import format_local
+from app.intake.schemas import DRAFT_KEY_PATTERN
+from app.intake.service import delete_draft, find_draft, list_drafts, submitted_case_no
+from app.web import render, templates
+
+router = APIRouter(include_in_schema=False)
+
+# Messages intake.js shows itself (parse errors, save state, clock).
+JS_MESSAGES = [key for key in MESSAGES if key.startswith("form.")]
+
+
+async def posted_form(request: Request) -> FormData:
+    return await request.form(max_fields=5_000)
+
+
+def _csrf(principal: CurrentPrincipal) -> str:
+    return principal.session.csrf_token if principal.session else ""
+
+
+def _institutions(db: Session, lang: Language) -> list[dict[str, Any]]:
+    rows = db.scalars(
+        select(Institution)
+        .where(Institution.is_active, Institution.kind != InstitutionKind.national_platform)
+        .order_by(Institution.kind, Institution.code)
+    )
+    return [
+        {
+            "code": i.code,
+            "name": i.name_zh if lang == "zh-CN" else i.name_en,
+            "bins": list(i.bin_prefixes),
+        }
+        for i in rows
+    ]
+
+
+def _fraud_label(typed: str, lang: Language) -> str:
+    """The fraud type in the page's language, whichever language it was saved in."""
+    code = fraud_type_code(typed) if typed else None
+    return t(f"fraud.{code}", lang) if code else typed
+
+
+def _form_page(
+    request: Request,
+    db: Session,
+    *,
+    user: User,
+    csrf: str,
+    settings: Settings,
+    draft_key: str,
+    fields: dict[str, str],
+    errors: dict[str, str] | None = None,
+    saved_at: dt.datetime | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    lang = request_language(request)
+    zone = ZoneInfo(settings.timezone)
+    fields = {"received_at": format_local(utcnow(), zone), "channel": "phone_call", **fields}
+    n_transfers, n_contacts = row_counts(fields)
+    errors = errors or {}
+    known = set(fields) | {
+        f"transfers.{i}.{n}" for i in range(n_transfers) for n in TRANSFER_INPUTS
+    }
+    context = {
+        "user": user,
+        "csrf_token": csrf,
+        "draft_key": draft_key,
+        "fields": fields,
+        "errors": errors,
+        # Errors with no input of their own (e.g. `transfers` empty) go above the form.
+        "general_errors": [m for f, m in errors.items() if f not in known and "." not in f],
+        "n_transfers": n_transfers,
+        "n_contacts": n_contacts,
+        "institutions": _institutions(db, lang),
+        "fraud_types": [(k.value, t(f"fraud.{k.value}", lang)) for k in FraudType],
+        "fraud_value": _fraud_label(fields.get("fraud_type", ""), lang),
+        # Page language first: intake.js shows that one, and finds a type by any of them.
+        "fraud_labels": [
+            [
+                k.value,
+                *(t(f"fraud.{k.value}", x) for x in sorted(LANGUAGES, key=lambda x: x != lang)),
+            ]
+            for k in FraudType
+        ],
+        "channels": [c.value for c in Channel],
+        "transfer_channels": [c.value for c in TransferChannel],
+        "contact_kinds": [c.value for c in ContactKind],
+        "drafts": [d for d in list_drafts(db, user=user) if d.draft_key != draft_key],
+        "zone": settings.timezone,
+        "saved_at": saved_at.isoformat() if saved_at else None,
+        "js_messages": {key: t(key, lang) for key in JS_MESSAGES},
+    }
+    return render(request, "intake.html", context, status_code=status_code)
+
+
+@router.get("/intake", response_class=HTMLResponse, response_model=None)
+def intake_form(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: IntakeUser,
+    principal: CurrentPrincipal,
+    draft: Annotated[str | None, Query(pattern=DRAFT_KEY_PATTERN)] = None,
+    new: bool = False,
+) -> Response:
+    """A new call, or the draft asked for, or else the user's latest open draft."""
+    found = None
+    if draft is not None:
+        if (case_no := submitted_case_no(db, user=user, key=draft)) is not None:
+            return RedirectResponse(f"/intake/cases/{case_no}", status_code=303)
+        found = find_draft(db, user=user, draft_key=draft)
+    elif not new and (latest := list_drafts(db, user=user)):
+        found = find_draft(db, user=user, draft_key=latest[0].draft_key)
+    return _form_page(
+        request,
+        db,
+        user=user,
+        csrf=_csrf(principal),
+        settings=settings,
+        draft_key=found.draft_key if found else (draft or uuid.uuid4().hex),
+        fields=found.fields if found else {},
+        saved_at=found.updated_at if found else None,
+    )
+
+
+def intake_form_user(
+    principal: CurrentPrincipal, user: IntakeUser, form: Annotated[FormData, Depends(posted_form)]
+) -> User:
+    """A form post from our own page: the session's CSRF token in the hidden field."""
+    sent = str(form.get("csrf_token", ""))
+    session = principal.session
+    if session is None or not secrets.compare_digest(sent, session.csrf_token):
+        raise Forbidden(t("auth.csrf", user.language))  # type: ignore[arg-type]
+    return user
+
+
+@router.post("/intake", response_class=HTMLResponse, response_model=None)
+def submit_form(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: Annotated[User, Depends(intake_form_user)],
+    principal: CurrentPrincipal,
+    form: Annotated[FormData, Depends(posted_form)],
+) -> Response:
+    """The form without JavaScript: the same checks and the same intake as the API."""
+    lang = request_language(request)
+    zone = ZoneInfo(settings.timezone)
+    fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    key = fields.pop("draft_key", "")
+    if not re.fullmatch(DRAFT_KEY_PATTERN, key):
+        key = uuid.uuid4().hex
+    # Already submitted under this key (a double click, the browser's resubmit): that case.
+    # Times typed as "20 min ago" read differently a moment later, so the body may differ.
+    errors = submitted_case_no(db, user=user, key=key) or _submit(
+        db, settings=settings, user=user, key=key, fields=fields, zone=zone, lang=lang
+    )
+    if isinstance(errors, str):
+        delete_draft(db, user=user, draft_key=key)
+        return RedirectResponse(f"/intake/cases/{errors}", status_code=303)
+    return _form_page(
+        request,
+        db,
+        user=user,
+        csrf=_csrf(principal),
+        settings=settings,
+        draft_key=key,
+        fields=fields,
+        errors=errors,
+        status_code=422,
+    )
+
+
+def _submit(
+    db: Session,
+    *,
+    settings: Settings,
+    user: User,
+    key: str,
+    fields: dict[str, str],
+    zone: ZoneInfo,
+    lang: Language,
+) -> str | dict[str, str]:
+    """The case number, or the errors by input name (the form's own first, then the API's)."""
+    payload = build_payload(fields, now=utcnow(), zone=zone, lang=lang)
+    errors = dict(payload.problems)
+    try:
+        data = CaseCreate.model_validate(payload.body)
+    except ValidationError as exc:
+        for err in field_errors(list(exc.errors()), lang):
+            errors.setdefault(payload.input_name(err["field"]), err["message"])
+        return errors
+    if errors:
+        return errors
+    try:
+        # A savepoint: a refused report must not leave its Idempotency-Key claimed.
+        with db.begin_nested():
+            answer, _ = submit_case(
+                db,
+                data=data,
+                user=user,
+                zone=zone,
+                idempotency_key=key[:200],
+                ttl=dt.timedelta(seconds=settings.idempotency_ttl_s),
+                mismatch_message=t("case.idempotency_mismatch", lang),
+            )
+    except CaseInvalid as exc:
+        return {
+            payload.input_name(p.path): t(p.key, lang, **p.params) for p in reversed(exc.problems)
+        }
+    except Invalid as exc:
+        return {"Idempotency-Key": exc.detail or ""}
+    return str(answer.case_no if not isinstance(answer, dict) else answer["case_no"])
+
+
+def _status_renderer(lang: Language) -> Callable[[CaseStatusView], str]:
+    fragment = templates.get_template("_status_body.html")
+
+    def render_fragment(view: CaseStatusView) -> str:
+        return fragment.render(view=view, lang=lang, _=lambda key, **kw: t(key, lang, **kw))
+
+    return render_fragment
+
+
+@router.get("/intake/cases/{case_no}", response_class=HTMLResponse)
+def case_status(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: AnyUser,
+    principal: CurrentPrincipal,
+    case: VisibleCase,
+) -> HTMLResponse:
+    """The case right after submit: each instruction's institution, state and time, live."""
+    view = read_status(db, case_id=case.id)
+    lang = request_language(request)
+    context = {
+        "user": user,
+        "csrf_token": _csrf(principal),
+        "view": view,
+        "zone": settings.timezone,
+        "body": _status_renderer(lang)(view),
+        "js_messages": {key: t(key, lang) for key in JS_MESSAGES},
+    }
+    return render(request, "status.html", context)
+
+
+@router.get("/intake/cases/{case_no}/live")
+def case_status_stream(request: Request, user: AnyUser, case: VisibleCase) -> StreamingResponse:
+    """Server-sent events: the status fragment whenever it changes (htmx swaps it in)."""
+    events = status_events(
+        request,
+        factory=request.app.state.sessionmaker,
+        case_id=case.id,
+        render=_status_renderer(request_language(request)),
+    )
+    return StreamingResponse(
+        events,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,57 @@
+"""The intake form's JSON endpoints: drafts saved as the call-taker types."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from app.cases.router import IntakeUser
+from app.deps import DbSession
+from app.errors import Invalid, NotFound, request_language
+from app.i18n import t
+from app.intake.schemas import DRAFT_KEY_PATTERN, DraftRead, DraftSummary, DraftWrite
+from app.intake.service import delete_draft, find_draft, list_drafts, save_draft
+
+api = APIRouter(prefix="/api/v1/drafts", tags=["drafts"])
+
+DraftKey = Annotated[
+    str,
+    Path(
+        pattern=DRAFT_KEY_PATTERN,
+        description="The form's key for the call: the Idempotency-Key it will submit with.",
+    ),
+]
+
+
+@api.get("", summary="Your drafts that have not become a case yet, newest first")
+def index(db: DbSession, user: IntakeUser) -> list[DraftSummary]:
+    return list_drafts(db, user=user)
+
+
+@api.get("/{draft_key}", summary="One draft: every input of the form as typed")
+def show(request: Request, db: DbSession, user: IntakeUser, draft_key: DraftKey) -> DraftRead:
+    draft = find_draft(db, user=user, draft_key=draft_key)
+    if draft is None:
+        raise NotFound(t("draft.not_found", request_language(request)))
+    return draft
+
+
+@api.put("/{draft_key}", summary="Save the whole form as it stands (replaces the draft)")
+def save(
+    request: Request, db: DbSession, user: IntakeUser, draft_key: DraftKey, body: DraftWrite
+) -> DraftRead:
+    # PostgreSQL's jsonb cannot hold U+0000; refuse it here rather than fail in the database.
+    if any("\x00" in name or "\x00" in text for name, text in body.fields.items()):
+        raise Invalid(t("problem.nul_character", request_language(request)))
+    return save_draft(db, user=user, draft_key=draft_key, fields=body.fields)
+
+
+@api.delete(
+    "/{draft_key}",
+    status_code=204,
+    summary="Forget a draft (the form does this once the case is submitted)",
+)
+def remove(db: DbSession, user: IntakeUser, draft_key: DraftKey) -> Response:
+    delete_draft(db, user=user, draft_key=draft_key)
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""The legal clock: renewals, freezes, releases, lapses and returns to victims."""

@@ -1,0 +1,311 @@
+"""Supervisor endpoints of the legal clock: freeze, renew, release, and returns to victims;
+and, for tests and demos, the settable clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from app.cases.models import Account, Case
+from app.cases.router import VisibleCase
+from app.cases.schemas import InstructionRead, ReturnRead
+from app.cases.service import read_back, rollup_status
+from app.deps import Admin, AppSettings, DbSession, Supervisor
+from app.dispatch.models import Instruction
+from app.errors import AppError, Conflict, Invalid, NotFound, request_language
+from app.i18n import Language, t
+from app.legal import return_service
+from app.legal.clock import LegalNow, legal_now, reset_clock, set_clock
+from app.legal.models import ClockSetting, Document
+from app.legal.schemas import (
+    AccountChoice,
+    ClockRead,
+    ClockSet,
+    FreezeRequest,
+    ReleaseRequest,
+    RenewRequest,
+    ReturnCompletion,
+    ReturnConfirm,
+    ReturnProposalRead,
+    ReturnShareRead,
+    ScanIn,
+)
+from app.legal.service import (
+    LegalRules,
+    Refused,
+    Scan,
+    find_case_account,
+    freeze,
+    release,
+    renew,
+)
+
+router = APIRouter(prefix="/api/v1/cases", tags=["legal clock"])
+clock_router = APIRouter(prefix="/api/v1/admin", tags=["legal clock"])
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such case, or the account is not in this case"},
+    409: {"description": "Not possible in the account's present state; the reason says why"},
+}
+ReturnId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def refusal(exc: Refused, lang: Language) -> AppError:
+    """A field's problem is a 422 on that field; the case's state, a 409."""
+    message = t(exc.key, lang, **exc.params)
+    if exc.field is not None:
+        return Invalid(message, errors=[{"field": exc.field, "message": message,
+                                         "type": exc.key}])  # fmt: skip
+    return Conflict(message)
+
+
+def _account(db: DbSession, case: Case, choice: AccountChoice, lang: Language) -> Account:
+    found = find_case_account(
+        db, case_id=case.id, institution=choice.institution, account_no=choice.account_no
+    )
+    if found is None:
+        raise NotFound(t("trace.account_not_in_case", lang))
+    return found[0]
+
+
+def _scan(scan: ScanIn | None) -> Scan | None:
+    return None if scan is None else Scan(scan.filename, scan.content_type, scan.content_base64)
+
+
+def _sent(
+    db: DbSession, case: Case, now: dt.datetime, lang: Language,
+    send: Callable[[], Instruction],
+) -> InstructionRead:  # fmt: skip
+    """The instruction `send` created, as read back; a refusal as its problem."""
+    try:
+        instruction = send()
+    except Refused as exc:
+        raise refusal(exc, lang) from exc
+    rollup_status(db, case_id=case.id, now=now)
+    return read_back(db, instruction)
+
+
+def _today(now: dt.datetime, settings: AppSettings) -> dt.date:
+    return now.astimezone(ZoneInfo(settings.timezone)).date()
+
+
+@router.post(
+    "/{case_no}/freezes",
+    status_code=201,
+    summary="Freeze an account: convert its stop-payment, with the freeze document",
+    description="Sends a `freeze` instruction citing the document number (and keeps the "
+    "optional scan). A freeze runs 6 months by default from when the institution confirms it. "
+    "Supervisors only; audited.",
+    responses=REFUSALS,
+)
+def freeze_account(
+    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
+    case: VisibleCase, body: FreezeRequest, now: LegalNow,
+) -> InstructionRead:  # fmt: skip
+    lang = request_language(request)
+    account = _account(db, case, body, lang)
+    return _sent(db, case, now, lang, lambda: freeze(
+        db, case=case, account=account, user=user, now=now, document_no=body.document_no,
+        amount=body.amount, scan=_scan(body.scan)))  # fmt: skip
+
+
+@router.post(
+    "/{case_no}/renewals",
+    status_code=201,
+    summary="Renew a stop-payment (once) or a freeze before it runs out",
+    description="A stop-payment can be renewed once (at most two per account per case, by "
+    "default); the renewal runs from the end of the first. A freeze renewal needs its new "
+    "document number. Supervisors only; audited.",
+    responses=REFUSALS,
+)
+def renew_hold(
+    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
+    case: VisibleCase, body: RenewRequest, now: LegalNow,
+) -> InstructionRead:  # fmt: skip
+    lang = request_language(request)
+    account = _account(db, case, body, lang)
+    return _sent(db, case, now, lang, lambda: renew(
+        db, case=case, account=account, user=user, rules=LegalRules.from_settings(settings),
+        now=now, document_no=body.document_no, scan=_scan(body.scan)))  # fmt: skip
+
+
+@router.post(
+    "/{case_no}/releases",
+    status_code=201,
+    summary="Release the case's stop-payment or freeze on an account early",
+    description="Sends a `release` instruction; when the institution confirms it, the "
+    "case's holds on the account end. Supervisors only; audited with the reason.",
+    responses=REFUSALS,
+)
+def release_account(
+    request: Request, db: DbSession, user: Supervisor, case: VisibleCase,
+    body: ReleaseRequest, now: LegalNow,
+) -> InstructionRead:  # fmt: skip
+    lang = request_language(request)
+    account = _account(db, case, body, lang)
+    return _sent(db, case, now, lang, lambda: release(
+        db, case=case, account=account, user=user, now=now, reason=body.reason))  # fmt: skip
+
+
+def _proposal_read(
+    proposal: return_service.Proposal, institution: str, account_no: str
+) -> ReturnProposalRead:
+    return ReturnProposalRead(
+        institution=institution, account_no=account_no, frozen=proposal.frozen,
+        already_returned=proposal.already_returned, rule=proposal.rule, total=proposal.total,
+        payable_from=proposal.payable_from, notice_until=proposal.notice_until,
+        shares=[ReturnShareRead(case_no=s.case_no, victim_name=s.victim_name,
+                                traced_in=s.traced_in, already_returned=s.already,
+                                amount=s.amount) for s in proposal.shares],
+        fingerprint=proposal.fingerprint,
+    )  # fmt: skip
+
+
+@router.get(
+    "/{case_no}/returns/proposal",
+    summary="Propose how a frozen account's money goes back to the victims it came from",
+    description="Every victim whose money reached the account, whichever case reported them. "
+    "Rule `single_victim`: straight back. `by_time`: every movement of the account is known, "
+    "so it is traced by time (money out takes the earliest money in). `pro_rata`: otherwise, "
+    "in proportion to each loss, payable after a 30-day public notice. Supervisors only.",
+    responses=REFUSALS,
+)
+def propose_return(
+    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
+    case: VisibleCase, now: LegalNow,
+    institution: Annotated[str, Query(min_length=1, max_length=16)],
+    account_no: Annotated[str, Query(min_length=1, max_length=64)],
+) -> ReturnProposalRead:  # fmt: skip
+    lang = request_language(request)
+    account = _account(db, case, AccountChoice(institution=institution,
+                                               account_no=account_no), lang)  # fmt: skip
+    try:
+        proposal = return_service.propose(db, account_id=account.id, now=now,
+                                          today=_today(now, settings),
+                                          rules=LegalRules.from_settings(settings))  # fmt: skip
+    except Refused as exc:
+        raise refusal(exc, lang) from exc
+    return _proposal_read(proposal, institution.strip().upper(), account.account_no)
+
+
+@router.post(
+    "/{case_no}/returns",
+    status_code=201,
+    summary="Confirm the proposed split: one return per victim, to be paid by the bank",
+    description="Send the proposal's fingerprint: if the split changed since, 409 and the new "
+    "proposal is to be reviewed. Returns never exceed what is frozen. Supervisors only; "
+    "audited in every victim's case.",
+    responses=REFUSALS,
+)
+def confirm_returns(
+    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
+    case: VisibleCase, body: ReturnConfirm, now: LegalNow,
+) -> list[ReturnRead]:  # fmt: skip
+    lang = request_language(request)
+    account = _account(db, case, body, lang)
+    try:
+        rows = return_service.confirm(db, account_id=account.id, fingerprint=body.fingerprint,
+                                      user=user, now=now, today=_today(now, settings),
+                                      rules=LegalRules.from_settings(settings))  # fmt: skip
+    except Refused as exc:
+        raise refusal(exc, lang) from exc
+    return [return_service.return_read(db, row) for row in rows]
+
+
+@router.post(
+    "/{case_no}/returns/{return_id}/completion",
+    summary="Record that the bank paid a return to the victim",
+    description="Refused before a pro-rata return's public notice has ended. Supervisors "
+    "only; audited.",
+    responses={
+        404: {"description": "No such return in this case"},
+        409: REFUSALS[409],
+    },  # fmt: skip
+)
+def complete_return(
+    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
+    case: VisibleCase, return_id: ReturnId, body: ReturnCompletion, now: LegalNow,
+) -> ReturnRead:  # fmt: skip
+    lang = request_language(request)
+    try:
+        row = return_service.complete(db, case=case, return_id=return_id,
+                                      reference=body.reference, user=user, now=now,
+                                      today=_today(now, settings))  # fmt: skip
+    except Refused as exc:
+        raise refusal(exc, lang) from exc
+    if row is None:
+        raise NotFound(t("legal.return_not_found", lang, id=return_id))
+    return return_service.return_read(db, row)
+
+
+@router.get(
+    "/{case_no}/documents/{document_id}",
+    summary="A freeze document's scan, as uploaded",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}},
+        404: {"description": "No such document in this case"},
+    },  # fmt: skip
+)
+def document(
+    request: Request, db: DbSession, user: Supervisor, case: VisibleCase,
+    document_id: Annotated[int, Path(ge=1, le=2**62)],
+) -> Response:  # fmt: skip
+    found = db.get(Document, document_id)
+    if found is None or found.case_id != case.id:
+        raise NotFound(t("legal.document_not_found", request_language(request), id=document_id))
+    return Response(found.content, media_type=found.content_type, headers={
+        "Content-Disposition": f"inline; filename*=UTF-8''{_quoted(found.filename)}"})  # fmt: skip
+
+
+def _quoted(filename: str) -> str:
+    return quote(filename, safe="")
+
+
+def _clock(request: Request, settings: AppSettings) -> None:
+    if not settings.settable_clock:
+        raise NotFound(t("legal.clock_fixed", request_language(request)))
+
+
+@clock_router.get("/clock", summary="The legal clock (tests and demos)", responses=REFUSALS)
+def read_clock(request: Request, db: DbSession, settings: AppSettings, user: Admin) -> ClockRead:
+    _clock(request, settings)
+    return _clock_read(db, settings)
+
+
+@clock_router.put(
+    "/clock",
+    summary="Freeze or shift the legal clock (only with STOPAY_SETTABLE_CLOCK=true)",
+    description="Deadlines (lapses, warnings, renewals, returns) follow this clock, so a test "
+    "or a demo can watch a stop-payment lapse without waiting 48 hours. Admins only.",
+    responses=REFUSALS,
+)
+def put_clock(
+    request: Request, db: DbSession, settings: AppSettings, user: Admin, body: ClockSet
+) -> ClockRead:
+    _clock(request, settings)
+    set_clock(db, frozen_at=body.at, offset_s=body.offset_s)
+    db.flush()
+    return _clock_read(db, settings)
+
+
+@clock_router.delete("/clock", summary="Back to the real time", responses=REFUSALS)
+def delete_clock(request: Request, db: DbSession, settings: AppSettings, user: Admin) -> ClockRead:
+    _clock(request, settings)
+    reset_clock(db)
+    db.flush()
+    return _clock_read(db, settings)
+
+
+def _clock_read(db: DbSession, settings: AppSettings) -> ClockRead:
+    row = db.get(ClockSetting, 1)
+    return ClockRead(
+        now=legal_now(db, settings),
+        frozen_at=row.frozen_at if row else None,
+        offset_s=row.offset_s if row else 0.0,
+    )

@@ -1,0 +1,46 @@
+// The case's live status: elapsed times tick between server updates; a mismatch is corrected
+// and resent in one step (POST /api/v1/cases/{case_no}/instructions/{id}/resend).
+(function () {
+  "use strict";
+  const live = document.getElementById("case-live");
+  if (!live) return;
+
+  function tick() {
+    const now = Date.now();
+    for (const cell of live.querySelectorAll("td.elapsed[data-start]")) {
+      if (cell.dataset.end) continue;
+      const seconds = Math.max(0, (now - new Date(cell.dataset.start).getTime()) / 1000);
+      cell.textContent = seconds < 600 ? `${seconds.toFixed(0)} s` : `${Math.floor(seconds / 60)} min`;
+    }
+  }
+  setInterval(tick, 1000);
+  tick();
+
+  live.addEventListener("submit", async (e) => {
+    const form = e.target.closest("form.resend");
+    if (!form) return;
+    e.preventDefault();
+    const input = form.querySelector("input");
+    const error = form.querySelector(".err");
+    const name = form.dataset.field;
+    let value = input.value.trim();
+    const parse = window.stopayParse;
+    if (name === "amount" && parse) value = parse.parseAmount(value) || value;
+    if (name === "transaction_time" && parse) { const t = parse.parseTime(value); value = t ? t.iso : value; }
+    const answer = await fetch(
+      `/api/v1/cases/${live.dataset.case}/instructions/${form.dataset.instruction}/resend`,
+      {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json", Accept: "application/json",
+          "Accept-Language": live.dataset.lang, "X-CSRF-Token": live.dataset.csrf,
+        },
+        body: JSON.stringify({ [name]: value }),
+      },
+    );
+    if (answer.status === 201) { location.reload(); return; }
+    const problem = await answer.json();
+    error.textContent = ((problem.errors || [])[0] || problem).message || problem.detail;
+    input.focus();
+  });
+})();

@@ -1,0 +1,69 @@
+"""Log-ins are throttled per account and per address; every attempt is on the record."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.models import Event
+from tests.auth.test_router import _log_in
+from tests.factories import PASSWORD, make_user
+
+
+def _token(client: TestClient, username: str, password: str, lang: str = "en") -> Response:
+    return client.post("/api/v1/auth/tokens", headers={"accept-language": lang},
+                       json={"username": username, "password": password, "name": "t"})  # fmt: skip
+
+
+def _kinds(db: Session, username: str) -> list[str]:
+    rows = db.scalars(
+        select(Event.kind)
+        .where(Event.kind.like("auth.login%"), Event.data["username"].astext == username)
+        .order_by(Event.id)
+    )
+    return list(rows)
+
+
+def test_five_failures_lock_the_account_even_against_the_right_password(
+    client: TestClient, db: Session
+) -> None:
+    user = make_user(db)
+    for _ in range(5):
+        wrong = _token(client, user.username, "guess")
+        assert wrong.status_code == 401
+    locked = _token(client, user.username, PASSWORD, lang="zh-CN")
+    assert locked.status_code == 429
+    assert locked.headers["content-type"].startswith("application/problem+json")
+    assert 0 < int(locked.headers["retry-after"]) <= 15 * 60
+    assert "登录失败次数过多" in locked.json()["detail"]
+    assert _kinds(db, user.username) == ["auth.login_failed"] * 5 + ["auth.login_locked"]
+    # The page is locked too, with the reason on it.
+    assert _log_in(client, user) == 429
+    # Another account from elsewhere is not affected.
+    other = make_user(db)
+    fine = _token(client, other.username, PASSWORD)
+    assert fine.status_code == 201
+
+
+def test_twenty_failures_from_one_address_lock_that_address(
+    client: TestClient, db: Session
+) -> None:
+    for n in range(20):
+        _token(client, f"nobody-{n}", "x")
+    user = make_user(db)
+    answer = _token(client, user.username, PASSWORD)
+    assert answer.status_code == 429
+    assert "Too many failed log-ins" in answer.json()["detail"]
+
+
+def test_a_successful_log_in_is_recorded_without_the_password(
+    client: TestClient, db: Session
+) -> None:
+    user = make_user(db)
+    assert _log_in(client, user) == 303
+    [event] = db.scalars(select(Event).where(Event.kind == "auth.login",
+                                             Event.actor_user_id == user.id)).all()  # fmt: skip
+    assert event.data == {"address": "testclient", "via": "page"}
+    assert PASSWORD not in str(event.data)

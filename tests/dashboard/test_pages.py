@@ -1,0 +1,141 @@
+"""The dashboard's pages and their live stream, in process on the real database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import nullcontext
+from zoneinfo import ZoneInfo
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role, Unit, User
+from app.cases.models import Case
+from app.cases.schemas import CaseCreate
+from app.cases.service import create_case
+from app.config import Settings
+from app.dashboard.live import latest_event, panel_events
+from app.dashboard.pages import dashboard_panels
+from tests.casework import instructions, make_case, report
+from tests.factories import case_payload, fresh_card_no, make_user
+from tests.intake.conftest import sign_in
+
+
+class FakeRequest:
+    """What the stream asks of the request: whether the client has gone."""
+
+    def __init__(self) -> None:
+        self.gone = False
+
+    async def is_disconnected(self) -> bool:
+        return self.gone
+
+
+def _boss(client: TestClient, db: Session, case: Case) -> None:
+    sign_in(client, make_user(db, role=Role.supervisor, unit=db.get_one(Unit, case.unit_id)))
+
+
+def test_the_dashboard_shows_every_panel_and_listens_to_the_stream(
+    client: TestClient, db: Session
+) -> None:
+    case = make_case(db, (fresh_card_no("CCB"), "45000.00"))
+    _boss(client, db, case)
+    page = client.get("/dashboard")
+    assert page.status_code == 200, page.text
+    assert 'sse-connect="/dashboard/live"' in page.text
+    for panel in ("overview", "queue", "deadlines", "escalations", "scorecard"):
+        assert f'sse-swap="{panel}"' in page.text
+    assert f'href="/dashboard/cases/{case.case_no}"' in page.text
+    assert "45,000.00" in page.text
+    assert "/static/vendor/echarts/echarts.min.js" in page.text
+
+
+def test_a_call_taker_is_refused_the_pages_and_the_stream(client: TestClient, db: Session) -> None:
+    case = make_case(db, (fresh_card_no("CCB"), "45000.00"))
+    sign_in(client, make_user(db, role=Role.call_taker, unit=db.get_one(Unit, case.unit_id)))
+    for path in ("/dashboard", "/dashboard/live", f"/dashboard/cases/{case.case_no}"):
+        assert client.get(path).status_code == 403, path
+
+
+def test_the_case_page_draws_the_trail_coloured_by_outcome_in_chinese(
+    client: TestClient, db: Session
+) -> None:
+    card = fresh_card_no("CCB")
+    case = make_case(db, (card, "45000.00"))
+    sign_in(client, make_user(db, role=Role.supervisor, unit=db.get_one(Unit, case.unit_id),
+                              language="zh-CN"))  # fmt: skip
+    [stop] = instructions(db, case)
+    report(client, db, stop, outcome="stopped_partial", amount_stopped="20000.00")
+    page = client.get(f"/dashboard/cases/{case.case_no}")
+    assert page.status_code == 200, page.text
+    assert "资金流向" in page.text
+    data = re.search(r'<script type="application/json" id="trail-data">(.*?)</script>', page.text)
+    assert data is not None
+    graph = json.loads(data.group(1))
+    by_level = {n["level"]: n for n in graph["nodes"]}
+    assert by_level[0]["status"] == "victim"
+    assert (by_level[1]["account_no"], by_level[1]["status"]) == (card, "partial")
+    [edge] = graph["links"]
+    assert edge["amount"] == "45000.00"
+    assert f'data-url="/api/v1/cases/{case.case_no}/freezes"' in page.text
+
+
+def _stream(
+    db: Session, request: FakeRequest, settings: Settings, viewer: User
+) -> AsyncIterator[str]:
+    def render(session: Session) -> dict[str, str]:
+        panels = dashboard_panels(session, user=viewer, settings=settings, lang="en")
+        return {"queue": panels["queue"], "overview": panels["overview"]}
+
+    return panel_events(
+        request,  # type: ignore[arg-type]
+        factory=lambda: nullcontext(db),  # type: ignore[arg-type, return-value]
+        render=render,
+        poll_s=0.01,
+    )
+
+
+def test_the_stream_sends_a_panel_again_only_when_a_change_touched_it(
+    db: Session, settings: Settings
+) -> None:
+    first = make_case(db, (fresh_card_no("CCB"), "45000.00"))
+    viewer = make_user(db, role=Role.supervisor, unit=db.get_one(Unit, first.unit_id))
+    events = _stream(db, FakeRequest(), settings, viewer)
+    taker = make_user(db, unit=db.get_one(Unit, first.unit_id))
+
+    async def run() -> list[str]:
+        seen = [await anext(events) for _ in range(3)]  # retry, then both panels
+        marker = latest_event(db)
+        second = create_case(db, data=CaseCreate.model_validate(case_payload()), user=taker,
+                             zone=ZoneInfo("Asia/Shanghai"))[1]  # fmt: skip
+        db.flush()
+        assert latest_event(db) > marker
+        seen.append(await anext(events))
+        seen.append(second.case_no)
+        return seen
+
+    retry, queue, overview, changed, case_no = asyncio.run(run())
+    assert retry == "retry: 2000\n\n"
+    assert queue.startswith("event: queue\n")
+    assert first.case_no in queue
+    assert overview.startswith("event: overview\n")
+    # The new case changes the queue (and the overview after it), each sent once.
+    assert changed.startswith("event: queue\n")
+    assert case_no in changed
+
+
+def test_the_stream_ends_when_the_client_goes_away(db: Session, settings: Settings) -> None:
+    case = make_case(db, (fresh_card_no("CCB"), "45000.00"))
+    viewer = make_user(db, role=Role.supervisor, unit=db.get_one(Unit, case.unit_id))
+    request = FakeRequest()
+    events = _stream(db, request, settings, viewer)
+
+    async def run() -> list[str]:
+        seen = [await anext(events) for _ in range(3)]
+        request.gone = True
+        return seen + [event async for event in events]
+
+    assert len(asyncio.run(run())) == 3
