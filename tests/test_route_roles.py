@@ -1,65 +1,220 @@
-"""Every route either is public on purpose or demands a role; strangers get 401 everywhere."""
+"""The role matrix in the README is the rule: every route of the app, as every caller.
+
+The README's table "Who may call what" names each route and, for anonymous callers, each
+role and a signing institution, whether it passes the guard. These tests read that table,
+check it names exactly the app's routes, and call every route as every caller. Object-level
+rules (a unit's cases, a person's drafts) are checked on every route that takes a case number.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from app.auth.models import Role, Unit, User
+from app.auth.service import create_session
+from app.deps import SESSION_COOKIE
 from app.main import ROUTERS
+from tests.callbacks.signing import signed
+from tests.casework import instructions, make_case
+from tests.factories import bearer, fresh_card_no, make_unit, make_user
+from tests.factories import make_case as make_own_case
 
-# Routes that answer without a log-in, and why.
-PUBLIC = {
-    ("GET", "/healthz"),  # liveness probe
-    ("GET", "/readyz"),  # readiness probe
-    ("GET", "/login"),  # the log-in form
-    ("POST", "/login"),  # checks the password itself
-    ("POST", "/api/v1/auth/tokens"),  # checks the password itself
-    ("GET", "/docs"),  # API documentation
-    ("GET", "/metrics"),  # aggregate figures for the Prometheus scraper, no personal data
-    ("POST", "/api/v1/callbacks/{institution_code}"),  # signed by the institution instead
-}
+README = Path(__file__).resolve().parents[1] / "README.md"
+CALLERS = ("anonymous", "call-taker", "supervisor", "admin", "institution")
+ROLE_OF = {"call-taker": Role.call_taker, "supervisor": Role.supervisor, "admin": Role.admin}
+Route = tuple[str, str]  # (method, path)
+
+
+def _matrix() -> dict[Route, dict[str, bool]]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### Who may call what", 1)[1].split("\n### ", 1)[0]
+    rows: dict[Route, dict[str, bool]] = {}
+    for line in section.splitlines():
+        found = re.match(r"\| `(\w+) (\S+)` \|(.*)\|$", line)
+        if found is None:
+            continue
+        cells = [cell.strip() for cell in found[3].split("|")]
+        assert len(cells) == len(CALLERS), line
+        assert set(cells) <= {"yes", "—"}, line
+        rows[(found[1], found[2])] = dict(zip(CALLERS, (c == "yes" for c in cells), strict=True))
+    return rows
+
+
+MATRIX = _matrix()
 
 
 def _routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
     routes = [*app.routes, *(route for router in ROUTERS for route in router.routes)]
+    seen: set[Route] = set()
     for route in routes:
         if isinstance(route, APIRoute):
             for method in route.methods:
-                yield method, route.path, route
+                if (method, route.path) not in seen:
+                    seen.add((method, route.path))
+                    yield method, route.path, route
 
 
-def _required_roles(dependant: Dependant) -> set[str]:
-    roles: set[str] = set(getattr(dependant.call, "required_roles", ()))
+def _admitted(dependant: Dependant) -> frozenset[Role] | None:
+    """The roles every guard on the route lets through; None when it has no guard."""
+    found: frozenset[Role] | None = getattr(dependant.call, "required_roles", None)
     for sub in dependant.dependencies:
-        roles |= _required_roles(sub)
-    return roles
+        inner = _admitted(sub)
+        if inner is not None:
+            found = inner if found is None else found & inner
+    return found
 
 
-def test_every_route_is_public_on_purpose_or_demands_a_role(app: FastAPI) -> None:
-    assert len(list(_routes(app))) >= 10
-    unguarded = [
-        f"{method} {path}"
-        for method, path, route in _routes(app)
-        if (method, path) not in PUBLIC and not _required_roles(route.dependant)
-    ]
-    assert unguarded == []
+def test_the_matrix_names_every_route_of_the_app_and_no_other(app: FastAPI) -> None:
+    assert len(MATRIX) >= 50
+    assert {(m, p) for m, p, _ in _routes(app)} == set(MATRIX)
 
 
-def test_strangers_get_401_from_every_guarded_route(app: FastAPI, client: TestClient) -> None:
-    checked = 0
-    for method, path, _route in _routes(app):
-        if (method, path) in PUBLIC:
+def test_each_routes_guard_admits_exactly_the_roles_of_the_matrix(app: FastAPI) -> None:
+    for method, path, route in _routes(app):
+        row = MATRIX[(method, path)]
+        admitted = _admitted(route.dependant)
+        if admitted is None:  # public, or signed by an institution instead
+            assert not any(row[c] for c in ROLE_OF) or row["anonymous"], f"{method} {path}"
             continue
-        concrete = re.sub(r"\{[^}]+\}", "X-1", path)
-        response = client.request(
-            method, concrete, headers={"accept": "application/json"}, follow_redirects=False
-        )
-        assert response.status_code == 401, f"{method} {path} answered {response.status_code}"
-        assert response.headers["content-type"] == "application/problem+json"
-        checked += 1
-    assert checked > 0
+        expected = {ROLE_OF[c] for c in ROLE_OF if row[c]}
+        assert admitted == expected, f"{method} {path}"
+        assert not row["anonymous"], f"{method} {path}"
+        assert not row["institution"], f"{method} {path}"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls: the headers they send, and for a signed callback the body that was signed."""
+
+    headers: dict[str, str]
+    signed_body: bytes | None = None
+    csrf: str = ""
+
+    def body(self, method: str, path: str) -> tuple[bytes | None, str]:
+        if method not in {"POST", "PUT", "PATCH"}:
+            return None, "application/json"
+        if self.signed_body is not None:
+            return self.signed_body, "application/json"
+        if path.startswith("/api/"):
+            return b"{}", "application/json"
+        # Our pages' form posts carry the session's CSRF token in a hidden field.
+        return f"csrf_token={self.csrf}".encode(), "application/x-www-form-urlencoded"
+
+
+def _signed_in(db: Session, user: User) -> Caller:
+    """A person in the browser: the session cookie, and its CSRF token on every unsafe call."""
+    token, session = create_session(db, user=user, max_age_s=3600)
+    cookie = {"cookie": f"{SESSION_COOKIE}={token}", "x-csrf-token": session.csrf_token}
+    return Caller(cookie, csrf=session.csrf_token)
+
+
+def _call(client: TestClient, method: str, path: str, caller: Caller) -> int:
+    concrete = re.sub(r"\{[^}]+\}", "X-1", path)
+    body, content_type = caller.body(method, concrete)
+    headers = {"accept": "application/json", "content-type": content_type, **caller.headers}
+    client.cookies.clear()
+    answer = client.request(method, concrete, content=body, headers=headers,
+                            follow_redirects=False)  # fmt: skip
+    return answer.status_code
+
+
+def _endless(path: str) -> bool:
+    """A live stream with nothing in its path to refuse: it would run until its time is up."""
+    return path.endswith("/live") and "{" not in path
+
+
+def test_every_route_as_every_caller_answers_as_the_matrix_says(
+    client: TestClient, db: Session
+) -> None:
+    unit = make_unit(db)
+    bank_body, bank_headers = signed(
+        db, "ICBC", {"idempotency_key": "-", "outcome": "stopped_full"}
+    )
+    callers = {
+        "anonymous": Caller({}),
+        **{c: _signed_in(db, make_user(db, role=r, unit=unit)) for c, r in ROLE_OF.items()},
+        # Signed as ICBC signs a callback: it passes the callback's check and nothing else.
+        "institution": Caller(bank_headers, signed_body=bank_body),
+    }
+    checked = 0
+    for (method, path), row in MATRIX.items():
+        for caller, allowed in row.items():
+            if allowed and _endless(path):
+                continue  # its guard is checked above; the page tests read its first event
+            status = _call(client, method, path.replace("{institution_code}", "ICBC"),
+                           callers[caller])  # fmt: skip
+            if allowed:
+                assert status not in (401, 403), f"{caller}: {method} {path} answered {status}"
+            else:
+                # A role the route's guard does not admit is 403; whoever lacks the kind of
+                # credentials the route takes at all (a log-in, a signature) is 401.
+                guarded = any(row[c] for c in ROLE_OF)
+                refused = 403 if caller in ROLE_OF and guarded else 401
+                assert status == refused, f"{caller}: {method} {path} answered {status}"
+            checked += 1
+    assert checked > 200
+
+
+def role_name(role: Role) -> str:
+    return next(name for name, r in ROLE_OF.items() if r == role)
+
+
+@pytest.mark.parametrize("role", [Role.call_taker, Role.supervisor])
+def test_another_units_case_is_404_on_every_route_that_takes_a_case_number(
+    app: FastAPI, client: TestClient, db: Session, role: Role
+) -> None:
+    case = make_case(db, (fresh_card_no("CCB"), "45000.00"))
+    [stop] = instructions(db, case)
+    stranger = _signed_in(db, make_user(db, role=role, unit=make_unit(db)))
+    beside = 0
+    for method, path, _ in _routes(app):
+        if "{case_no}" not in path or not MATRIX[(method, path)][role_name(role)]:
+            continue
+        concrete = (path.replace("{case_no}", case.case_no)
+                    .replace("{instruction_id}", str(stop.id)))  # fmt: skip
+        status = _call(client, method, concrete, stranger)
+        assert status == 404, f"{method} {path} answered {status}"
+        beside += 1
+    assert beside >= 4
+    # The same user reads it once it is their unit's: the 404 above was the unit, not the path.
+    own = bearer(db, make_user(db, role=role, unit=db.get_one(Unit, case.unit_id)))
+    assert client.get(f"/api/v1/cases/{case.case_no}", headers=own).status_code == 200
+
+
+def test_an_instruction_of_another_units_case_cannot_be_handled_or_resent(
+    client: TestClient, db: Session
+) -> None:
+    theirs = make_case(db, (fresh_card_no("CCB"), "45000.00"))
+    [stop] = instructions(db, theirs)
+    stop.state = "escalated"
+    supervisor = make_user(db, role=Role.supervisor, unit=make_unit(db))
+    mine = make_own_case(db, user=supervisor)
+    boss = bearer(db, supervisor)
+    handled = client.post(f"/api/v1/dashboard/escalations/{stop.id}/handled",
+                          json={"note": "phoned"}, headers=boss)  # fmt: skip
+    assert handled.status_code == 404
+    resend = client.post(f"/api/v1/cases/{mine}/instructions/{stop.id}/resend",
+                         json={"holder_name": "张三"}, headers=boss)  # fmt: skip
+    assert resend.status_code == 404
+
+
+def test_a_draft_is_its_authors_alone(client: TestClient, db: Session) -> None:
+    unit = make_unit(db)
+    author = bearer(db, make_user(db, role=Role.call_taker, unit=unit))
+    colleague = bearer(db, make_user(db, role=Role.call_taker, unit=unit))
+    saved = client.put("/api/v1/drafts/draft-0001", json={"fields": {"victim.name": "王芳"}},
+                       headers=author)  # fmt: skip
+    assert saved.status_code == 200, saved.text
+    assert client.get("/api/v1/drafts/draft-0001", headers=colleague).status_code == 404
+    assert client.get("/api/v1/drafts", headers=colleague).json() == []
+    assert client.get("/api/v1/drafts/draft-0001", headers=author).status_code == 200
