@@ -31,7 +31,7 @@ from app.intake.pages import router as intake_pages
 from app.intake.router import api as intake_api
 from app.legal.router import clock_router
 from app.legal.router import router as legal_router
-from app.middleware import AdmissionLimit, SecurityHeaders
+from app.middleware import AdmissionLimit, BodyLimit, SecurityHeaders
 from app.openapi import install_openapi
 from app.pages.router import router as pages_router
 from app.trace.router import router as trace_router
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit=settings.max_concurrent_requests,
         wait_s=settings.admission_wait_s,
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -1,4 +1,5 @@
-"""ASGI middleware: security headers on every answer, and admission control."""
+"""ASGI middleware: security headers on every answer, a bound on request bodies, and
+admission control."""
 
 from __future__ import annotations
 
@@ -88,26 +89,79 @@ class AdmissionLimit:
             self._slots.release()
 
 
+class BodyLimit:
+    """Refuse a request body over `max_bytes` with 413, by its Content-Length when it gives
+    one and by counting as it arrives when it does not (chunked): past the limit the app is
+    told the client left, and whatever it answers to that is dropped for the 413."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, send)
+            return
+        seen = 0
+        refused = started = False
+
+        async def counting() -> Message:
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes and not started:
+                refused = True
+                await self._refuse(scope, send)
+                return {"type": "http.disconnect"}
+            return message
+
+        async def watching(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, counting, watching)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        limit_mb = f"{self.max_bytes / 1024 / 1024:g}"
+        await _problem(
+            send, scope["path"], 413, "请求过大 / Request too large",
+            f"请求体超过 {limit_mb} MB，未保存。The request body is over {limit_mb} MB; "
+            "nothing was saved.",
+        )  # fmt: skip
+
+
 async def _overloaded(path: str, send: Send) -> None:
-    # Answered before any user or language is known: both languages, like the title.
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "服务繁忙 / Service busy",
-            "status": 503,
-            "detail": "请求过多，本次未保存，请稍后重试。Too many requests at once; nothing was "
-            "saved. Try again shortly.",
-            "instance": path,
-        },
-        ensure_ascii=False,
-    ).encode()
+    await _problem(
+        send, path, 503, "服务繁忙 / Service busy",
+        "请求过多，本次未保存，请稍后重试。Too many requests at once; nothing was saved. "
+        "Try again shortly.", headers=[(b"retry-after", b"1")],
+    )  # fmt: skip
+
+
+async def _problem(
+    send: Send, path: str, status: int, title: str, detail: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:  # fmt: skip
+    # Answered before any user or language is known: both languages.
+    problem = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+               "instance": path}  # fmt: skip
+    body = json.dumps(problem, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 503,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
-                (b"retry-after", b"1"),
+                *(headers or []),
                 (b"content-length", str(len(body)).encode()),
             ],
         }

@@ -1,14 +1,22 @@
-"""Admission control answers overload at once instead of starving the database pool."""
+"""Admission control answers overload at once instead of starving the database pool; a
+body over the limit is refused before it is read whole."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Iterator
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
 
+from app.cases.models import Case
 from app.middleware import AdmissionLimit
+from tests.factories import bearer, case_payload, make_user
 
 
 async def _slow_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -43,3 +51,29 @@ def test_health_probes_are_never_queued() -> None:
             return list(await asyncio.gather(*(client.get("/healthz") for _ in range(3))))
 
     assert [a.status_code for a in asyncio.run(burst())] == [200, 200, 200]
+
+
+def test_a_body_over_the_limit_is_413_and_nothing_is_stored(
+    client: TestClient, db: Session
+) -> None:
+    headers = bearer(db, make_user(db))
+    before = db.scalar(select(func.count()).select_from(Case))
+    payload = case_payload(narrative="骗" * 3_000_000)  # 9 MB of UTF-8, over the 8 MB limit
+    declared = client.post("/api/v1/cases", json=payload, headers=headers)
+    assert declared.status_code == 413
+    assert declared.headers["content-type"] == "application/problem+json"
+    assert "8 MB" in declared.json()["detail"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        body = json.dumps(payload).encode()
+        for start in range(0, len(body), 1 << 20):
+            yield body[start : start + (1 << 20)]
+
+    streamed = client.post("/api/v1/cases", content=chunks(),
+                           headers={**headers, "content-type": "application/json"})  # fmt: skip
+    assert streamed.status_code == 413
+    assert db.scalar(select(func.count()).select_from(Case)) == before
+    # A freeze's 5 MB scan, base64 in JSON, is under the limit.
+    small = client.post("/api/v1/cases", json=case_payload(narrative="骗" * 2_000_000),
+                        headers=headers)  # fmt: skip
+    assert small.status_code == 422  # read whole, then refused by the narrative's own limit
