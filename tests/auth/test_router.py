@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role, User
+from app.auth.models import Role, User, UserSession
+from app.db import utcnow
 from tests.factories import PASSWORD, bearer, make_user
 
 
@@ -144,3 +148,35 @@ def test_pages_run_no_inline_script_and_the_policy_allows_none(
         # A <script> that runs is a file of ours; JSON data blocks are not run.
         for tag in re.findall(r"<script\b[^>]*>", page.text):
             assert "src=" in tag or 'type="application/json"' in tag, (path, tag)
+
+
+def _session_cookie(client: TestClient, user: User) -> str:
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"username": user.username, "password": PASSWORD, "csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
+    return response.headers["set-cookie"]
+
+
+def test_the_session_cookie_is_httponly_lax_and_secure_over_tls(app: FastAPI, db: Session) -> None:
+    with TestClient(app, base_url="http://testserver") as plain:
+        cookie = _session_cookie(plain, make_user(db)).lower()
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+    assert "secure" not in cookie.replace("httponly", "")
+    with TestClient(app, base_url="https://testserver") as tls:
+        assert "; secure" in _session_cookie(tls, make_user(db)).lower()
+
+
+def test_an_expired_session_is_a_stranger(client: TestClient, db: Session) -> None:
+    user = make_user(db)
+    _log_in(client, user)
+    assert client.get("/", follow_redirects=False).status_code == 200
+    db.execute(
+        update(UserSession).where(UserSession.user_id == user.id)
+        .values(expires_at=utcnow() - dt.timedelta(seconds=1))
+    )  # fmt: skip
+    assert client.get("/", follow_redirects=False).status_code == 303
+    assert client.get("/api/v1/me").status_code == 401
