@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Requests inside the API at once (each holds at most one database connection; the pool
     # is sized above this); beyond it requests queue for up to admission_wait_s, then get 503.
     max_concurrent_requests: int = 32
+    # The outbox relay re-sends an instruction left with no attempt and no lease this long: a
+    # worker died holding it. Keep it above the longest retry backoff (30 s).
+    relay_idle_after_s: float = Field(default=45.0, gt=0)
     # The largest request body taken (a freeze's scan is at most 5 MB, base64 in JSON).
     max_body_bytes: int = 8 * 1024 * 1024
     admission_wait_s: float = 10.0

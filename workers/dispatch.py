@@ -116,7 +116,8 @@ def relay_outbox() -> int:
     settings = get_settings()
     publisher = Publisher(celery_app, settings.broker_url or "")
     with transaction(task_sessionmaker()) as db:
-        due = due_for_publishing(db, now=utcnow())
+        idle_after = dt.timedelta(seconds=settings.relay_idle_after_s)
+        due = due_for_publishing(db, now=utcnow(), idle_after=idle_after)
         sent = publisher.publish(due)
     if sent:
         log.info("relay published %d instruction task(s)", sent)

@@ -15,12 +15,16 @@ from app.dispatch.transitions import SENDABLE
 GRACE = dt.timedelta(seconds=5)
 # A published task not picked up by then is published again (a lost message, a dead broker).
 REPUBLISH_AFTER = dt.timedelta(seconds=30)
-# An instruction still to be sent with no attempt for this long has lost its retry task.
-IDLE_AFTER = dt.timedelta(seconds=120)
+# An instruction still to be sent with no attempt for this long (and no lease held) has lost
+# its task: a worker died holding it, or its retry vanished. Longer than the longest backoff
+# (30 s); STOPAY_RELAY_IDLE_AFTER_S.
+IDLE_AFTER = dt.timedelta(seconds=45)
 BATCH = 500
 
 
-def due_for_publishing(db: Session, *, now: dt.datetime) -> list[tuple[int, str]]:
+def due_for_publishing(
+    db: Session, *, now: dt.datetime, idle_after: dt.timedelta = IDLE_AFTER
+) -> list[tuple[int, str]]:
     """(instruction id, case priority) to publish now; marks them published.
 
     Rows are locked with SKIP LOCKED, so two relays never publish the same rows at once.
@@ -44,7 +48,7 @@ def due_for_publishing(db: Session, *, now: dt.datetime) -> list[tuple[int, str]
     idle = db.execute(
         select(Instruction.id, Case.priority)
         .join(Case, Case.id == Instruction.case_id)
-        .where(Instruction.state.in_(SENDABLE), Instruction.updated_at < now - IDLE_AFTER)
+        .where(Instruction.state.in_(SENDABLE), Instruction.updated_at < now - idle_after)
         .where(or_(Instruction.lease_until.is_(None), Instruction.lease_until < now))
         .order_by(Instruction.id)
         .limit(BATCH)

@@ -109,10 +109,12 @@ def drop_queue(broker_url: str, queue: str) -> None:
 
 @contextmanager
 def running_stack(
-    *, database_url: str, broker_url: str, queue: str, logs: Path, settings: dict[str, str]
-) -> Iterator[Stack]:
-    """The API, a worker, beat and the simulator as separate processes on ports of their own,
-    on this database and queue, with `settings` (STOPAY_…) on top; all stopped afterwards."""
+    *, database_url: str, broker_url: str, queue: str, logs: Path, settings: dict[str, str],
+    workers: int = 1,
+) -> Iterator[Stack]:  # fmt: skip
+    """The API, `workers` workers (`worker`, `worker-2`, …), beat and the simulator as
+    separate processes on ports of their own, on this database and queue, with `settings`
+    (STOPAY_…) on top; all stopped afterwards."""
     api_port, sim_port = free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("STOPAY_")},
@@ -132,6 +134,8 @@ def running_stack(
     try:
         for name in ("simulator", "api", "worker", "beat"):
             stack.start(name, name)
+        for n in range(2, workers + 1):
+            stack.start(f"worker-{n}", "worker", f"--name=worker-{n}")
         wait_http_ok(f"{stack.simulator_url}/healthz")
         wait_http_ok(f"{stack.api_url}/readyz")
         yield stack

@@ -1,0 +1,77 @@
+"""Two workers share a fan-out; one is killed with SIGKILL in the middle of it.
+
+The stack of this module is its own (the shared one must keep its worker): API, two workers
+started as separate process groups, beat and the simulator, on each broker. Nothing the dead
+worker held is lost: what it had sent the institution completes by the institution's
+callback, what it had claimed but not sent is sent again by the relay once its lease and
+STOPAY_RELAY_IDLE_AFTER_S are over, and what it had only prefetched is published again by
+the relay. The simulator's ledger shows every instruction applied exactly once.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.conftest import BROKERS
+from tests.e2e.stack import Stack, running_stack, wait_for
+from tests.e2e.test_fanout import _assert_exactly_once, _post_case, _settled, account_at
+
+pytestmark = pytest.mark.slow
+
+BANKS = ("ICBC", "CCB", "ABC", "BOC", "BOCOM", "CMB", "CIB", "SPDB", "CITIC", "CMBC")
+ACCOUNTS = 60
+# Quicker than the default 45 s so the test is short; the mechanism is the same.
+IDLE_AFTER_S = 15
+
+
+@pytest.fixture(scope="module")
+def two_workers(
+    broker: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    settings = {
+        # Eight threads each and one process: a 60-account case is more than both hold at
+        # once, so the killed worker dies with instructions in flight and others prefetched.
+        "STOPAY_WORKER_PROCESSES": "1",
+        "STOPAY_WORKER_CONCURRENCY": "8",
+        "STOPAY_RELAY_IDLE_AFTER_S": str(IDLE_AFTER_S),
+    }
+    with running_stack(database_url=database_url, broker_url=BROKERS[broker],
+                       queue=f"e2e-kill-{uuid.uuid4().hex[:8]}", workers=2, settings=settings,
+                       logs=tmp_path_factory.mktemp(f"kill-{broker}")) as stack:  # fmt: skip
+        yield stack
+
+
+def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
+    two_workers: Stack, headers: dict[str, str]
+) -> None:
+    stack = two_workers
+    with stack.api(headers) as api, stack.simulator() as sim:
+        # Slow acknowledgements keep every worker thread inside an institution's call.
+        changed = sim.post("/admin/profile", json={"ack_ms": [800, 1200]})
+        assert changed.status_code == 200, changed.text
+        targets = [account_at(BANKS[n % len(BANKS)]) for n in range(ACCOUNTS)]
+        case_no = _post_case(api, *targets)
+
+        def under_way() -> bool:
+            case = api.get(f"/api/v1/cases/{case_no}").json()
+            return any(i["first_attempt_at"] for i in case["instructions"])
+
+        wait_for(under_way, timeout=30, what="the first attempts")
+        time.sleep(0.5)
+        stack.stop("worker-2", sig=signal.SIGKILL)
+        killed_at = time.monotonic()
+        case = wait_for(lambda: _settled(api, case_no), timeout=150, interval=0.5,
+                        what="every instruction to finish after the kill")  # fmt: skip
+        drained_s = time.monotonic() - killed_at
+        assert {i["state"] for i in case["instructions"]} == {"done"}
+        assert len(case["instructions"]) == ACCOUNTS + 1  # and the national registration
+        _assert_exactly_once(sim, case)
+        # The lease (20 s) and the relay's idle wait bound the delay; well inside 2 minutes.
+        assert drained_s < 20 + IDLE_AFTER_S + 30, drained_s
+        # worker-1 did the dead worker's share: it is in its log, not only worker-2's.
+        assert "worker-2" not in stack.processes
