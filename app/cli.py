@@ -283,19 +283,31 @@ def create_unit(code: str, name_zh: str, name_en: str, kind: str, parent: str | 
 @cli.command("create-token")
 @click.option("--username", required=True)
 @click.option("--name", default="api client", help="What the token is for.")
-def create_token(username: str, name: str) -> None:
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["cases:read", "cases:write", "holds:write", "admin"]),
+    help="Repeat for each scope; by default every scope the user's role may hold.",
+)
+def create_token(username: str, name: str, scopes: tuple[str, ...]) -> None:
     """Print a new bearer token for an API client acting as USERNAME."""
     from sqlalchemy import select
 
-    from app.auth.models import User
-    from app.auth.service import create_api_token
+    from app.auth.models import Role, Scope, User
+    from app.auth.service import create_api_token, scopes_beyond
 
     settings = get_settings()
+    wanted = [Scope(scope) for scope in scopes] or None
     with _db() as db:
         user = db.scalar(select(User).where(User.username == username))
         if user is None:
             raise click.BadParameter(f"no user {username!r}", param_hint="--username")
-        token = create_api_token(db, user=user, name=name, max_age_s=settings.api_token_max_age_s)
+        if wanted and (beyond := scopes_beyond(Role(user.role), wanted)):
+            refused = ", ".join(beyond)
+            raise click.BadParameter(f"a {user.role} may not hold {refused}", param_hint="--scope")
+        token, _row = create_api_token(db, user=user, name=name, scopes=wanted,
+                                       max_age_s=settings.api_token_max_age_s)  # fmt: skip
     click.echo(token)
 
 

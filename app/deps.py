@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role, User, UserSession
+from app.auth.models import Role, Scope, User, UserSession
 from app.auth.service import resolve_api_token, resolve_session
 from app.config import Settings
 from app.dispatch.publish import attach_publisher
@@ -50,10 +50,15 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the user, and the session when they came with a cookie."""
+    """Who is calling: the user, and the session when they came with a cookie.
+
+    `scopes` is what their bearer token may do; None for a person in the browser, whose
+    role alone decides.
+    """
 
     user: User
     session: UserSession | None
+    scopes: frozenset[Scope] | None = None
 
 
 def get_principal(request: Request, db: DbSession) -> Principal:
@@ -61,11 +66,11 @@ def get_principal(request: Request, db: DbSession) -> Principal:
     authorization = request.headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials:
-        user = resolve_api_token(db, token=credentials.strip())
-        if user is None:
+        grant = resolve_api_token(db, token=credentials.strip())
+        if grant is None:
             raise Unauthorized(t("auth.bad_token", lang), headers={"WWW-Authenticate": "Bearer"})
-        request.state.language = user.language
-        return Principal(user=user, session=None)
+        request.state.language = grant.user.language
+        return Principal(user=grant.user, session=None, scopes=grant.scopes)
     cookie = request.cookies.get(SESSION_COOKIE)
     resolved = resolve_session(db, token=cookie) if cookie else None
     if resolved is None:
@@ -91,21 +96,48 @@ def get_current_user(principal: CurrentPrincipal) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def RequireRole(*roles: Role) -> Callable[[Request, User], User]:  # noqa: N802 - reads as a type
-    """A dependency that lets through only users holding one of `roles`."""
+def RequireRole(  # noqa: N802 - reads as a type
+    *roles: Role, scope: Scope | None
+) -> Callable[[Request, Principal], User]:
+    """A dependency that lets through only users holding one of `roles`.
+
+    A bearer token must carry `scope` too (None: any valid token will do); a person in the
+    browser needs only the role. Every route's guard says its scope, so none is forgotten.
+    """
     allowed = frozenset(roles)
 
-    def check(request: Request, user: CurrentUser) -> User:
+    def check(request: Request, principal: CurrentPrincipal) -> User:
+        user = principal.user
+        lang: Language = request_language(request)
         if Role(user.role) not in allowed:
-            lang: Language = request_language(request)
             raise Forbidden(t("auth.role", lang, roles=", ".join(sorted(allowed))))
+        if scope is not None and principal.scopes is not None and scope not in principal.scopes:
+            # RFC 6750 §3.1: tells the client which scope a token for this would need.
+            challenge = f'Bearer error="insufficient_scope", scope="{scope.value}"'
+            raise Forbidden(
+                t("auth.scope", lang, scope=scope.value),
+                headers={"WWW-Authenticate": challenge},
+                extra={"scope": scope.value},
+            )
         return user
 
     check.required_roles = allowed  # type: ignore[attr-defined]
+    check.required_scope = scope  # type: ignore[attr-defined]
     return check
 
 
 ANY_ROLE = (Role.call_taker, Role.supervisor, Role.admin)
-AnyUser = Annotated[User, Depends(RequireRole(*ANY_ROLE))]
-Supervisor = Annotated[User, Depends(RequireRole(Role.supervisor, Role.admin))]
-Admin = Annotated[User, Depends(RequireRole(Role.admin))]
+# Signed in with any role; a token with any scope (who am I, and the pages' own forms).
+SignedIn = Annotated[User, Depends(RequireRole(*ANY_ROLE, scope=None))]
+AnyUser = Annotated[User, Depends(RequireRole(*ANY_ROLE, scope=Scope.cases_read))]
+IntakeUser = Annotated[
+    User, Depends(RequireRole(Role.call_taker, Role.supervisor, scope=Scope.cases_write))
+]
+# Supervisors read the dashboard and act on the legal clock (SupervisorAction).
+Supervisor = Annotated[
+    User, Depends(RequireRole(Role.supervisor, Role.admin, scope=Scope.cases_read))
+]
+SupervisorAction = Annotated[
+    User, Depends(RequireRole(Role.supervisor, Role.admin, scope=Scope.holds_write))
+]
+Admin = Annotated[User, Depends(RequireRole(Role.admin, scope=Scope.admin))]

@@ -41,6 +41,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-CN": "此操作需要以下角色之一：{roles}",
         "en": "This needs one of these roles: {roles}",
     },
+    "auth.scope": {
+        "zh-CN": "此令牌没有权限范围 {scope}，不能执行此操作",
+        "en": "This token lacks the scope {scope}",
+    },
+    "auth.scope_not_for_role": {
+        "zh-CN": "角色“{role}”不能持有以下权限范围：{scopes}",
+        "en": "The role {role} may not hold these scopes: {scopes}",
+    },
     "auth.csrf": {
         "zh-CN": "表单已过期，请刷新页面后重试",
         "en": "The form has expired; reload the page and try again",
@@ -217,6 +225,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "admin.username_taken": {
         "zh-CN": "用户名 {username} 已被使用",
         "en": "The username {username} is taken",
+    },
+    "admin.no_such_token": {"zh-CN": "没有令牌 #{id}", "en": "No token #{id}"},
+    "admin.user_inactive": {
+        "zh-CN": "用户 {username} 已停用，不能为其签发令牌",
+        "en": "{username} is deactivated: no token can be issued for them",
     },
     "admin.not_yourself": {
         "zh-CN": "不能停用自己的账号或取消自己的管理员角色",

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from app.auth.admin import router as people_admin
 from app.auth.router import api as auth_api
 from app.auth.router import pages as auth_pages
+from app.auth.tokens import router as token_admin
 from app.callbacks.router import router as callbacks_router
 from app.cases.router import router as cases_router
 from app.cases.validation import warm_up
@@ -46,6 +47,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth_pages,
     auth_api,
     people_admin,
+    token_admin,
     pages_router,
     institutions_router,
     institutions_admin,
@@ -67,8 +69,10 @@ The rapid stop-payment service: call-takers capture a fraud report once, and the
 stops the money at every bank and payment institution it reached.
 
 **Authentication**: people log in at `/login` (session cookie; API calls from pages send
-`X-CSRF-Token`). API clients get a bearer token from `POST /api/v1/auth/tokens` and send
-`Authorization: Bearer <token>`.
+`X-CSRF-Token`). API clients get a bearer token from `POST /api/v1/auth/tokens` (or from an
+admin, `POST /api/v1/admin/users/{username}/tokens`) and send `Authorization: Bearer <token>`.
+A token carries scopes (`cases:read`, `cases:write`, `holds:write`, `admin`), within what
+its user's role allows; each operation's `security` names the scope its token needs.
 
 **Errors** are RFC 9457 `application/problem+json`; validation errors list each field's path
 and message in the caller's language (`Accept-Language: zh-CN` or `en`).

@@ -48,6 +48,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "scope": {
+            "type": "string",
+            "description": "403 to a bearer token only: the scope it lacks.",
+        },
         "checks": {
             "type": "object",
             "description": "Readiness only: each dependency, `ok` or what failed.",
@@ -60,7 +64,9 @@ SECURITY_SCHEMES: dict[str, Any] = {
     "bearer": {
         "type": "http",
         "scheme": "bearer",
-        "description": "An API token from `POST /api/v1/auth/tokens`.",
+        "description": "An API token from `POST /api/v1/auth/tokens` or from an admin. "
+        "Each operation lists the scope its token needs (`cases:read`, `cases:write`, "
+        "`holds:write` or `admin`); none listed: any valid token.",
     },
     "session": {
         "type": "apiKey",
@@ -70,8 +76,6 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "`/api/` must also send the session's `X-CSRF-Token` header.",
     },
 }
-# Either one will do.
-LOGGED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 
 
 def _problem(description: str, **extra: Any) -> dict[str, Any]:
@@ -82,7 +86,10 @@ UNAUTHORIZED = _problem(
     "Not logged in, or the token or session is unknown or expired",
     headers={"WWW-Authenticate": {"schema": {"type": "string"}}},
 )
-FORBIDDEN = _problem("Your role may not do this, or the session's X-CSRF-Token is missing")
+FORBIDDEN = _problem(
+    "Your role may not do this, your token lacks the scope (`scope` names it), or the "
+    "session's X-CSRF-Token is missing"
+)
 NOT_FOUND = _problem("No such resource, or not one your unit may see")
 UNAVAILABLE = _problem(
     "The database is unreachable, or too many requests are in progress: nothing was stored; "
@@ -109,8 +116,21 @@ def _operations_calling(app: FastAPI, dependency: object) -> set[tuple[str, str]
     return found
 
 
+def _scopes(app: FastAPI) -> dict[tuple[str, str], list[str]]:
+    """(method, path) → the scope a bearer token needs there (RequireRole's `scope`)."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for route in iter_route_contexts(app.routes):
+        if isinstance(route.original_route, APIRoute):
+            scopes = sorted({str(scope) for call in _calls(route.dependant)
+                             if (scope := getattr(call, "required_scope", None))})  # fmt: skip
+            found |= {(method.lower(), str(route.path_format)): scopes
+                      for method in route.methods or ()}  # fmt: skip
+    return found
+
+
 def _document_errors(schema: dict[str, Any], app: FastAPI) -> None:
     logged_in = _operations_calling(app, get_principal)
+    scopes = _scopes(app)
     # 503: app/errors.py when the database cannot be reached, AdmissionLimit when overloaded.
     uses_database = _operations_calling(app, get_db)
     for path, operations in schema["paths"].items():
@@ -123,7 +143,10 @@ def _document_errors(schema: dict[str, Any], app: FastAPI) -> None:
             if any(p["in"] == "path" for p in operation.get("parameters", ())):
                 responses["404"] = NOT_FOUND
             if (method, path) in logged_in:
-                operation["security"] = LOGGED_IN
+                # Either one will do. OpenAPI 3.1 lets a bearer requirement name roles:
+                # here, the scope its token needs.
+                operation["security"] = [{"bearer": scopes.get((method, path), [])},
+                                         {"session": []}]  # fmt: skip
                 responses["401"] = UNAUTHORIZED
                 responses["403"] = FORBIDDEN
             if (method, path) in uses_database:

@@ -178,7 +178,7 @@ def prepare(url: str) -> str:
                         role=Role.supervisor.value, unit_id=unit.id, language="en")  # fmt: skip
             db.add(user)
             db.flush()
-            return create_api_token(db, user=user, name="bench", max_age_s=3600)
+            return create_api_token(db, user=user, name="bench", max_age_s=3600)[0]
     finally:
         engine.dispose()
 

@@ -256,7 +256,7 @@ def prepare_database(url: str) -> str:
             )
             db.add(user)
             db.flush()
-            return create_api_token(db, user=user, name="bench", max_age_s=3600)
+            return create_api_token(db, user=user, name="bench", max_age_s=3600)[0]
     finally:
         engine.dispose()
 

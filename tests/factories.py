@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role, Unit, UnitKind, User
+from app.auth.models import Role, Scope, Unit, UnitKind, User
 from app.auth.service import create_api_token, hash_password
 from app.cards import luhn_complete
 from app.dispatch.models import Instruction
@@ -57,9 +58,9 @@ def make_user(
     return user
 
 
-def bearer(db: Session, user: User) -> dict[str, str]:
-    """Authorization header for `user` with a fresh API token."""
-    token = create_api_token(db, user=user, name="test", max_age_s=3600)
+def bearer(db: Session, user: User, *, scopes: Iterable[Scope] | None = None) -> dict[str, str]:
+    """Authorization header for `user` with a fresh API token (by default, the role's scopes)."""
+    token, _row = create_api_token(db, user=user, name="test", max_age_s=3600, scopes=scopes)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from app.db import make_engine
 from app.migrate import downgrade, upgrade
@@ -27,6 +29,47 @@ def test_upgrade_downgrade_upgrade_leaves_the_models_schema() -> None:
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == [], f"models and migrations disagree: {diff}"
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+def test_tokens_from_before_scopes_get_their_roles_scopes_and_lose_them_going_down() -> None:
+    url = create_database("stopay_migr")
+    engine = make_engine(url)
+    try:
+        upgrade(url, "0008")
+        with engine.begin() as conn:
+            unit_id = conn.scalar(text(
+                "INSERT INTO unit (code, name_zh, name_en, kind) "
+                "VALUES ('U1', '单位', 'Unit', 'municipal_centre') RETURNING id"))  # fmt: skip
+            for role in ("call_taker", "supervisor", "admin"):
+                user_id = conn.scalar(text(
+                    'INSERT INTO "user" (username, display_name, password_hash, role, unit_id) '
+                    "VALUES (:role, :role, 'x', :role, :unit_id) RETURNING id"),
+                    {"role": role, "unit_id": unit_id})  # fmt: skip
+                conn.execute(text(
+                    "INSERT INTO api_token (user_id, name, token_hash, expires_at) "
+                    "VALUES (:user_id, 'old', :hash, now() + interval '1 day')"),
+                    {"user_id": user_id, "hash": role.ljust(64, "0")})  # fmt: skip
+
+        upgrade(url, "0009")
+        with engine.connect() as conn:
+            scopes = dict(conn.execute(text(
+                'SELECT "user".role, api_token.scopes FROM api_token '
+                'JOIN "user" ON "user".id = api_token.user_id')).all())  # fmt: skip
+        assert scopes == {
+            "call_taker": ["cases:read", "cases:write"],
+            "supervisor": ["cases:read", "cases:write", "holds:write"],
+            "admin": ["cases:read", "holds:write", "admin"],
+        }
+        with pytest.raises(IntegrityError, match="ck_api_token_scopes"), engine.begin() as conn:
+            conn.execute(text("UPDATE api_token SET scopes = ARRAY['everything']"))
+
+        downgrade(url, "0008")
+        columns = {c["name"] for c in inspect(engine).get_columns("api_token")}
+        assert "scopes" not in columns
+        upgrade(url)
     finally:
         engine.dispose()
         drop_database(url)

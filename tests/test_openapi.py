@@ -180,10 +180,18 @@ def test_every_operation_is_described_and_documents_its_errors(client: TestClien
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
     schemas = document["components"]["schemas"]
-    for label in ("POST /api/v1/cases", "POST /api/v1/cases/validate", "POST /api/v1/auth/tokens"):
+    for label in (
+        "POST /api/v1/cases",
+        "POST /api/v1/cases/validate",
+        "POST /api/v1/auth/tokens",
+        "POST /api/v1/admin/users/{username}/tokens",
+    ):
         media = operations[label]["requestBody"]["content"]["application/json"]
         body_schema = schemas[media["schema"]["$ref"].rsplit("/", 1)[-1]]
         assert media.get("example") or media.get("examples") or body_schema.get("examples"), label
+    # A bearer token needs the scope each operation names (app/deps.py RequireRole).
+    assert operations["POST /api/v1/cases"]["security"][0] == {"bearer": ["cases:write"]}
+    assert operations["GET /api/v1/me"]["security"][0] == {"bearer": []}
 
 
 def test_text_with_a_nul_character_is_invalid_input(client: TestClient, db: Session) -> None:

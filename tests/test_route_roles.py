@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.auth.models import Role, Unit, User
+from app.auth.models import ROLE_SCOPES, Role, Scope, Unit, User
 from app.auth.service import create_session
 from app.deps import SESSION_COOKIE
 from app.main import ROUTERS
@@ -35,22 +35,26 @@ ROLE_OF = {"call-taker": Role.call_taker, "supervisor": Role.supervisor, "admin"
 Route = tuple[str, str]  # (method, path)
 
 
-def _matrix() -> dict[Route, dict[str, bool]]:
+def _matrix() -> tuple[dict[Route, dict[str, bool]], dict[Route, str]]:
+    """(route → caller → allowed, route → the token scope it needs: a scope, `any` or `—`)."""
     text = README.read_text(encoding="utf-8")
     section = text.split("### Who may call what", 1)[1].split("\n### ", 1)[0]
     rows: dict[Route, dict[str, bool]] = {}
+    scopes: dict[Route, str] = {}
     for line in section.splitlines():
         found = re.match(r"\| `(\w+) (\S+)` \|(.*)\|$", line)
         if found is None:
             continue
-        cells = [cell.strip() for cell in found[3].split("|")]
+        scope, *cells = (cell.strip() for cell in found[3].split("|"))
         assert len(cells) == len(CALLERS), line
         assert set(cells) <= {"yes", "—"}, line
-        rows[(found[1], found[2])] = dict(zip(CALLERS, (c == "yes" for c in cells), strict=True))
-    return rows
+        route = (found[1], found[2])
+        rows[route] = dict(zip(CALLERS, (c == "yes" for c in cells), strict=True))
+        scopes[route] = scope.strip("`")
+    return rows, scopes
 
 
-MATRIX = _matrix()
+MATRIX, SCOPES = _matrix()
 
 
 def _routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
@@ -77,6 +81,41 @@ def _admitted(dependant: Dependant) -> frozenset[Role] | None:
 def test_the_matrix_names_every_route_of_the_app_and_no_other(app: FastAPI) -> None:
     assert len(MATRIX) >= 50
     assert {(m, p) for m, p, _ in _routes(app)} == set(MATRIX)
+
+
+def _guards(dependant: Dependant) -> Iterator[object]:
+    """Every RequireRole check in the route's dependencies, however deep."""
+    if hasattr(dependant.call, "required_roles"):
+        yield dependant.call
+    for sub in dependant.dependencies:
+        yield from _guards(sub)
+
+
+def _scope(dependant: Dependant) -> str:
+    """The token scope the route needs: one scope, `any` valid token, or `—` (no guard)."""
+    guards = list(_guards(dependant))
+    found = {str(s) for g in guards if (s := getattr(g, "required_scope", None)) is not None}
+    assert len(found) <= 1, found  # a token made for this must not also need another scope
+    return found.pop() if found else ("any" if guards else "—")
+
+
+def test_each_route_needs_the_token_scope_of_the_matrix_and_its_roles_may_hold_it(
+    app: FastAPI,
+) -> None:
+    opens: dict[Scope, set[Role]] = {scope: set() for scope in Scope}
+    for method, path, route in _routes(app):
+        scope = _scope(route.dependant)
+        assert SCOPES[(method, path)] == scope, f"{method} {path}"
+        if scope in ("any", "—"):
+            continue
+        for caller, role in ROLE_OF.items():
+            if MATRIX[(method, path)][caller]:
+                assert Scope(scope) in ROLE_SCOPES[role], f"a {role} could never call {path}"
+                opens[Scope(scope)].add(role)
+    # And no role may hold a scope that opens nothing to it.
+    for role, held in ROLE_SCOPES.items():
+        for scope in held:
+            assert role in opens[scope], f"a {role}'s {scope} opens nothing"
 
 
 def test_each_routes_guard_admits_exactly_the_roles_of_the_matrix(app: FastAPI) -> None:

@@ -69,7 +69,8 @@ def _read(user: User, unit_code: str) -> UserAdminRead:
     )  # fmt: skip
 
 
-def _user(request: Request, db: Session, username: str) -> tuple[User, str]:
+def load_user(request: Request, db: Session, username: str) -> tuple[User, str]:
+    """Load-or-404, locked for the change: the user and their unit's code."""
     found = db.execute(
         select(User, Unit.code)
         .join(Unit, Unit.id == User.unit_id)
@@ -125,7 +126,7 @@ def create_user(request: Request, db: DbSession, admin: Admin, body: UserCreate)
 def reset_password(
     request: Request, db: DbSession, admin: Admin, username: Username, body: PasswordReset
 ) -> Response:
-    user, _ = _user(request, db, username)
+    user, _ = load_user(request, db, username)
     user.password_hash = hash_password(body.password)
     cut_off(db, user)
     record_event(db, kind="user.password_reset", user=admin, data={"username": username})
@@ -140,7 +141,7 @@ def change_user(
     request: Request, db: DbSession, admin: Admin, username: Username, body: UserChange
 ) -> UserAdminRead:
     lang = request_language(request)
-    user, unit_code = _user(request, db, username)
+    user, unit_code = load_user(request, db, username)
     if user.id == admin.id and (body.is_active is False or body.role not in (None, Role.admin)):
         raise Conflict(t("admin.not_yourself", lang))
     if body.role is not None and body.role.value != user.role:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, String, true
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, CreatedAt, one_of
@@ -15,6 +16,23 @@ class Role(StrEnum):
     call_taker = "call_taker"
     supervisor = "supervisor"
     admin = "admin"
+
+
+class Scope(StrEnum):
+    """What an API token may do; its user's role must allow it as well."""
+
+    cases_read = "cases:read"
+    cases_write = "cases:write"
+    holds_write = "holds:write"
+    admin = "admin"
+
+
+# The scopes each role may hold: exactly those of the routes the role may call.
+ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
+    Role.call_taker: frozenset({Scope.cases_read, Scope.cases_write}),
+    Role.supervisor: frozenset({Scope.cases_read, Scope.cases_write, Scope.holds_write}),
+    Role.admin: frozenset({Scope.cases_read, Scope.holds_write, Scope.admin}),
+}
 
 
 class UnitKind(StrEnum):
@@ -71,11 +89,18 @@ class ApiToken(Base):
     """A bearer token for an API client; only its SHA-256 is stored."""
 
     __tablename__ = "api_token"
+    __table_args__ = (
+        CheckConstraint(
+            "scopes <@ ARRAY[{}]::varchar[]".format(", ".join(f"'{s.value}'" for s in Scope)),
+            name="scopes",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
     created_at: Mapped[CreatedAt]
     expires_at: Mapped[dt.datetime]
     last_used_at: Mapped[dt.datetime | None]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.audit.service import record_event
-from app.auth.models import User
+from app.auth.models import Role, Scope, User
 from app.auth.schemas import TokenCreate, TokenRead, UserRead
 from app.auth.service import (
     Throttle,
@@ -21,9 +21,11 @@ from app.auth.service import (
     end_session,
     locked_for,
     record_login,
+    scopes_beyond,
 )
+from app.auth.tokens import scopes_refused
 from app.db import utcnow
-from app.deps import SESSION_COOKIE, AnyUser, AppSettings, CurrentPrincipal, DbSession
+from app.deps import SESSION_COOKIE, AppSettings, CurrentPrincipal, DbSession, SignedIn
 from app.errors import LANGUAGE_COOKIE, Forbidden, problem, request_language
 from app.i18n import LANGUAGES, Language, t
 from app.web import render
@@ -111,7 +113,7 @@ def login(
 
 def csrf_form(
     principal: CurrentPrincipal,
-    _user: AnyUser,
+    _user: SignedIn,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> User:
     """Form posts from our pages carry the session's CSRF token in a hidden field."""
@@ -157,7 +159,11 @@ def set_language(
 def issue_token(
     request: Request, db: DbSession, settings: AppSettings, body: TokenCreate
 ) -> TokenRead | JSONResponse:
-    """Exchange a username and password for a bearer token (for API clients)."""
+    """Exchange a username and password for a bearer token (for API clients).
+
+    The token gets the `scopes` asked for, or else every scope the user's role may hold;
+    asking for one the role may not hold is a 422 on `scopes`.
+    """
     address = _address(request)
     wait_s = locked_for(db, username=body.username, address=address, now=utcnow(),
                         throttle=Throttle.from_settings(settings))  # fmt: skip
@@ -174,12 +180,17 @@ def issue_token(
         # An answer, not an exception: the failure's audit event must be committed.
         return problem(request, status=401, title_key="problem.unauthorized",
                        detail=t("auth.bad_credentials", request_language(request)))  # fmt: skip
-    token = create_api_token(db, user=user, name=body.name, max_age_s=settings.api_token_max_age_s)
-    return TokenRead(access_token=token, expires_in=settings.api_token_max_age_s)
+    role = Role(user.role)
+    if body.scopes is not None and (beyond := scopes_beyond(role, body.scopes)):
+        raise scopes_refused(role, beyond, request_language(request))
+    token, row = create_api_token(db, user=user, name=body.name, scopes=body.scopes,
+                                  max_age_s=settings.api_token_max_age_s)  # fmt: skip
+    return TokenRead(access_token=token, expires_in=settings.api_token_max_age_s,
+                     scopes=[Scope(scope) for scope in row.scopes])  # fmt: skip
 
 
 @api.get("/me")
-def me(db: DbSession, user: AnyUser) -> UserRead:
+def me(db: DbSession, user: SignedIn) -> UserRead:
     """The signed-in user, with their unit and role."""
     loaded = db.scalars(select(User).options(selectinload(User.unit)).where(User.id == user.id))
     return UserRead.model_validate(loaded.one())

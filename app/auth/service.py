@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import Event
 from app.audit.service import record_event
-from app.auth.models import ApiToken, Unit, User, UserSession
+from app.auth.models import ROLE_SCOPES, ApiToken, Role, Scope, Unit, User, UserSession
 from app.config import Settings
 from app.db import utcnow
 
@@ -75,22 +76,45 @@ def end_session(db: Session, *, token: str) -> None:
     db.execute(delete(UserSession).where(UserSession.id == _digest(token)))
 
 
-def create_api_token(db: Session, *, user: User, name: str, max_age_s: int) -> str:
-    """A new bearer token; the plain value is returned once and only its hash is kept."""
+def scopes_beyond(role: Role, scopes: Iterable[Scope]) -> list[Scope]:
+    """The scopes in `scopes` that `role` may not hold, in the order Scope lists them."""
+    beyond = set(scopes) - ROLE_SCOPES[role]
+    return [scope for scope in Scope if scope in beyond]
+
+
+def create_api_token(
+    db: Session, *, user: User, name: str, max_age_s: int, scopes: Iterable[Scope] | None = None
+) -> tuple[str, ApiToken]:
+    """A new bearer token; returns the plain value (never stored) and the row.
+
+    Without `scopes` the token gets every scope the user's role may hold.
+    """
+    role = Role(user.role)
+    granted = ROLE_SCOPES[role] if scopes is None else frozenset(scopes)
+    if beyond := scopes_beyond(role, granted):
+        raise ValueError(f"a {role} may not hold {', '.join(beyond)}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.add(
-        ApiToken(
-            user_id=user.id,
-            name=name,
-            token_hash=_digest(token),
-            expires_at=utcnow() + dt.timedelta(seconds=max_age_s),
-        )
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=_digest(token),
+        scopes=[scope.value for scope in Scope if scope in granted],
+        expires_at=utcnow() + dt.timedelta(seconds=max_age_s),
     )
+    db.add(row)
     db.flush()
-    return token
+    return token, row
 
 
-def resolve_api_token(db: Session, *, token: str) -> User | None:
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a valid bearer token lets its caller do: act as `user`, within `scopes`."""
+
+    user: User
+    scopes: frozenset[Scope]
+
+
+def resolve_api_token(db: Session, *, token: str) -> TokenGrant | None:
     found = db.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
@@ -105,7 +129,10 @@ def resolve_api_token(db: Session, *, token: str) -> User | None:
     # Written at most once a minute, so a busy client does not update the row on every call.
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
         row.last_used_at = now
-    return user
+    # Never more than the role allows today: a user moved to a lesser role keeps their
+    # tokens, but only the scopes the new role may hold.
+    scopes = frozenset(Scope(s) for s in row.scopes) & ROLE_SCOPES[Role(user.role)]
+    return TokenGrant(user=user, scopes=scopes)
 
 
 def unit_subtree(unit_id: int) -> Select[int]:

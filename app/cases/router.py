@@ -9,21 +9,18 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from app.auth.models import Role, User
 from app.cases.models import Case, CaseStatus, FraudType, Priority
 from app.cases.reads import CaseFilters, find_case, list_cases, read_case
 from app.cases.schemas import CaseCreate, CaseCreated, CasePage, CaseRead, ValidationOk
 from app.cases.service import plan_case, preview_priority, submit_case
 from app.cases.validation import CaseInvalid
 from app.db import utcnow
-from app.deps import AnyUser, AppSettings, DbSession, RequireRole
+from app.deps import AnyUser, AppSettings, CurrentUser, DbSession, IntakeUser
 from app.errors import Invalid, NotFound, request_language
 from app.i18n import Language, t
 from app.legal.clock import LegalNow
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
-
-IntakeUser = Annotated[User, Depends(RequireRole(Role.call_taker, Role.supervisor))]
 
 
 def invalid(exc: CaseInvalid, lang: Language) -> Invalid:
@@ -37,10 +34,13 @@ def invalid(exc: CaseInvalid, lang: Language) -> Invalid:
 def get_visible_case(
     request: Request,
     db: DbSession,
-    user: AnyUser,
+    user: CurrentUser,
     case_no: Annotated[str, Path(max_length=32, examples=["ZF-20261122-000123"])],
 ) -> Case:
-    """Load-or-404: a case the caller's unit may see (others look exactly like missing ones)."""
+    """Load-or-404: a case the caller's unit may see (others look exactly like missing ones).
+
+    The route's own guard says which roles and which token scope it needs.
+    """
     case = find_case(db, case_no=case_no, user=user)
     if case is None:
         raise NotFound(t("case.not_found", request_language(request), case_no=case_no))
@@ -134,5 +134,5 @@ def index(
 
 
 @router.get("/{case_no}", summary="One case: accounts by level, transfers, instructions, events")
-def show(db: DbSession, case: VisibleCase, now: LegalNow) -> CaseRead:
+def show(db: DbSession, user: AnyUser, case: VisibleCase, now: LegalNow) -> CaseRead:
     return read_case(db, case=case, now=now)

@@ -22,7 +22,7 @@ from app.dashboard.schemas import (
 )
 from app.dashboard.service import completion_series, overview, queue
 from app.db import utcnow
-from app.deps import AppSettings, DbSession, Supervisor
+from app.deps import AppSettings, DbSession, Supervisor, SupervisorAction
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
 from app.legal.clock import LegalNow
@@ -86,7 +86,7 @@ def get_escalations(db: DbSession, user: Supervisor) -> list[Escalation]:
     },
 )
 def post_handled(
-    request: Request, db: DbSession, user: Supervisor, instruction_id: InstructionId,
+    request: Request, db: DbSession, user: SupervisorAction, instruction_id: InstructionId,
     body: HandledIn,
 ) -> Escalation:  # fmt: skip
     lang = request_language(request)

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 
-from app.cases.router import IntakeUser, VisibleCase
+from app.cases.router import VisibleCase
 from app.cases.schemas import InstructionRead
 from app.cases.service import read_back, rollup_status
-from app.deps import AppSettings, DbSession
+from app.deps import AppSettings, DbSession, IntakeUser
 from app.dispatch.models import Instruction
 from app.dispatch.schemas import InstructionCorrection
 from app.dispatch.service import resend_corrected

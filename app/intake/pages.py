@@ -19,13 +19,13 @@ from starlette.datastructures import FormData
 
 from app.auth.models import User
 from app.cases.models import Channel, ContactKind, FraudType, TransferChannel
-from app.cases.router import IntakeUser, VisibleCase
+from app.cases.router import VisibleCase
 from app.cases.schemas import CaseCreate
 from app.cases.service import submit_case
 from app.cases.validation import CaseInvalid
 from app.config import Settings
 from app.db import utcnow
-from app.deps import AnyUser, AppSettings, CurrentPrincipal, DbSession
+from app.deps import AnyUser, AppSettings, CurrentPrincipal, DbSession, IntakeUser
 from app.errors import Forbidden, Invalid, field_errors, request_language
 from app.i18n import LANGUAGES, MESSAGES, Language, t
 from app.institutions.models import Institution, InstitutionKind

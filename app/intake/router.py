@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from app.cases.router import IntakeUser
-from app.deps import DbSession
+from app.deps import DbSession, IntakeUser
 from app.errors import Invalid, NotFound, request_language
 from app.i18n import t
 from app.intake.schemas import DRAFT_KEY_PATTERN, DraftRead, DraftSummary, DraftWrite

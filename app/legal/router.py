@@ -15,7 +15,7 @@ from app.cases.models import Account, Case
 from app.cases.router import VisibleCase
 from app.cases.schemas import InstructionRead, ReturnRead
 from app.cases.service import read_back, rollup_status
-from app.deps import Admin, AppSettings, DbSession, Supervisor
+from app.deps import Admin, AppSettings, DbSession, Supervisor, SupervisorAction
 from app.dispatch.models import Instruction
 from app.errors import AppError, Conflict, Invalid, NotFound, request_language
 from app.i18n import Language, t
@@ -104,7 +104,7 @@ def _today(now: dt.datetime, settings: AppSettings) -> dt.date:
     responses=REFUSALS,
 )
 def freeze_account(
-    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
+    request: Request, db: DbSession, settings: AppSettings, user: SupervisorAction,
     case: VisibleCase, body: FreezeRequest, now: LegalNow,
 ) -> InstructionRead:  # fmt: skip
     lang = request_language(request)
@@ -124,7 +124,7 @@ def freeze_account(
     responses=REFUSALS,
 )
 def renew_hold(
-    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
+    request: Request, db: DbSession, settings: AppSettings, user: SupervisorAction,
     case: VisibleCase, body: RenewRequest, now: LegalNow,
 ) -> InstructionRead:  # fmt: skip
     lang = request_language(request)
@@ -143,7 +143,7 @@ def renew_hold(
     responses=REFUSALS,
 )
 def release_account(
-    request: Request, db: DbSession, user: Supervisor, case: VisibleCase,
+    request: Request, db: DbSession, user: SupervisorAction, case: VisibleCase,
     body: ReleaseRequest, now: LegalNow,
 ) -> InstructionRead:  # fmt: skip
     lang = request_language(request)
@@ -203,7 +203,7 @@ def propose_return(
     responses=REFUSALS,
 )
 def confirm_returns(
-    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
+    request: Request, db: DbSession, settings: AppSettings, user: SupervisorAction,
     case: VisibleCase, body: ReturnConfirm, now: LegalNow,
 ) -> list[ReturnRead]:  # fmt: skip
     lang = request_language(request)
@@ -228,7 +228,7 @@ def confirm_returns(
     },  # fmt: skip
 )
 def complete_return(
-    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
+    request: Request, db: DbSession, settings: AppSettings, user: SupervisorAction,
     case: VisibleCase, return_id: ReturnId, body: ReturnCompletion, now: LegalNow,
 ) -> ReturnRead:  # fmt: skip
     lang = request_language(request)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.cases.router import VisibleCase
 from app.cases.schemas import InstructionRead
 from app.cases.service import read_back
-from app.deps import DbSession, Supervisor
+from app.deps import DbSession, SupervisorAction
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
 from app.legal.service import find_case_account
@@ -44,7 +44,7 @@ class QueryRequest(BaseModel):
     },
 )
 def ask(
-    request: Request, db: DbSession, user: Supervisor, case: VisibleCase, body: QueryRequest
+    request: Request, db: DbSession, user: SupervisorAction, case: VisibleCase, body: QueryRequest
 ) -> InstructionRead:
     lang = request_language(request)
     found = find_case_account(
