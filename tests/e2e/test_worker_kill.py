@@ -73,5 +73,3 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
         _assert_exactly_once(sim, case)
         # The lease (20 s) and the relay's idle wait bound the delay; well inside 2 minutes.
         assert drained_s < 20 + IDLE_AFTER_S + 30, drained_s
-        # worker-1 did the dead worker's share: it is in its log, not only worker-2's.
-        assert "worker-2" not in stack.processes
