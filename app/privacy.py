@@ -8,11 +8,17 @@ police and banks act on, and are not masked (README, "Personal data").
 
 from __future__ import annotations
 
+import logging
+import re
+from urllib.parse import quote, unquote_plus
+
 import phonenumbers
 
 from app.cases.models import AccountRole
 
 MASK = "*"
+# Query parameters that may carry an account number (GET /api/v1/cases?account_no=...).
+_ACCOUNT_IN_QUERY = re.compile(r"([?&]account_no=)([^&#]*)")
 # Typed into account numbers for legibility; masked values are shown without them.
 SEPARATORS = frozenset(" -\u3000")
 
@@ -57,3 +63,28 @@ def mask_phone(phone: str | None) -> str | None:
         return mask(phone, head=3, tail=4)
     national = phonenumbers.national_significant_number(number)
     return f"+{number.country_code} {mask(national, head=3, tail=4)}"
+
+
+def redact_path(path: str) -> str:
+    """A request path with any account number in its query string masked."""
+    return _ACCOUNT_IN_QUERY.sub(
+        lambda m: m.group(1) + quote(mask_account_no(unquote_plus(m.group(2))), safe="*"), path
+    )
+
+
+class AccessLogRedaction(logging.Filter):
+    """uvicorn's access log lines, account numbers in query strings masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn.access logs (client address, method, path with query, HTTP version, status).
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], redact_path(args[2]), args[3], args[4])
+        return True
+
+
+def redact_access_log() -> None:
+    """Install AccessLogRedaction on uvicorn's access logger, once per process."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogRedaction) for f in access.filters):
+        access.addFilter(AccessLogRedaction())

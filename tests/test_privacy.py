@@ -1,14 +1,18 @@
-"""The masking rule."""
+"""The masking rule, and account numbers kept out of the access log."""
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 
 from app.privacy import (
+    AccessLogRedaction,
     mask,
     mask_account_no,
     mask_id_no,
     mask_phone,
+    redact_path,
     shown_account_no,
 )
 
@@ -47,3 +51,23 @@ def test_only_a_victims_own_account_is_masked() -> None:
     number = "6222020201234567893"
     assert shown_account_no(number, role="victim") == "6222***********7893"
     assert shown_account_no(number, role="suspect") == number
+
+
+def test_account_numbers_in_a_query_string_are_masked() -> None:
+    assert redact_path("/api/v1/cases?account_no=6222%200202%200123%204567%20893&page=2") == (
+        "/api/v1/cases?account_no=6222***********7893&page=2"
+    )
+    assert redact_path("/api/v1/cases?status=stopping") == "/api/v1/cases?status=stopping"
+
+
+def test_the_access_log_line_carries_no_account_number() -> None:
+    # The record exactly as uvicorn.access makes it.
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/api/v1/cases?account_no=6222020201234567893", "1.1", 200),
+        None,
+    )  # fmt: skip
+    assert AccessLogRedaction().filter(record)
+    line = record.getMessage()
+    assert "6222020201234567893" not in line
+    assert "account_no=6222***********7893" in line
