@@ -54,7 +54,9 @@ def utcnow() -> dt.datetime:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # hide_parameters: a statement's values (ID and card numbers among them) stay out of
+    # error messages and logs; the statement itself is still there to debug with.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -531,6 +531,21 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "dash.instruction_not_found": {"zh-CN": "未找到指令 {id}", "en": "No instruction {id}"},
     "dash.title": {"zh-CN": "指挥看板", "en": "Supervisor dashboard"},
+    "dash.id_no": {"zh-CN": "身份证号", "en": "ID number"},
+    "dash.phone": {"zh-CN": "电话", "en": "Phone"},
+    "dash.reveal": {"zh-CN": "显示", "en": "Reveal"},
+    "dash.reveal_hint": {
+        "zh-CN": "显示完整号码；每次查看均记入审计日志",
+        "en": "Show the full number; every reveal is recorded in the audit trail",
+    },
+    "reveal.account_required": {
+        "zh-CN": "请用 account_id 指明要显示哪个账户",
+        "en": "Say which account to reveal with account_id",
+    },
+    "reveal.nothing": {
+        "zh-CN": "警情 {case_no} 未记录该项",
+        "en": "Case {case_no} records no such value",
+    },
     "dash.scorecard": {"zh-CN": "机构响应", "en": "Institutions"},
     "dash.export_csv": {"zh-CN": "导出 CSV", "en": "Export CSV"},
     "dash.chart_title": {

@@ -35,6 +35,7 @@ from app.legal.router import router as legal_router
 from app.middleware import AdmissionLimit, BodyLimit, SecurityHeaders
 from app.openapi import install_openapi
 from app.pages.router import router as pages_router
+from app.privacy import redact_access_log
 from app.trace.router import router as trace_router
 from workers.celery_app import make_celery
 
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     install_openapi(app)
+    redact_access_log()
     app.add_middleware(
         AdmissionLimit,
         limit=settings.max_concurrent_requests,

@@ -35,6 +35,7 @@ from app.institutions.models import Institution
 from app.legal.models import ReturnState, VictimReturn
 from app.legal.return_service import return_read
 from app.legal.service import hold_totals
+from app.privacy import mask_id_no, mask_phone, shown_account_no
 from app.trace.service import held_elsewhere
 
 
@@ -130,11 +131,12 @@ def read_case(db: Session, *, case: Case, now: dt.datetime | None = None) -> Cas
     by_level: dict[int, list[AccountRead]] = defaultdict(list)
     numbers: dict[int, tuple[str, str]] = {}
     for link, acc, code in accounts:
-        numbers[acc.id] = (code, acc.account_no)
+        numbers[acc.id] = (code, shown_account_no(acc.account_no, role=link.role))
         by_level[link.level].append(
             AccountRead(
+                account_id=acc.id,
                 institution=code,
-                account_no=acc.account_no,
+                account_no=numbers[acc.id][1],
                 holder_name=acc.holder_name,
                 kind=acc.kind,
                 role=link.role,
@@ -148,8 +150,10 @@ def read_case(db: Session, *, case: Case, now: dt.datetime | None = None) -> Cas
         TransferRead(
             occurred_at=t.occurred_at,
             amount=t.amount,
+            from_account_id=t.from_account_id,
             from_institution=numbers[t.from_account_id][0],
             from_account_no=numbers[t.from_account_id][1],
+            to_account_id=t.to_account_id,
             to_institution=numbers[t.to_account_id][0],
             to_account_no=numbers[t.to_account_id][1],
             channel=t.channel,
@@ -199,8 +203,8 @@ def read_case(db: Session, *, case: Case, now: dt.datetime | None = None) -> Cas
         **_summary(case, unit_code, username).model_dump(),
         victim=VictimRead(
             name=case.victim_name,
-            id_no=case.victim_id_no,
-            phone=case.victim_phone,
+            id_no=mask_id_no(case.victim_id_no),
+            phone=mask_phone(case.victim_phone),
             is_enterprise=case.victim_is_enterprise,
             enterprise_name=case.victim_enterprise_name,
         ),

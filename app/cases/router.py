@@ -6,16 +6,27 @@ import datetime as dt
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.auth.models import User
 from app.cases.models import Case, CaseStatus, FraudType, Priority
 from app.cases.reads import CaseFilters, find_case, list_cases, read_case
-from app.cases.schemas import CaseCreate, CaseCreated, CasePage, CaseRead, ValidationOk
+from app.cases.reveal import NothingToReveal, reveal_value
+from app.cases.schemas import (
+    CaseCreate,
+    CaseCreated,
+    CasePage,
+    CaseRead,
+    PersonalField,
+    Revealed,
+    RevealRequest,
+    ValidationOk,
+)
 from app.cases.service import plan_case, preview_priority, submit_case
 from app.cases.validation import CaseInvalid
 from app.db import utcnow
-from app.deps import AnyUser, AppSettings, CurrentUser, DbSession, IntakeUser
+from app.deps import AnyUser, AppSettings, CurrentUser, DbSession, IntakeUser, Supervisor
 from app.errors import Invalid, NotFound, request_language
 from app.i18n import Language, t
 from app.legal.clock import LegalNow
@@ -136,3 +147,44 @@ def index(
 @router.get("/{case_no}", summary="One case: accounts by level, transfers, instructions, events")
 def show(db: DbSession, user: AnyUser, case: VisibleCase, now: LegalNow) -> CaseRead:
     return read_case(db, case=case, now=now)
+
+
+def revealed_value(
+    db: DbSession,
+    *,
+    case: Case,
+    field: PersonalField,
+    account_id: int | None,
+    user: User,
+    lang: Language,
+) -> str:
+    """`reveal_value`, its refusals as problems: for the API and the dashboard's button."""
+    if field == PersonalField.account_no and account_id is None:
+        message = t("reveal.account_required", lang)
+        raise Invalid(message, errors=[{"field": "account_id", "message": message,
+                                        "type": "reveal.account_required"}])  # fmt: skip
+    try:
+        return reveal_value(db, case=case, field=field, account_id=account_id, user=user)
+    except NothingToReveal as exc:
+        raise NotFound(t("reveal.nothing", lang, case_no=case.case_no)) from exc
+
+
+@router.post(
+    "/{case_no}/reveal",
+    summary="Reveal one masked value of the case: the victim's ID number, phone or account",
+    description="Supervisors and admins. Each reveal is an audit event on the case "
+    "(`pii.revealed`: who and which field, never the value).",
+    responses={404: {"description": "No such case, or the case records no such value"}},
+)
+def reveal(
+    request: Request,
+    response: Response,
+    db: DbSession,
+    user: Supervisor,
+    case: VisibleCase,
+    body: RevealRequest,
+) -> Revealed:
+    value = revealed_value(db, case=case, field=body.field, account_id=body.account_id,
+                           user=user, lang=request_language(request))  # fmt: skip
+    response.headers["Cache-Control"] = "no-store"
+    return Revealed(field=body.field, account_id=body.account_id, value=value)

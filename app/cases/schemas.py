@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -118,8 +119,12 @@ class HoldRead(BaseModel):
 
 
 class AccountRead(BaseModel):
+    account_id: int = Field(description="Names the account to `POST …/reveal`.")
     institution: str
-    account_no: str
+    account_no: str = Field(
+        description="A victim's own account is masked (`6222***********7893`); suspects' "
+        "accounts are shown in full."
+    )
     holder_name: str | None
     kind: AccountKind
     role: AccountRole
@@ -140,8 +145,10 @@ class LevelRead(BaseModel):
 class TransferRead(BaseModel):
     occurred_at: dt.datetime
     amount: Decimal
+    from_account_id: int
     from_institution: str
-    from_account_no: str
+    from_account_no: str = Field(description="Masked when it is the victim's own account.")
+    to_account_id: int
     to_institution: str
     to_account_no: str
     channel: TransferChannel
@@ -202,8 +209,8 @@ class ContactRead(BaseModel):
 
 class VictimRead(BaseModel):
     name: str
-    id_no: str | None
-    phone: str | None
+    id_no: str | None = Field(description="Masked: `1101**********002X`.")
+    phone: str | None = Field(description="Masked: `+86 138****8000`.")
     is_enterprise: bool
     enterprise_name: str | None
 
@@ -271,6 +278,35 @@ class CasePage(BaseModel):
     total: int
     page: int
     page_size: int
+
+
+class PersonalField(StrEnum):
+    """A value shown masked, which a supervisor may reveal."""
+
+    victim_id_no = "victim.id_no"
+    victim_phone = "victim.phone"
+    account_no = "account_no"
+
+
+class RevealRequest(_In):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"field": "victim.id_no"},
+                                        {"field": "account_no", "account_id": 1}]}
+    )  # fmt: skip
+
+    field: PersonalField
+    account_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**62,
+        description="For `account_no`: which account of the case (`account_id` in its levels).",
+    )
+
+
+class Revealed(BaseModel):
+    field: PersonalField
+    account_id: int | None
+    value: str = Field(description="The value in clear, as recorded.")
 
 
 class ValidationOk(BaseModel):

@@ -38,6 +38,7 @@ from app.errors import Invalid
 from app.institutions.models import Institution, InstitutionKind
 from app.legal.models import ReturnState, VictimReturn
 from app.legal.service import in_force
+from app.privacy import shown_account_no
 from app.trace.service import held_elsewhere
 
 NATIONAL_PLATFORM = InstitutionKind.national_platform
@@ -289,20 +290,25 @@ def create_case(
     db.flush()
 
     by_id = {i.id: i for i in directory.by_code.values()}
+    # The answer is what the call-taker typed, but it is stored for Idempotency-Key replays
+    # and read by integrators: the victim's own numbers are masked here as everywhere.
+    roles = {key: _role(plan.levels[key]) for key in plan.accounts}
+    numbers = {account_ids[k]: shown_account_no(a.account_no, role=roles[k])
+               for k, a in plan.accounts.items()}  # fmt: skip
     accounts = [
         AccountRead(
+            account_id=account_ids[key],
             institution=acc.institution.code,
-            account_no=acc.account_no,
+            account_no=numbers[account_ids[key]],
             holder_name=acc.holder_name,
             kind=acc.kind,
-            role=AccountRole.victim if plan.levels[key] == 0 else AccountRole.suspect,
+            role=roles[key],
             level=plan.levels[key],
             shared_with=shared.get(account_ids[key], []),
             held_by=hold_read(*held[account_ids[key]]) if account_ids[key] in held else None,
         )
         for key, acc in sorted(plan.accounts.items(), key=lambda kv: (plan.levels[kv[0]], kv[0]))
     ]
-    numbers = {account_ids[k]: a.account_no for k, a in plan.accounts.items()}
     return case.id, CaseCreated(
         case_no=case.case_no,
         priority=priority,
@@ -379,12 +385,19 @@ def read_back(db: Session, instruction: Instruction) -> InstructionRead:
     """An instruction just made in this request, as the API shows it."""
     db.flush()
     db.refresh(instruction)
-    code, number = db.execute(
-        select(Institution.code, Account.account_no)
+    code, number, role = db.execute(
+        select(Institution.code, Account.account_no, CaseAccount.role)
         .select_from(Institution)
         .join(Account, Account.id == instruction.account_id, isouter=True)
+        .join(
+            CaseAccount,
+            (CaseAccount.account_id == Account.id) & (CaseAccount.case_id == instruction.case_id),
+            isouter=True,
+        )
         .where(Institution.id == instruction.institution_id)
     ).one()
+    if number is not None:
+        number = shown_account_no(number, role=role)
     return instruction_read(instruction, institution_code=code, account_no=number)
 
 

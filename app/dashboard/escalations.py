@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session
 from app.audit.models import Event
 from app.audit.service import record_event
 from app.auth.models import User
-from app.cases.models import Account, Case
+from app.cases.models import Account, Case, CaseAccount
 from app.dashboard.schemas import DeskContact, Escalation
 from app.dashboard.service import visible
 from app.dispatch.models import Instruction, InstructionState
 from app.institutions.desks import desks
 from app.institutions.models import Institution
+from app.privacy import shown_account_no
 
 HANDLED = "escalation.handled"
 
@@ -59,14 +60,25 @@ def _read(
     )  # fmt: skip
 
 
-def _query(user: User) -> Select[Instruction, Case, Institution, str | None]:
+def _query(user: User) -> Select[Instruction, Case, Institution, str | None, str | None]:
+    """Each instruction with its case, institution, account number and the account's role."""
     return (
-        select(Instruction, Case, Institution, Account.account_no)
+        select(Instruction, Case, Institution, Account.account_no, CaseAccount.role)
         .join(Case, Case.id == Instruction.case_id)
         .join(Institution, Institution.id == Instruction.institution_id)
         .join(Account, Account.id == Instruction.account_id, isouter=True)
+        .join(
+            CaseAccount,
+            (CaseAccount.account_id == Instruction.account_id)
+            & (CaseAccount.case_id == Instruction.case_id),
+            isouter=True,
+        )
         .where(visible(user))
     )
+
+
+def _shown(account_no: str | None, role: str | None) -> str | None:
+    return None if account_no is None else shown_account_no(account_no, role=role)
 
 
 def escalations(db: Session, *, user: User) -> list[Escalation]:
@@ -79,7 +91,9 @@ def escalations(db: Session, *, user: User) -> list[Escalation]:
         )
     )
     handled = _handled(db, [i.id for i, *_ in rows])
-    found = [_read(i, c, inst, no, handled.get(i.id)) for i, c, inst, no in rows]
+    found = [
+        _read(i, c, inst, _shown(no, role), handled.get(i.id)) for i, c, inst, no, role in rows
+    ]
     return sorted(found, key=lambda e: e.handled_at is not None)
 
 
@@ -90,7 +104,8 @@ def mark_handled(db: Session, *, user: User, instruction_id: int, note: str) -> 
     ).first()
     if row is None:
         return None
-    i, case, inst, account_no = row
+    i, case, inst, number, role = row
+    account_no = _shown(number, role)
     if i.state != InstructionState.escalated.value:
         raise NotEscalated
     if _read(i, case, inst, account_no, _handled(db, [i.id]).get(i.id)).handled_at is not None:

@@ -2,6 +2,7 @@
 
 Cells that a spreadsheet would run as a formula (starting =, +, -, @, tab or CR) get a
 leading apostrophe: names and account numbers come from victims and institutions, verbatim.
+A victim's own account number is masked, as on every page.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from app.cases.models import Account, Case, CaseAccount
 from app.dispatch.models import Instruction
 from app.institutions.models import Institution
 from app.institutions.scorecard import scorecards
+from app.privacy import shown_account_no
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CASE_COLUMNS = (
@@ -57,7 +59,9 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
 
 def case_csv(db: Session, *, case: Case) -> str:
     rows = db.execute(
-        select(Instruction, CaseAccount.level, Institution.code, Account.account_no)
+        select(
+            Instruction, CaseAccount.level, CaseAccount.role, Institution.code, Account.account_no
+        )  # fmt: skip
         .join(Institution, Institution.id == Instruction.institution_id)
         .join(Account, Account.id == Instruction.account_id, isouter=True)
         .join(
@@ -70,11 +74,12 @@ def case_csv(db: Session, *, case: Case) -> str:
         .order_by(Instruction.id)
     )
     return to_csv(CASE_COLUMNS, (
-        (case.case_no, i.id, i.kind, level, code, account_no, i.holder_name, i.state, i.outcome,
-         i.amount_requested, i.amount_stopped, i.mismatch_field, i.created_at, i.acked_at,
-         i.completed_at, i.effective_at, i.expires_at, i.escalated_at, i.released_at,
-         i.document_no)
-        for i, level, code, account_no in rows
+        (case.case_no, i.id, i.kind, level, code,
+         account_no and shown_account_no(account_no, role=role), i.holder_name, i.state,
+         i.outcome, i.amount_requested, i.amount_stopped, i.mismatch_field, i.created_at,
+         i.acked_at, i.completed_at, i.effective_at, i.expires_at, i.escalated_at,
+         i.released_at, i.document_no)
+        for i, level, role, code, account_no in rows
     ))  # fmt: skip
 
 

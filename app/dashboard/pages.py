@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.auth.router import FormUser
 from app.cases.models import Case
 from app.cases.reads import read_case
-from app.cases.router import VisibleCase
+from app.cases.router import VisibleCase, revealed_value
+from app.cases.schemas import PersonalField
 from app.config import Settings
 from app.dashboard import escalations as esc
 from app.dashboard.deadlines import deadlines
@@ -171,3 +173,22 @@ def case_live(
 
     factory = request.app.state.sessionmaker
     return _stream(panel_events(request, factory=factory, render=panels, case_id=case_id))
+
+
+@router.post("/dashboard/cases/{case_no}/reveal", response_class=HTMLResponse)
+def reveal_fragment(
+    request: Request,
+    db: DbSession,
+    user: Supervisor,
+    _csrf_checked: FormUser,
+    case: VisibleCase,
+    field: Annotated[PersonalField, Form()],
+    account_id: Annotated[int | None, Form(ge=1, le=2**62)] = None,
+) -> HTMLResponse:
+    """The Reveal button (htmx): the value in clear, in place of the masked one; audited."""
+    lang = request_language(request)
+    value = revealed_value(db, case=case, field=field, account_id=account_id, user=user,
+                           lang=lang)  # fmt: skip
+    answer = render(request, "dash/_revealed.html", {"value": value})
+    answer.headers["Cache-Control"] = "no-store"
+    return answer

@@ -29,6 +29,7 @@ _BY_OUTCOME = {
 @dataclass(frozen=True)
 class TrailAccount:
     key: str
+    account_id: int
     institution: str
     account_no: str
     holder_name: str | None
@@ -54,6 +55,11 @@ def status_of(instruction: InstructionRead | None, *, victim: bool, held_elsewhe
     return _BY_OUTCOME.get(instruction.outcome or "", "nothing")
 
 
+def _key(account_id: int) -> str:
+    # By id, not number: a victim's masked numbers need not be unique.
+    return f"account-{account_id}"
+
+
 def trail_accounts(case: CaseRead) -> list[TrailAccount]:
     latest: dict[tuple[str, str | None], InstructionRead] = {}
     for i in case.instructions:  # by id: the last one of an account wins
@@ -64,7 +70,7 @@ def trail_accounts(case: CaseRead) -> list[TrailAccount]:
         for a in level.accounts:
             instruction = latest.get((a.institution, a.account_no))
             found.append(TrailAccount(
-                key=f"{a.institution}:{a.account_no}", institution=a.institution,
+                key=_key(a.account_id), account_id=a.account_id, institution=a.institution,
                 account_no=a.account_no, holder_name=a.holder_name, level=a.level,
                 status=status_of(instruction, victim=a.level == 0,
                                  held_elsewhere=a.held_by is not None),
@@ -88,7 +94,7 @@ def graph(case: CaseRead, accounts: list[TrailAccount]) -> dict[str, Any]:
         })  # fmt: skip
     edges: dict[tuple[str, str], Decimal] = {}
     for t in case.transfers:
-        key = (f"{t.from_institution}:{t.from_account_no}", f"{t.to_institution}:{t.to_account_no}")
+        key = (_key(t.from_account_id), _key(t.to_account_id))
         edges[key] = edges.get(key, Decimal(0)) + t.amount
     links = [{"source": s, "target": d, "amount": str(v)} for (s, d), v in edges.items()]
     return {"nodes": nodes, "links": links}

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.cases.models import Account, Case, CaseAccount
 from app.dispatch.models import Instruction, InstructionState, Outcome
 from app.institutions.models import Institution
+from app.privacy import shown_account_no
 
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
@@ -74,10 +75,12 @@ class CaseStatusView:
 
 def read_status(db: Session, *, case_id: int) -> CaseStatusView:
     case = db.get_one(Case, case_id)
-    levels: dict[int, int] = {
-        row.account_id: row.level
+    links = {
+        row.account_id: row
         for row in db.execute(
-            select(CaseAccount.account_id, CaseAccount.level).where(CaseAccount.case_id == case_id)
+            select(CaseAccount.account_id, CaseAccount.level, CaseAccount.role).where(
+                CaseAccount.case_id == case_id
+            )
         )
     }
     found: list[tuple[Instruction, Institution, str | None]] = [
@@ -107,8 +110,12 @@ def read_status(db: Session, *, case_id: int) -> CaseStatusView:
             institution=inst.code,
             institution_name_zh=inst.name_zh,
             institution_name_en=inst.name_en,
-            account_no=account_no,
-            level=levels.get(i.account_id) if i.account_id else None,
+            account_no=(
+                shown_account_no(account_no, role=links[i.account_id].role)
+                if account_no is not None and i.account_id in links
+                else account_no
+            ),
+            level=links[i.account_id].level if i.account_id in links else None,
             amount_requested=i.amount_requested,
             amount_stopped=i.amount_stopped,
             mismatch_field=i.mismatch_field,

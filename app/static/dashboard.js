@@ -149,6 +149,15 @@
       event.preventDefault();
     }
   });
+  // A refused Reveal (htmx does not swap error answers): the problem's words on the button.
+  document.body.addEventListener("htmx:responseError", (event) => {
+    const button = event.detail.elt;
+    if (!button.classList.contains("reveal")) return;
+    let problem = {};
+    try { problem = JSON.parse(event.detail.xhr.responseText); } catch (_) { /* not JSON */ }
+    button.textContent = problemText(problem);
+    button.disabled = true;
+  });
   document.body.addEventListener("htmx:afterSettle", (event) => {
     const id = event.target && event.target.id;
     if (id === "panel-trail") drawTrail();

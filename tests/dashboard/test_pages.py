@@ -10,18 +10,23 @@ from contextlib import nullcontext
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.models import Event
 from app.auth.models import Role, Unit, User
-from app.cases.models import Case
+from app.cases.models import Case, CaseAccount
+from app.cases.reveal import REVEALED
 from app.cases.schemas import CaseCreate
 from app.cases.service import create_case
 from app.config import Settings
 from app.dashboard.live import latest_event, panel_events
 from app.dashboard.pages import dashboard_panels
 from tests.casework import instructions, make_case, report
-from tests.factories import case_payload, fresh_card_no, make_user
+from tests.factories import VICTIM_SERIAL, card_no, case_payload, fresh_card_no, make_user
 from tests.intake.conftest import sign_in
+
+ID_NO = "11010519491231002X"  # case_payload's victim
 
 
 class FakeRequest:
@@ -139,3 +144,39 @@ def test_the_stream_ends_when_the_client_goes_away(db: Session, settings: Settin
         return seen + [event async for event in events]
 
     assert len(asyncio.run(run())) == 3
+
+
+def test_the_case_page_masks_the_victims_numbers_and_reveals_one_on_request(
+    client: TestClient, db: Session
+) -> None:
+    case = make_case(db, (fresh_card_no("CCB"), "45000.00"))
+    victim_card = card_no("ICBC", VICTIM_SERIAL)
+    boss = sign_in(client, make_user(db, role=Role.supervisor, unit=db.get_one(Unit, case.unit_id)))
+    page = client.get(f"/dashboard/cases/{case.case_no}")
+    assert page.status_code == 200, page.text
+    for clear in (ID_NO, "13800138000", victim_card):
+        assert clear not in page.text
+    assert "1101**********002X" in page.text
+    assert "+86 138****8000" in page.text
+    assert f"{victim_card[:4]}{'*' * 11}{victim_card[-4:]}" in page.text
+    url = f"/dashboard/cases/{case.case_no}/reveal"
+    assert page.text.count(f'hx-post="{url}"') == 3  # ID number, phone, the victim's card
+    assert 'hx-vals=\'{"field": "victim.id_no"}\'' in page.text
+
+    refused = client.post(url, data={"field": "victim.id_no"})
+    assert refused.status_code == 403, "no CSRF token"
+    shown = client.post(url, data={"field": "victim.id_no", "csrf_token": boss.csrf})
+    assert shown.status_code == 200, shown.text
+    assert ID_NO in shown.text
+    assert shown.headers["cache-control"] == "no-store"
+    account_id = db.scalar(
+        select(CaseAccount.account_id).where(CaseAccount.case_id == case.id, CaseAccount.level == 0)
+    )
+    card = client.post(url, data={"field": "account_no", "account_id": str(account_id),
+                                  "csrf_token": boss.csrf})  # fmt: skip
+    assert victim_card in card.text
+    reveals = db.scalars(select(Event).where(Event.case_id == case.id, Event.kind == REVEALED))
+    assert [e.data for e in reveals] == [
+        {"field": "victim.id_no"}, {"field": "account_no", "account_id": account_id}
+    ]  # fmt: skip
+    assert ID_NO not in client.get(f"/dashboard/cases/{case.case_no}").text

@@ -7,12 +7,22 @@ from collections.abc import AsyncIterator
 from contextlib import nullcontext
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role
+from app.cases.models import Account
 from app.dispatch.models import InstructionState, Outcome
 from app.intake.live import CaseStatusView, read_status, sse_event, status_events
-from tests.factories import instructions_of, make_case, make_user
+from tests.factories import (
+    VICTIM_SERIAL,
+    bearer,
+    card_no,
+    instructions_of,
+    make_case,
+    make_unit,
+    make_user,
+)
 from tests.intake.conftest import SignedIn, sign_in
 
 
@@ -38,6 +48,27 @@ def test_a_mismatch_offers_a_one_step_resend(call_taker: SignedIn, db: Session) 
     page = call_taker.client.get(f"/intake/cases/{case_no}")
     assert f'data-instruction="{stop.id}" data-field="holder_name"' in page.text
     assert "does not match" in page.text
+
+
+def test_the_victims_own_account_is_masked_and_the_suspects_shown(
+    client: TestClient, db: Session
+) -> None:
+    unit = make_unit(db)
+    taker = make_user(db, unit=unit)
+    case_no = make_case(db, user=taker)
+    [stop] = [i for i in instructions_of(db, case_no) if i.kind == "stop_payment"]
+    victim_card = card_no("ICBC", VICTIM_SERIAL)
+    boss = bearer(db, make_user(db, role=Role.supervisor, unit=unit))
+    asked = client.post(f"/api/v1/cases/{case_no}/queries", headers=boss,
+                        json={"institution": "ICBC", "account_no": victim_card})  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    sign_in(client, taker)
+    page = client.get(f"/intake/cases/{case_no}")
+    assert victim_card not in page.text
+    assert f"{victim_card[:4]}{'*' * 11}{victim_card[-4:]}" in page.text
+    mule = db.scalar(select(Account.account_no).where(Account.id == stop.account_id))
+    assert mule is not None
+    assert mule in page.text
 
 
 class FakeRequest:
