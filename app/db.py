@@ -54,7 +54,9 @@ def utcnow() -> dt.datetime:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # hide_parameters: a database error's text would otherwise quote the statement's values
+    # (a victim's name, ID number, phone), and such errors get logged.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
