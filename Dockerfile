@@ -1,4 +1,5 @@
-# One image for every process: api, worker, beat, simulator (docker-compose.yml picks the command).
+# One image for every process: api, worker, beat, simulator, flower (docker-compose.yml picks
+# the command).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,10 +12,11 @@ COPY app ./app
 COPY workers ./workers
 COPY simulator ./simulator
 COPY migrations ./migrations
-RUN pip install --no-cache-dir -e . \
+# The monitoring extra is Flower, for the flower service; the other services never import it.
+RUN pip install --no-cache-dir -e '.[monitoring]' \
  && useradd --system --home-dir /srv stopay \
  && mkdir -p /data && chown stopay /data
 
 USER stopay
-EXPOSE 8000 8100
+EXPOSE 8000 8100 5555
 CMD ["stopay", "api", "--host", "0.0.0.0"]

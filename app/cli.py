@@ -65,16 +65,21 @@ def api(host: str | None, port: int | None) -> None:
     """The HTTP API and web pages (uvicorn; STOPAY_API_WORKERS processes)."""
     import uvicorn
 
+    from app.health.requests import shared_metrics_dir
+    from app.logs import logging_config
+
     settings = get_settings()
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        workers=settings.api_workers,
-        log_level="info",
-        proxy_headers=True,
-    )
+    with shared_metrics_dir(settings.api_workers):
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host or settings.api_host,
+            port=port or settings.api_port,
+            workers=settings.api_workers,
+            log_level="info",
+            log_config=logging_config("api", settings.log_format),
+            proxy_headers=True,
+        )
 
 
 @cli.command()
@@ -100,11 +105,13 @@ def worker(concurrency: int | None, processes: int | None, name: str | None) -> 
     from workers.celery_app import celery_app
 
     settings = get_settings()
+    _configure_logging("worker", settings)
     count = processes or settings.worker_processes
     if count > 1:
         sys.exit(_worker_processes(count, concurrency))
     celery_app.worker_main(
         [
+            *_celery_quiet(settings),
             "worker",
             "--loglevel=INFO",
             f"--pool={settings.worker_pool}",
@@ -114,6 +121,23 @@ def worker(concurrency: int | None, processes: int | None, name: str | None) -> 
             "--without-mingle",
         ]
     )
+
+
+def _configure_logging(role: str, settings: Settings) -> None:
+    from app.logs import configure_logging
+
+    configure_logging(role, settings.log_format)
+
+
+def _celery_quiet(settings: Settings) -> list[str]:
+    """Celery prints its banner straight to stdout: not in a log of one JSON object a line."""
+    return ["--quiet"] if settings.log_format == "json" else []
+
+
+def basic_auth_ok(value: str) -> bool:
+    """Whether FLOWER_BASIC_AUTH is `user:password`, or several separated by commas."""
+    pairs = [pair.partition(":") for pair in value.split(",")]
+    return all(user and sep and password for user, sep, password in pairs)
 
 
 def node_name(name: str, queue: str) -> str:
@@ -155,9 +179,36 @@ def beat() -> None:
     from workers.celery_app import celery_app
 
     settings = get_settings()
+    _configure_logging("beat", settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     schedule = settings.data_dir / "celerybeat-schedule"
-    celery_app.start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
+    celery_app.start(
+        [*_celery_quiet(settings), "beat", "--loglevel=INFO", f"--schedule={schedule}"]
+    )
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
+@click.option("--port", type=int, default=5555, show_default=True)
+def flower(host: str, port: int) -> None:
+    """Flower, the Celery monitoring view, behind HTTP basic auth (FLOWER_BASIC_AUTH).
+
+    Needs the `monitoring` extra (`pip install 'stopay[monitoring]'`; the Docker image has it).
+    """
+    import importlib.util
+    import os
+
+    from workers.celery_app import celery_app
+
+    # Flower can revoke tasks and shut workers down, and shows every task's arguments: it is
+    # never served without a password. It reads FLOWER_BASIC_AUTH itself.
+    if not basic_auth_ok(os.environ.get("FLOWER_BASIC_AUTH", "")):
+        raise click.UsageError("set FLOWER_BASIC_AUTH=user:password (Flower never runs open)")
+    if importlib.util.find_spec("flower") is None:
+        raise click.UsageError("Flower is not installed: pip install 'stopay[monitoring]'")
+    settings = get_settings()
+    _configure_logging("flower", settings)
+    celery_app.start([*_celery_quiet(settings), "flower", f"--address={host}", f"--port={port}"])
 
 
 @cli.command()
@@ -182,6 +233,7 @@ def simulator(
     """The simulated banks and payment institutions (a separate HTTP peer)."""
     import uvicorn
 
+    from app.logs import logging_config
     from simulator.app import create_app
 
     settings = get_settings()
@@ -194,6 +246,7 @@ def simulator(
         host=host or settings.simulator_host,
         port=port or settings.simulator_port,
         log_level="warning",
+        log_config=logging_config("simulator", settings.log_format),
         # Hanging requests (outages, injected timeouts) must not hold up a shutdown.
         timeout_graceful_shutdown=2,
         # Like a bank's gateway, keep idle connections a while: adapters reuse them.

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=20, ge=1)
     api_token_max_age_s: int = 90 * 24 * 3600
     readiness_timeout_s: float = 2.0
+    # Every process logs to stderr: one JSON object a line, or text for a person reading
+    # (`stopay run` in demo mode picks text unless this is set).
+    log_format: Literal["json", "text"] = "json"
 
     @property
     def public_api_url(self) -> str:

@@ -25,6 +25,7 @@ from app.db import make_engine, make_sessionmaker
 from app.dispatch.publish import Publisher
 from app.dispatch.router import router as dispatch_router
 from app.errors import install_error_handlers
+from app.health.requests import RequestTimer, request_latency
 from app.health.router import router as health_router
 from app.institutions.admin import router as institutions_admin
 from app.institutions.router import router as institutions_router
@@ -119,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    # Added last, so outermost: the time a request waited for admission counts too.
+    app.state.request_latency = request_latency()
+    app.add_middleware(RequestTimer, histogram=app.state.request_latency)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

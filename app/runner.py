@@ -119,6 +119,14 @@ def _banner(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def children_log_format(settings: Settings) -> str:
+    """STOPAY_LOG_FORMAT if set; otherwise text in demo mode, where a person reads the
+    terminal, and JSON on real servers, where a log collector does."""
+    if "log_format" in settings.model_fields_set:
+        return settings.log_format
+    return "text" if settings.is_demo else "json"
+
+
 def run(settings: Settings, *, ready_timeout_s: float = 60.0) -> int:
     """Start everything, print where it is, and stop it all on Ctrl-C. Returns an exit code."""
     from app.cli import prepare_database
@@ -141,6 +149,7 @@ def run(settings: Settings, *, ready_timeout_s: float = 60.0) -> int:
                 "STOPAY_DEMO": "true" if settings.is_demo else "false",
                 "STOPAY_API_URL": settings.public_api_url,
                 "STOPAY_SIMULATOR_URL": settings.public_simulator_url,
+                "STOPAY_LOG_FORMAT": children_log_format(settings),
             }
             me = [sys.executable, "-m", "app.cli"]
             children = [

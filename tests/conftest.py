@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import logs
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
 from app.deps import get_db
@@ -64,6 +65,15 @@ def migrated_database() -> Iterator[str]:
         yield url
     finally:
         drop_database(url)
+
+
+@pytest.fixture(autouse=True)
+def _no_log_context() -> Iterator[None]:
+    """A service names the case its lines are about for the rest of its context: a request's
+    or a task's, in the service; here, the test's thread. Each test starts with none."""
+    logs.clear()
+    yield
+    logs.clear()
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
+from flower.options import default_options as flower_options
 
 from app.cli import cli
 from app.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {name.upper() for name in Settings.model_fields}
+# Flower reads its own options from FLOWER_<OPTION> (flower/command.py).
+FLOWER_OPTIONS = {f"FLOWER_{n.upper().replace('-', '_')}" for n in flower_options._options}
 
 
 def _compose() -> dict:  # type: ignore[type-arg]
@@ -20,8 +24,8 @@ def _compose() -> dict:  # type: ignore[type-arg]
 
 def test_compose_runs_the_whole_stack_with_health_checks() -> None:
     services = _compose()["services"]
-    assert {"postgres", "redis", "api", "worker", "beat", "simulator"} <= set(services)
-    for name in ("postgres", "redis", "api", "worker", "simulator"):
+    assert {"postgres", "redis", "api", "worker", "beat", "simulator", "flower"} <= set(services)
+    for name in ("postgres", "redis", "api", "worker", "simulator", "flower"):
         assert "healthcheck" in services[name], name
 
 
@@ -40,7 +44,7 @@ def test_compose_and_env_example_name_only_real_settings() -> None:
     example = (ROOT / ".env.example").read_text()
     named |= set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
     for variable in named - {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}:
-        assert variable in {"DATABASE_URL", "BROKER_URL"} or (
+        assert variable in {"DATABASE_URL", "BROKER_URL"} | FLOWER_OPTIONS or (
             variable.startswith("STOPAY_") and variable.removeprefix("STOPAY_") in FIELDS
         ), variable
 
@@ -51,3 +55,33 @@ def test_env_example_documents_every_setting() -> None:
         assert f"STOPAY_{field}=" in example, field
     assert "DATABASE_URL=" in example
     assert "BROKER_URL=" in example
+
+
+def test_flower_is_served_with_a_health_check_and_a_password_from_the_environment() -> None:
+    flower = _compose()["services"]["flower"]
+    assert flower["command"][:2] == ["stopay", "flower"]
+    assert "5555:5555" in flower["ports"]
+    assert "/healthcheck" in " ".join(flower["healthcheck"]["test"])
+    assert set(flower["depends_on"]) == {"redis"}
+    environment = flower["environment"]
+    assert (
+        environment["BROKER_URL"] == _compose()["services"]["worker"]["environment"]["BROKER_URL"]
+    )
+    # The password comes from the environment or .env, with no default written here.
+    assert re.fullmatch(r"\$\{FLOWER_BASIC_AUTH(:?[-?])?\}", environment["FLOWER_BASIC_AUTH"])
+    assert "FLOWER_BASIC_AUTH=" in (ROOT / ".env.example").read_text()
+
+
+def test_the_image_installs_flower_and_the_default_install_does_not() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert any(d.startswith("flower") for d in project["optional-dependencies"]["monitoring"])
+    assert not any(d.startswith("flower") for d in project["dependencies"])
+    assert "pip install --no-cache-dir -e '.[monitoring]'" in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_worker_health_check_pings_a_node_stopay_worker_names() -> None:
+    from app.cli import node_name
+
+    test = _compose()["services"]["worker"]["healthcheck"]["test"][1]
+    expected = node_name("worker1", "$${STOPAY_QUEUE:-stopay}").replace("%h", "$$HOSTNAME")
+    assert f"-d {expected} " in test

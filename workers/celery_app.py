@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
+from celery.signals import setup_logging, task_postrun, task_prerun
 
+from app import logs
 from app.config import Settings, get_settings
 from workers.redis_transport import transport_for
 
@@ -72,5 +74,24 @@ def make_celery(settings: Settings) -> Celery:
 # is an audit event in the database.
 for name in ("httpx", "celery.worker.strategy", "celery.app.trace"):
     logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@setup_logging.connect
+def _leave_logging_alone(**_: object) -> None:
+    """With a receiver here Celery does not set up logging: `stopay worker` and `stopay beat`
+    did already (app/logs.py). Started some other way, a worker still logs the same way."""
+    if not logging.getLogger().handlers:
+        logs.configure_logging("worker", get_settings().log_format)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _forget_log_context(**_: object) -> None:
+    """A pool thread runs task after task: no line may name the previous task's instruction.
+
+    Cleared before and after, not by the task itself, so Celery's own lines about a task's
+    end (a retry, a failure) still name what the task bound."""
+    logs.clear()
+
 
 celery_app = make_celery(get_settings())

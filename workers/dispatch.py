@@ -9,6 +9,7 @@ import random
 from celery import Task
 from sqlalchemy import update
 
+from app import logs
 from app.config import get_settings
 from app.db import transaction, utcnow
 from app.dispatch.publish import Publisher
@@ -79,11 +80,14 @@ def _call(order: SendOrder) -> str:
 @celery_app.task(name="dispatch.send_instruction", bind=True, max_retries=None)
 def send_instruction(self: Task, instruction_id: int) -> str:  # type: ignore[type-arg]
     """Send one instruction; retried with backoff until the institution takes it."""
+    logs.bind(instruction_id=instruction_id)
     factory = task_sessionmaker()
     with transaction(factory) as db:
         order = claim_attempt(db, instruction_id=instruction_id, now=utcnow(), lease=LEASE)
     if order is None:
         return "skipped"
+    # The claim read them anyway: every line from here on names the case and institution.
+    logs.bind(case_no=order.case_no, institution=order.institution_code)
     try:
         reference = _call(order)
     except RetryableFailure as exc:
@@ -96,7 +100,7 @@ def send_instruction(self: Task, instruction_id: int) -> str:  # type: ignore[ty
     except PermanentFailure as exc:
         log.warning("instruction %d refused: %s", instruction_id, exc)
         with transaction(factory) as db:
-            record_rejection(db, instruction_id=instruction_id, error=str(exc), now=utcnow())
+            record_rejection(db, instruction_id=instruction_id, error=exc.described, now=utcnow())
         return "rejected"
     with transaction(factory) as db:
         record_ack(db, instruction_id=instruction_id, reference=reference, now=utcnow())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from app import logs
 from app.callbacks.models import CallbackInbox
 from app.cases.models import Case, TransferSource
 from app.cases.service import rollup_status
@@ -24,6 +26,8 @@ from app.institutions.models import Institution
 from app.legal.service import end_holds, term_start
 from app.trace.service import Onward, TraceRules, follow_onward, request_query
 from workers.adapters import OutcomeReport, parse_outcome
+
+log = logging.getLogger(__name__)
 
 OPEN = (InstructionState.pending, InstructionState.sent, InstructionState.escalated)
 STOPPED = (Outcome.stopped_full, Outcome.stopped_partial)
@@ -78,13 +82,19 @@ def receive_callback(
             for e in exc.errors()
         ]) from exc  # fmt: skip
     # Locked first: two deliveries of one callback queue here, and the second sees the first.
-    instruction = db.scalar(
-        select(Instruction)
+    # The case number comes along for the log (only the instruction's row is locked).
+    found = db.execute(
+        select(Instruction, Case.case_no)
+        .join(Case, Case.id == Instruction.case_id)
         .where(Instruction.idempotency_key == report.idempotency_key)
-        .with_for_update()
-    )
-    if instruction is None or instruction.institution_id != institution.id:
+        .with_for_update(of=Instruction)
+    ).one_or_none()
+    if found is None or found[0].institution_id != institution.id:
+        log.warning("callback from %s for an instruction not its own", code,
+                    extra={"institution": code})  # fmt: skip
         raise Conflict(t("callback.not_yours", lang))
+    instruction, case_no = found
+    logs.bind(case_no=case_no, instruction_id=instruction.id, institution=code)
     inbox_id = db.scalar(
         pg_insert(CallbackInbox)
         .values(
@@ -101,10 +111,14 @@ def receive_callback(
         .returning(CallbackInbox.id)
     )  # fmt: skip
     if inbox_id is None:
+        log.info("callback %s repeated: nothing changes", headers["webhook-id"])
         return "duplicate"
     applied = apply_outcome(db, instruction, report, now=now, hold=hold, freeze=freeze, trace=trace)
     db.get_one(CallbackInbox, inbox_id).processed_at = now
-    return "applied" if applied else "ignored"
+    status = "applied" if applied else "ignored"
+    log.info("callback %s %s: %s %s", headers["webhook-id"], status, instruction.kind,
+             report.outcome.value)  # fmt: skip
+    return status
 
 
 def apply_outcome(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -13,6 +14,7 @@ from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, aliased
 
+from app import logs
 from app.audit.service import record_event
 from app.auth.models import User
 from app.cases.models import (
@@ -40,6 +42,8 @@ from app.legal.models import ReturnState, VictimReturn
 from app.legal.service import in_force
 from app.privacy import shown_account_no
 from app.trace.service import held_elsewhere
+
+log = logging.getLogger(__name__)
 
 NATIONAL_PLATFORM = InstitutionKind.national_platform
 
@@ -201,6 +205,7 @@ def create_case(
     )
     db.add(case)
     db.flush()
+    logs.bind(case_no=case.case_no)
 
     # Plain multi-row INSERTs: these rows are not needed as objects afterwards.
     insert_rows(
@@ -288,6 +293,9 @@ def create_case(
                                for account_id, (hold, case_no) in sorted(held.items())]},
         )  # fmt: skip
     db.flush()
+    # Counts only: the victim's name, ID number, phone and accounts never go into a log.
+    log.info("case received: priority %s, %d account(s), %d transfer(s), %d instruction(s)",
+             case.priority, len(account_ids), len(plan.transfers), len(instructions))  # fmt: skip
 
     by_id = {i.id: i for i in directory.by_code.values()}
     # The answer is what the call-taker typed, but it is stored for Idempotency-Key replays
@@ -445,6 +453,8 @@ def submit_case(
                 errors=[{"field": "Idempotency-Key", "message": mismatch_message,
                          "type": "idempotency_mismatch"}],
             )  # fmt: skip
+        logs.bind(case_no=row.response_body.get("case_no"))
+        log.info("case replayed for a repeated Idempotency-Key")
         return row.response_body, True
     case_id, created = create_case(db, data=data, user=user, zone=zone, now=now)
     row = db.get_one(IdempotencyKey, claimed)

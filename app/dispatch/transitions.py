@@ -9,6 +9,7 @@ pending ──ack──> sent ──outcome──> done ──lapse──> expir
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -32,11 +33,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
+from app import logs
 from app.audit.models import ActorKind, Event
 from app.audit.service import record_event
 from app.cases.models import Account, Case
 from app.dispatch.models import Instruction, InstructionState, Outbox, Outcome
 from app.institutions.models import Institution
+
+log = logging.getLogger(__name__)
 
 S = InstructionState
 ALLOWED: dict[str, set[str]] = {
@@ -251,6 +255,8 @@ def escalate(db: Session, row: Instruction, *, now: dt.datetime, reason: str) ->
     if not move(db, row, S.escalated, data={"reason": reason[:500], "attempts": row.attempts}):
         return False
     row.escalated_at = now
+    log.warning("instruction %d escalated after %d attempt(s): %s", row.id, row.attempts,
+                reason[:500], extra={"instruction_id": row.id})  # fmt: skip
     return True
 
 
@@ -268,9 +274,10 @@ def record_rejection(db: Session, *, instruction_id: int, error: str, now: dt.da
 
 def escalate_overdue(db: Session, *, now: dt.datetime, limit: int = 500) -> int:
     """Escalate pending instructions past their institution's SLA (queued, stuck, dead peer)."""
-    overdue = db.scalars(
-        select(Instruction)
+    overdue = db.execute(
+        select(Instruction, Case.case_no, Institution.code)
         .join(Institution, Institution.id == Instruction.institution_id)
+        .join(Case, Case.id == Instruction.case_id)
         .where(Instruction.state == S.pending.value)
         .where(
             Instruction.created_at
@@ -280,6 +287,8 @@ def escalate_overdue(db: Session, *, now: dt.datetime, limit: int = 500) -> int:
         .limit(limit)
         .with_for_update(of=Instruction, skip_locked=True)
     )
-    return sum(
-        escalate(db, row, now=now, reason="no acknowledgement within the SLA") for row in overdue
-    )
+    escalated = 0
+    for row, case_no, code in overdue:
+        with logs.bound(case_no=case_no, instruction_id=row.id, institution=code):
+            escalated += escalate(db, row, now=now, reason="no acknowledgement within the SLA")
+    return escalated

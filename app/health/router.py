@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from app.deps import DbSession
 from app.errors import problem, request_language
 from app.health.metrics import render as render_metrics
+from app.health.requests import MULTIPROC_ENV
 from app.i18n import t
 
 router = APIRouter(tags=["health"])
@@ -69,8 +71,13 @@ def readyz(request: Request) -> Response:
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics: instruction latencies by institution, states, outbox lag",
+    summary="Prometheus metrics: request, instruction and callback latencies, states, outbox lag",
     response_class=PlainTextResponse,
 )
-def metrics(db: DbSession) -> PlainTextResponse:
-    return PlainTextResponse(render_metrics(db), media_type=CONTENT_TYPE_LATEST)
+def metrics(request: Request, db: DbSession) -> PlainTextResponse:
+    body = render_metrics(
+        db,
+        request_latency=getattr(request.app.state, "request_latency", None),
+        multiprocess_dir=os.environ.get(MULTIPROC_ENV),
+    )
+    return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)

@@ -17,9 +17,13 @@ from tests.factories import institution
 
 def signed(
     db: Session, code: str, data: dict[str, Any], *, webhook_id: str | None = None,
-    at: dt.datetime | None = None, secret: str | None = None,
+    at: dt.datetime | None = None, secret: str | None = None, event_at: object = None,
 ) -> tuple[bytes, dict[str, str]]:  # fmt: skip
-    body = json.dumps({"type": "instruction.completed", "data": data})
+    """`event_at` is the body's `timestamp`, when the institution's event happened."""
+    event: dict[str, Any] = {"type": "instruction.completed", "data": data}
+    if event_at is not None:
+        event["timestamp"] = event_at
+    body = json.dumps(event)
     msg_id = webhook_id or f"msg_{uuid.uuid4().hex}"
     when = at or dt.datetime.now(dt.UTC)
     signature = Webhook(secret or institution(db, code).callback_secret).sign(msg_id, when, body)

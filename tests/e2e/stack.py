@@ -6,7 +6,9 @@ Redis database of the tests' own, each in its own process group so it can be sto
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +27,8 @@ from kombu import Connection
 from tests.conftest import TEST_SECRET
 
 PROFILE = Path(__file__).with_name("profile.yaml")
+# Celery writes this straight to stdout when a worker is told to stop, not through logging.
+CELERY_PLAIN = re.compile(r"^worker: (Warm|Cold) shutdown")
 
 
 def free_port() -> int:
@@ -66,6 +70,18 @@ class Stack:
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
+
+    def log_lines(self, name: str) -> list[dict[str, Any]]:
+        """A process's log so far, every line one JSON object (app/logs.py)."""
+        lines = []
+        for line in self.log(name).splitlines():
+            if CELERY_PLAIN.match(line):
+                continue
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                raise AssertionError(f"{name}.log: not a JSON line: {line!r}") from None
+        return lines
 
     def simulator(self) -> httpx.Client:
         return httpx.Client(base_url=self.simulator_url, timeout=10)

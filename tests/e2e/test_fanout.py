@@ -70,6 +70,29 @@ def test_scenario_1_one_card_fully_stopped(fresh_simulator: Stack, headers: dict
         assert register["outcome"] == "registered"
         assert case["status"] == "stopped"
         _assert_exactly_once(sim, case)
+    _assert_logs(stack, case_no, stop["id"], payload)
+
+
+def _assert_logs(stack: Stack, case_no: str, stop_id: int, payload: dict[str, Any]) -> None:
+    """Every process logs JSON lines; the API's name the case and the instruction its callback
+    was about; no log holds the victim's personal data."""
+    api = stack.log_lines("api")
+    assert any(
+        line.get("case_no") == case_no and line["message"].startswith("case received")
+        for line in api
+    )
+    assert any(
+        (line.get("case_no"), line.get("instruction_id")) == (case_no, stop_id)
+        and line["logger"] == "app.callbacks.service"
+        for line in api
+    )
+    assert any(line["logger"] == "uvicorn.access" for line in api)
+    victim = payload["victim"]
+    for name in ("api", "worker", "beat", "simulator"):
+        assert {line["role"] for line in stack.log_lines(name)} <= {name}
+        text = stack.log(name)
+        for value in (victim["name"], victim["id_no"], victim["phone"]):
+            assert value not in text, (name, value)
 
 
 def account_at(code: str, holder: str | None = "某某") -> dict[str, Any]:
@@ -133,6 +156,13 @@ def test_an_institution_that_times_out_then_recovers(
         assert stop["attempts"] >= 2
         assert "no answer in time" in (stop["last_error"] or "")
         _assert_exactly_once(sim, case)
+    retries = [
+        line
+        for line in stack.log_lines("worker")
+        if line.get("instruction_id") == stop["id"] and "retrying" in line["message"]
+    ]
+    assert retries, "the worker logs each failed attempt"
+    assert {(line["case_no"], line["institution"]) for line in retries} == {(case_no, "CEB")}
 
 
 def test_an_outage_escalates_without_delaying_the_others(

@@ -33,7 +33,19 @@ class RetryableFailure(Exception):
 
 
 class PermanentFailure(Exception):
-    """The institution will never take this request as it stands."""
+    """The institution will never take this request as it stands.
+
+    `detail` is the institution's own answer. It may quote what we sent (a holder's name), so
+    it goes into the instruction's record (`described`), never into a log line.
+    """
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+    @property
+    def described(self) -> str:
+        return f"{self}: {self.detail}" if self.detail else str(self)
 
 
 class Adapter(Protocol):

@@ -63,7 +63,7 @@ def _answer(code: str, response: httpx.Response) -> Ack:
         raise RetryableFailure(f"{code}: rate limited (429)", retry_after_s=_retry_after(response))
     if status >= 500 or status in (408, 409, 425):
         raise RetryableFailure(f"{code}: answered {status}", retry_after_s=_retry_after(response))
-    raise PermanentFailure(f"{code}: refused with {status}: {response.text[:300]}")
+    raise PermanentFailure(f"{code}: refused with {status}", detail=response.text[:300])
 
 
 def _retry_after(response: httpx.Response) -> float | None:
