@@ -96,19 +96,29 @@ def api(host: str | None, port: int | None) -> None:
     help="Worker processes (default STOPAY_WORKER_PROCESSES).",
 )
 @click.option("--name", default=None, help="Celery node name, before .QUEUE@host (default worker).")
-def worker(concurrency: int | None, processes: int | None, name: str | None) -> None:
+@click.option(
+    "--lane",
+    type=click.Choice(["all", "banks", "payments"]),
+    default="all",
+    show_default=True,
+    help="Send instructions to banks only, to payment institutions only, or to all.",
+)
+def worker(concurrency: int | None, processes: int | None, name: str | None, lane: str) -> None:
     """Celery workers: STOPAY_WORKER_PROCESSES processes of STOPAY_WORKER_CONCURRENCY threads.
 
     One threads-pool process runs Python on one core at a time; a second process uses the
-    second core (BENCHMARKS.md, fan-out).
+    second core (BENCHMARKS.md, fan-out). Workers of one lane take only its queue: the
+    banks' lane (the base queue, with beat's tasks) or the payment institutions'.
     """  # fmt: skip
+    from app.dispatch.publish import Lane, lane_queue
     from workers.celery_app import celery_app
 
     settings = get_settings()
     _configure_logging("worker", settings)
     count = processes or settings.worker_processes
     if count > 1:
-        sys.exit(_worker_processes(count, concurrency))
+        sys.exit(_worker_processes(count, concurrency, name=name, lane=lane))
+    lanes = list(Lane) if lane == "all" else [Lane(lane)]
     celery_app.worker_main(
         [
             *_celery_quiet(settings),
@@ -117,6 +127,7 @@ def worker(concurrency: int | None, processes: int | None, name: str | None) -> 
             f"--pool={settings.worker_pool}",
             f"--concurrency={concurrency or settings.worker_concurrency}",
             f"--hostname={node_name(name or 'worker', settings.queue)}",
+            f"--queues={','.join(lane_queue(settings.queue, one) for one in lanes)}",
             "--without-gossip",
             "--without-mingle",
         ]
@@ -147,16 +158,19 @@ def node_name(name: str, queue: str) -> str:
     return f"{name}.{queue}@%h"
 
 
-def _worker_processes(count: int, concurrency: int | None) -> int:
-    """Run `count` single-process workers; stop them all when told to or when one exits."""
+def _worker_processes(count: int, concurrency: int | None, *, name: str | None, lane: str) -> int:
+    """Run `count` single-process workers; stop them all when told to or when one exits.
+    They are named `worker1`, `worker2`, … (or `NAME-1`, … with --name), so two workers on
+    one host never share a node name."""
     import signal
     import subprocess
     import time
 
-    argv = [sys.executable, "-m", "app.cli", "worker", "--processes", "1"]
+    argv = [sys.executable, "-m", "app.cli", "worker", "--processes", "1", "--lane", lane]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
-    children = [subprocess.Popen([*argv, "--name", f"worker{i}"]) for i in range(1, count + 1)]
+    names = [f"{name}-{i}" if name else f"worker{i}" for i in range(1, count + 1)]
+    children = [subprocess.Popen([*argv, "--name", child]) for child in names]
 
     def stop(signum: int, _frame: object = None) -> None:
         for child in children:

@@ -6,6 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from flower.options import default_options as flower_options
 
@@ -79,9 +80,20 @@ def test_the_image_installs_flower_and_the_default_install_does_not() -> None:
     assert "pip install --no-cache-dir -e '.[monitoring]'" in (ROOT / "Dockerfile").read_text()
 
 
-def test_the_worker_health_check_pings_a_node_stopay_worker_names() -> None:
+@pytest.mark.parametrize("service", ["worker", "worker-payments"])
+def test_each_workers_health_check_pings_a_node_its_command_names(service: str) -> None:
     from app.cli import node_name
 
-    test = _compose()["services"]["worker"]["healthcheck"]["test"][1]
-    expected = node_name("worker1", "$${STOPAY_QUEUE:-stopay}").replace("%h", "$$HOSTNAME")
+    worker = _compose()["services"][service]
+    command = worker["command"]
+    name = command[command.index("--name") + 1]
+    test = worker["healthcheck"]["test"][1]
+    expected = node_name(f"{name}-1", "$${STOPAY_QUEUE:-stopay}").replace("%h", "$$HOSTNAME")
     assert f"-d {expected} " in test
+
+
+def test_the_two_worker_lanes_take_banks_and_payment_institutions() -> None:
+    services = _compose()["services"]
+    lanes = {s: services[s]["command"][services[s]["command"].index("--lane") + 1]
+             for s in ("worker", "worker-payments")}  # fmt: skip
+    assert lanes == {"worker": "banks", "worker-payments": "payments"}

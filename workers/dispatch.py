@@ -12,7 +12,7 @@ from sqlalchemy import update
 from app import logs
 from app.config import get_settings
 from app.db import transaction, utcnow
-from app.dispatch.publish import Publisher
+from app.dispatch.publish import Lane, Publisher
 from app.dispatch.relay import due_for_publishing
 from app.dispatch.transitions import (
     SendOrder,
@@ -108,9 +108,10 @@ def send_instruction(self: Task, instruction_id: int) -> str:  # type: ignore[ty
 
 
 @celery_app.task(name="dispatch.fan_out")
-def fan_out(instruction_ids: list[int], priority: str) -> int:
-    """One case's instructions, published as one task each."""
-    Publisher(celery_app, get_settings().broker_url or "").send_each(instruction_ids, priority)
+def fan_out(instruction_ids: list[int], priority: str, lane: str = Lane.banks.value) -> int:
+    """One case's instructions of one lane, published as one task each on that lane."""
+    publisher = Publisher(celery_app, get_settings().broker_url or "")
+    publisher.send_each(instruction_ids, priority, Lane(lane))
     return len(instruction_ids)
 
 

@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from enum import StrEnum
 from typing import Any
 
 from celery import Celery
@@ -26,6 +27,27 @@ _PENDING = "stopay.to_publish"
 _PUBLISHER = "stopay.publisher"
 FAN_OUT_CHUNK = 20
 _ORDER = [Priority.special, Priority.high, Priority.medium, Priority.low]
+
+
+class Lane(StrEnum):
+    """Which workers send an instruction: banks (and the national platform) or payment
+    institutions. A worker may take one lane or both (`stopay worker --lane`)."""
+
+    banks = "banks"
+    payments = "payments"
+
+
+def lane_of(institution_kind: str) -> Lane:
+    return Lane.payments if institution_kind == "payment_institution" else Lane.banks
+
+
+def lane_queue(base: str, lane: Lane) -> str:
+    """The banks' lane is the base queue (beat's tasks go there too); payments get their own."""
+    return base if lane == Lane.banks else f"{base}.{lane.value}"
+
+
+# A task to publish: (instruction id, the case's priority, the lane of its institution).
+Item = tuple[int, str, Lane]
 
 
 def task_priority(priority: str, broker_url: str) -> int:
@@ -46,48 +68,49 @@ class Publisher:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def publish(self, items: Iterable[tuple[int, str]]) -> int:
-        """Send (instruction id, case priority) tasks now; returns how many instructions.
+    def publish(self, items: Iterable[Item]) -> int:
+        """Send (instruction id, case priority, lane) tasks now; returns how many instructions.
 
-        Several instructions of one priority go as `dispatch.fan_out` messages of up to
-        FAN_OUT_CHUNK, which workers turn into one `dispatch.send_instruction` task each:
-        publishing a 157-account case costs the API 8 messages, not 157, and the workers'
-        processes share the publishing.
+        Several instructions of one priority and lane go as `dispatch.fan_out` messages of up
+        to FAN_OUT_CHUNK, which workers of that lane turn into one `dispatch.send_instruction`
+        task each: publishing a 157-account case costs the API 8 messages, not 157, and the
+        workers' processes share the publishing.
         """
-        groups: dict[str, list[int]] = {}
-        for instruction_id, priority in items:
-            groups.setdefault(priority, []).append(instruction_id)
-        for priority, ids in groups.items():
+        groups: dict[tuple[str, Lane], list[int]] = {}
+        for instruction_id, priority, lane in items:
+            groups.setdefault((priority, lane), []).append(instruction_id)
+        for (priority, lane), ids in groups.items():
             for start in range(0, len(ids), FAN_OUT_CHUNK):
                 chunk = ids[start : start + FAN_OUT_CHUNK]
                 if len(chunk) == 1:
-                    self.send_each(chunk, priority)
+                    self.send_each(chunk, priority, lane)
                 else:
-                    self._send(FAN_OUT_TASK, [chunk, priority], priority)
+                    self._send(FAN_OUT_TASK, [chunk, priority, lane.value], priority, lane)
         return sum(len(ids) for ids in groups.values())
 
-    def send_each(self, ids: list[int], priority: str) -> None:
+    def send_each(self, ids: list[int], priority: str, lane: Lane) -> None:
         """One `dispatch.send_instruction` task per instruction, on one broker connection."""
         with self.celery.producer_or_acquire() as producer:
             for instruction_id in ids:
-                self._send(SEND_TASK, [instruction_id], priority, producer=producer)
+                self._send(SEND_TASK, [instruction_id], priority, lane, producer=producer)
 
-    def _send(self, task: str, args: list[Any], priority: str, **options: Any) -> None:
+    def _send(self, task: str, args: list[Any], priority: str, lane: Lane, **options: Any) -> None:
         self.celery.send_task(
             task,
             args=args,
+            queue=lane_queue(self.celery.conf.task_default_queue, lane),
             priority=task_priority(priority, self.broker_url),
             retry=False,
             **options,
         )
 
-    def publish_soon(self, items: list[tuple[int, str]]) -> None:
+    def publish_soon(self, items: list[Item]) -> None:
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
             self._pool.submit(self._publish_logged, items)
 
-    def _publish_logged(self, items: list[tuple[int, str]]) -> None:
+    def _publish_logged(self, items: list[Item]) -> None:
         try:
             self.publish(items)
         except Exception:  # the relay re-publishes whatever did not go out
@@ -105,7 +128,7 @@ def attach_publisher(session: Session, publisher: Publisher) -> None:
     session.info[_PUBLISHER] = publisher
 
 
-def publish_after_commit(session: Session, items: Iterable[tuple[int, str]]) -> None:
+def publish_after_commit(session: Session, items: Iterable[Item]) -> None:
     """Buffer tasks to publish once this session's transaction has committed."""
     session.info.setdefault(_PENDING, []).extend(items)
 

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 
 from app.cases.models import Case
 from app.dispatch.models import Instruction, Outbox
+from app.dispatch.publish import Item, lane_of
 from app.dispatch.transitions import SENDABLE
+from app.institutions.models import Institution
 
 # The fast path gets this long before the relay steps in.
 GRACE = dt.timedelta(seconds=5)
@@ -24,15 +26,16 @@ BATCH = 500
 
 def due_for_publishing(
     db: Session, *, now: dt.datetime, idle_after: dt.timedelta = IDLE_AFTER
-) -> list[tuple[int, str]]:
-    """(instruction id, case priority) to publish now; marks them published.
+) -> list[Item]:
+    """(instruction id, case priority, lane) to publish now; marks them published.
 
     Rows are locked with SKIP LOCKED, so two relays never publish the same rows at once.
     """
     rows = db.execute(
-        select(Outbox.id, Outbox.instruction_id, Case.priority)
+        select(Outbox.id, Outbox.instruction_id, Case.priority, Institution.kind)
         .join(Instruction, Instruction.id == Outbox.instruction_id)
         .join(Case, Case.id == Instruction.case_id)
+        .join(Institution, Institution.id == Instruction.institution_id)
         .where(Outbox.confirmed_at.is_(None), Outbox.created_at < now - GRACE)
         .where(or_(Outbox.published_at.is_(None), Outbox.published_at < now - REPUBLISH_AFTER))
         .order_by(Outbox.id)
@@ -46,8 +49,9 @@ def due_for_publishing(
             .values(published_at=now, publish_attempts=Outbox.publish_attempts + 1)
         )
     idle = db.execute(
-        select(Instruction.id, Case.priority)
+        select(Instruction.id, Case.priority, Institution.kind)
         .join(Case, Case.id == Instruction.case_id)
+        .join(Institution, Institution.id == Instruction.institution_id)
         .where(Instruction.state.in_(SENDABLE), Instruction.updated_at < now - idle_after)
         .where(or_(Instruction.lease_until.is_(None), Instruction.lease_until < now))
         .order_by(Instruction.id)
@@ -62,6 +66,6 @@ def due_for_publishing(
             .values(updated_at=now)
         )
     seen = {r.instruction_id for r in rows}
-    return [(r.instruction_id, r.priority) for r in rows] + [
-        (r.id, r.priority) for r in idle if r.id not in seen
+    return [(r.instruction_id, r.priority, lane_of(r.kind)) for r in rows] + [
+        (r.id, r.priority, lane_of(r.kind)) for r in idle if r.id not in seen
     ]

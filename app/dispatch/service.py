@@ -7,13 +7,15 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.service import record_event
 from app.auth.models import User
 from app.db import insert_rows, unnest_insert
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outbox, Outcome
-from app.dispatch.publish import SEND_TASK, publish_after_commit
+from app.dispatch.publish import SEND_TASK, Lane, lane_of, publish_after_commit
+from app.institutions.models import Institution
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,16 @@ def create_instructions(
     ]
     instructions = list(db.scalars(unnest_insert(Instruction, rows).returning(Instruction)))
     insert_rows(db, Outbox, [{"instruction_id": i.id, "task": SEND_TASK} for i in instructions])
-    publish_after_commit(db, [(i.id, priority) for i in instructions])
+    lanes = institution_lanes(db, {i.institution_id for i in instructions})
+    publish_after_commit(db, [(i.id, priority, lanes[i.institution_id]) for i in instructions])
     return instructions
+
+
+def institution_lanes(db: Session, institution_ids: set[int]) -> dict[int, Lane]:
+    kinds = db.execute(
+        select(Institution.id, Institution.kind).where(Institution.id.in_(institution_ids))
+    )
+    return {row.id: lane_of(row.kind) for row in kinds}
 
 
 RESENDABLE = (Outcome.mismatch.value, Outcome.rejected.value)

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,7 @@ import httpx
 import redis
 from kombu import Connection
 
+from app.dispatch.publish import Lane, lane_queue
 from tests.conftest import TEST_SECRET
 
 PROFILE = Path(__file__).with_name("profile.yaml")
@@ -120,17 +121,19 @@ def drop_queue(broker_url: str, queue: str) -> None:
             client.delete(key)
         return
     with Connection(broker_url) as connection:
-        connection.default_channel.queue_delete(queue)
+        for lane in Lane:
+            connection.default_channel.queue_delete(lane_queue(queue, lane))
 
 
 @contextmanager
 def running_stack(
     *, database_url: str, broker_url: str, queue: str, logs: Path, settings: dict[str, str],
-    workers: int = 1,
+    workers: Sequence[Sequence[str]] = ((),),
 ) -> Iterator[Stack]:  # fmt: skip
-    """The API, `workers` workers (`worker`, `worker-2`, …), beat and the simulator as
-    separate processes on ports of their own, on this database and queue, with `settings`
-    (STOPAY_…) on top; all stopped afterwards."""
+    """The API, a worker per item of `workers` (`worker`, `worker-2`, …, each started with
+    those `stopay worker` options), beat and the simulator as separate processes on ports
+    of their own, on this database and queue, with `settings` (STOPAY_…) on top; all
+    stopped afterwards."""
     api_port, sim_port = free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("STOPAY_")},
@@ -148,10 +151,11 @@ def running_stack(
     stack = Stack(env=env, logs=logs, api_url=f"http://127.0.0.1:{api_port}",
                   simulator_url=f"http://127.0.0.1:{sim_port}")  # fmt: skip
     try:
-        for name in ("simulator", "api", "worker", "beat"):
+        for name in ("simulator", "api", "beat"):
             stack.start(name, name)
-        for n in range(2, workers + 1):
-            stack.start(f"worker-{n}", "worker", f"--name=worker-{n}")
+        for n, options in enumerate(workers, start=1):
+            name = "worker" if n == 1 else f"worker-{n}"
+            stack.start(name, "worker", f"--name={name}", *options)
         wait_http_ok(f"{stack.simulator_url}/healthz")
         wait_http_ok(f"{stack.api_url}/readyz")
         yield stack

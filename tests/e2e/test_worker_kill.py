@@ -1,4 +1,5 @@
-"""Two workers share a fan-out; one is killed with SIGKILL in the middle of it.
+"""Two workers share a fan-out; one is killed with SIGKILL in the middle of it. And two
+workers on two lanes (banks, payment institutions), one of them dead for a while.
 
 The stack of this module is its own (the shared one must keep its worker): API, two workers
 started as separate process groups, beat and the simulator, on each broker. Nothing the dead
@@ -14,6 +15,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -41,7 +43,8 @@ def two_workers(
         "STOPAY_RELAY_IDLE_AFTER_S": str(IDLE_AFTER_S),
     }
     with running_stack(database_url=database_url, broker_url=BROKERS[broker],
-                       queue=f"e2e-kill-{uuid.uuid4().hex[:8]}", workers=2, settings=settings,
+                       queue=f"e2e-kill-{uuid.uuid4().hex[:8]}", workers=((), ()),
+                       settings=settings,
                        logs=tmp_path_factory.mktemp(f"kill-{broker}")) as stack:  # fmt: skip
         yield stack
 
@@ -73,3 +76,44 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
         _assert_exactly_once(sim, case)
         # The lease (20 s) and the relay's idle wait bound the delay; well inside 2 minutes.
         assert drained_s < 20 + IDLE_AFTER_S + 30, drained_s
+
+
+@pytest.fixture(scope="module")
+def two_lanes(
+    broker: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    settings = {"STOPAY_WORKER_PROCESSES": "1", "STOPAY_WORKER_CONCURRENCY": "8"}
+    with running_stack(database_url=database_url, broker_url=BROKERS[broker],
+                       queue=f"e2e-lanes-{uuid.uuid4().hex[:8]}", settings=settings,
+                       workers=(("--lane=banks",), ("--lane=payments",)),
+                       logs=tmp_path_factory.mktemp(f"lanes-{broker}")) as stack:  # fmt: skip
+        yield stack
+
+
+def _states(case: dict[str, Any], codes: set[str]) -> set[str]:
+    return {i["state"] for i in case["instructions"] if i["institution"] in codes}
+
+
+def test_two_lanes_share_the_fan_out_and_a_dead_lane_delays_only_its_own(
+    two_lanes: Stack, headers: dict[str, str]
+) -> None:
+    """A banks' worker and a payment institutions' worker, each on its own queue. With the
+    payments' worker killed, the banks' instructions complete and the wallets' wait in
+    their queue; when it is back they complete too, each applied once."""
+    stack = two_lanes
+    wallets = {"ALIPAY", "TENPAY"}
+    stack.stop("worker-2", sig=signal.SIGKILL)
+    with stack.api(headers) as api, stack.simulator() as sim:
+        targets = [account_at(code) for code in ("ICBC", "CCB", "ABC", *sorted(wallets))]
+        case_no = _post_case(api, *targets)
+
+        def banks_done() -> dict[str, Any] | None:
+            case = api.get(f"/api/v1/cases/{case_no}").json()
+            return case if _states(case, {"ICBC", "CCB", "ABC", "NFPP"}) == {"done"} else None
+
+        case = wait_for(banks_done, timeout=30, what="the banks' lane")
+        assert _states(case, wallets) == {"pending"}, "no worker takes the payments' lane"
+        stack.start("worker-2", "worker", "--name=worker-2", "--lane=payments")
+        case = wait_for(lambda: _settled(api, case_no), timeout=90, what="the payments' lane")
+        assert _states(case, wallets) == {"done"}
+        _assert_exactly_once(sim, case)

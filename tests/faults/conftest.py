@@ -74,7 +74,7 @@ def stack(
 ) -> Iterator[Stack]:
     postgres, redis = servers
     settings = {"STOPAY_WORKER_PROCESSES": "1", "STOPAY_WORKER_CONCURRENCY": "32"}
-    with running_stack(database_url=postgres.url, broker_url=redis.url, workers=2,
+    with running_stack(database_url=postgres.url, broker_url=redis.url, workers=((), ()),
                        queue=f"faults-{uuid.uuid4().hex[:8]}", settings=settings,
                        logs=tmp_path_factory.mktemp("fault-stack")) as stack:  # fmt: skip
         yield stack
