@@ -19,9 +19,13 @@ from typing import Any
 
 import pytest
 
+from app.auth.models import Role
+from app.db import make_engine, make_sessionmaker, transaction
+from tests.conftest import migrated_database
 from tests.e2e.conftest import BROKERS
 from tests.e2e.stack import Stack, running_stack, wait_for
 from tests.e2e.test_fanout import _assert_exactly_once, _post_case, _settled, account_at
+from tests.factories import bearer, make_user
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +36,26 @@ IDLE_AFTER_S = 15
 
 
 @pytest.fixture(scope="module")
+def own_database(broker: str) -> Iterator[str]:
+    """A database of this module's own: on the shared one, the shared stack's relay would
+    publish this module's instructions to its own queue, and its simulator would do them."""
+    with migrated_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def headers(own_database: str) -> dict[str, str]:
+    """A call-taker with a token, in this module's database."""
+    engine = make_engine(own_database)
+    with transaction(make_sessionmaker(engine)) as db:
+        token = bearer(db, make_user(db, role=Role.call_taker))
+    engine.dispose()
+    return token
+
+
+@pytest.fixture(scope="module")
 def two_workers(
-    broker: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    broker: str, own_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     settings = {
         # Eight threads each and one process: a 60-account case is more than both hold at
@@ -42,7 +64,7 @@ def two_workers(
         "STOPAY_WORKER_CONCURRENCY": "8",
         "STOPAY_RELAY_IDLE_AFTER_S": str(IDLE_AFTER_S),
     }
-    with running_stack(database_url=database_url, broker_url=BROKERS[broker],
+    with running_stack(database_url=own_database, broker_url=BROKERS[broker],
                        queue=f"e2e-kill-{uuid.uuid4().hex[:8]}", workers=((), ()),
                        settings=settings,
                        logs=tmp_path_factory.mktemp(f"kill-{broker}")) as stack:  # fmt: skip
@@ -80,10 +102,10 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
 
 @pytest.fixture(scope="module")
 def two_lanes(
-    broker: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    broker: str, own_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     settings = {"STOPAY_WORKER_PROCESSES": "1", "STOPAY_WORKER_CONCURRENCY": "8"}
-    with running_stack(database_url=database_url, broker_url=BROKERS[broker],
+    with running_stack(database_url=own_database, broker_url=BROKERS[broker],
                        queue=f"e2e-lanes-{uuid.uuid4().hex[:8]}", settings=settings,
                        workers=(("--lane=banks",), ("--lane=payments",)),
                        logs=tmp_path_factory.mktemp(f"lanes-{broker}")) as stack:  # fmt: skip
