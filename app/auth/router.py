@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.audit.service import record_event
+from app.auth.admin_service import scopes_refused
 from app.auth.models import Role, Scope, User
 from app.auth.schemas import TokenCreate, TokenRead, UserRead
 from app.auth.service import (
@@ -23,7 +24,6 @@ from app.auth.service import (
     record_login,
     scopes_beyond,
 )
-from app.auth.tokens import scopes_refused
 from app.db import utcnow
 from app.deps import SESSION_COOKIE, AppSettings, CurrentPrincipal, DbSession, SignedIn
 from app.errors import LANGUAGE_COOKIE, Forbidden, problem, request_language

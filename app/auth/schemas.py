@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.auth.models import Role, Scope
 from app.i18n import Language
 
+Password = Field(min_length=12, max_length=200, description="At least 12 characters.")
+
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(
@@ -114,3 +116,37 @@ class UserRead(BaseModel):
     language: Language
     unit: UnitRead
     last_login_at: dt.datetime | None
+
+
+class UserAdminRead(BaseModel):
+    username: str
+    display_name: str
+    role: Role
+    unit: str
+    language: str
+    is_active: bool
+    last_login_at: str | None
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    display_name: str = Field(min_length=1, max_length=200)
+    role: Role
+    unit: str = Field(min_length=1, max_length=32, description="The unit's code.")
+    language: Language = "zh-CN"
+    password: str = Password
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Password
+
+
+class UserChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    is_active: bool | None = None

@@ -1,0 +1,178 @@
+"""Admins manage people and their API tokens: one implementation, which the admin API
+(app/auth/admin.py, app/auth/tokens.py) and the admin pages (app/auth/admin_pages.py) call.
+
+Every change is an audit event. A reset or a deactivation ends the user's sessions and
+revokes their API tokens at once, so a lost laptop or a departed officer loses access now.
+A token's value is returned once, by `issue_token`; only its SHA-256 is stored, and neither
+appears in a listing or an audit event. Errors carry the field they are about (`errors`),
+so a form can show each beside its input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from app.audit.service import record_event
+from app.auth.models import ApiToken, Role, Scope, Unit, User, UserSession
+from app.auth.schemas import ApiTokenCreate, PasswordReset, UserChange, UserCreate
+from app.auth.service import create_api_token, hash_password, scopes_beyond
+from app.db import utcnow
+from app.errors import Conflict, Invalid, NotFound
+from app.i18n import Language, t
+
+
+def _on(field: str, key: str, message: str) -> list[dict[str, str]]:
+    return [{"field": field, "message": message, "type": key}]
+
+
+def scopes_refused(role: Role, beyond: list[Scope], lang: Language) -> Invalid:
+    """422 on `scopes`: the role may not hold these."""
+    message = t("auth.scope_not_for_role", lang, role=t(f"role.{role.value}", lang),
+                scopes=", ".join(scope.value for scope in beyond))  # fmt: skip
+    return Invalid(message, errors=_on("scopes", "auth.scope_not_for_role", message))
+
+
+def load_user(db: Session, *, username: str, lang: Language) -> tuple[User, Unit]:
+    """Load-or-404, locked for the change: the user and their unit."""
+    found = db.execute(
+        select(User, Unit)
+        .join(Unit, Unit.id == User.unit_id)
+        .where(User.username == username)
+        .with_for_update(of=User)
+    ).first()
+    if found is None:
+        raise NotFound(t("admin.no_such_user", lang, username=username))
+    return found[0], found[1]
+
+
+def cut_off(db: Session, *, user: User) -> None:
+    """End every session of the user and revoke every API token, now."""
+    db.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    db.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def list_people(db: Session) -> list[tuple[User, Unit]]:
+    """Everyone who can log in, and who no longer can, by username; each with their unit."""
+    rows = db.execute(
+        select(User, Unit).join(Unit, Unit.id == User.unit_id).order_by(User.username)
+    )
+    return [(user, unit) for user, unit in rows]
+
+
+def create_user(db: Session, *, data: UserCreate, admin: User, lang: Language) -> tuple[User, Unit]:
+    unit = db.scalar(select(Unit).where(Unit.code == data.unit))
+    if unit is None:
+        message = t("admin.no_such_unit", lang, unit=data.unit)
+        raise Invalid(message, errors=_on("unit", "admin.no_such_unit", message))
+    if db.scalar(select(User.id).where(User.username == data.username)) is not None:
+        message = t("admin.username_taken", lang, username=data.username)
+        raise Conflict(message, errors=_on("username", "admin.username_taken", message))
+    user = User(username=data.username, display_name=data.display_name, role=data.role.value,
+                unit_id=unit.id, language=data.language,
+                password_hash=hash_password(data.password))  # fmt: skip
+    db.add(user)
+    db.flush()
+    event = {"username": user.username, "role": user.role, "unit": unit.code}
+    record_event(db, kind="user.created", user=admin, data=event)
+    return user, unit
+
+
+def reset_password(
+    db: Session, *, username: str, data: PasswordReset, admin: User, lang: Language
+) -> User:
+    """A new password; the user's sessions end and their API tokens are revoked."""
+    user, _ = load_user(db, username=username, lang=lang)
+    user.password_hash = hash_password(data.password)
+    cut_off(db, user=user)
+    record_event(db, kind="user.password_reset", user=admin, data={"username": username})
+    return user
+
+
+def change_user(
+    db: Session, *, username: str, data: UserChange, admin: User, lang: Language
+) -> tuple[User, Unit]:
+    """A new role, or deactivated (cut off at once) or reactivated; never one's own."""
+    user, unit = load_user(db, username=username, lang=lang)
+    if user.id == admin.id and (data.is_active is False or data.role not in (None, Role.admin)):
+        field = "is_active" if data.is_active is False else "role"
+        message = t("admin.not_yourself", lang)
+        raise Conflict(message, errors=_on(field, "admin.not_yourself", message))
+    if data.role is not None and data.role.value != user.role:
+        event = {"username": username, "from": user.role, "to": data.role.value}
+        record_event(db, kind="user.role_changed", user=admin, data=event)
+        user.role = data.role.value
+    if data.is_active is not None and data.is_active != user.is_active:
+        user.is_active = data.is_active
+        if not data.is_active:
+            cut_off(db, user=user)
+        kind = "user.activated" if data.is_active else "user.deactivated"
+        record_event(db, kind=kind, user=admin, data={"username": username})
+    return user, unit
+
+
+def issue_token(
+    db: Session,
+    *,
+    username: str,
+    data: ApiTokenCreate,
+    admin: User,
+    default_max_age_s: int,
+    lang: Language,
+) -> tuple[str, ApiToken]:
+    """A new API token for the user: its value (shown once, never stored) and its row."""
+    user, _ = load_user(db, username=username, lang=lang)
+    if not user.is_active:
+        raise Conflict(t("admin.user_inactive", lang, username=username))
+    role = Role(user.role)
+    if beyond := scopes_beyond(role, data.scopes):
+        raise scopes_refused(role, beyond, lang)
+    max_age_s = default_max_age_s
+    if data.expires_in_days is not None:
+        max_age_s = data.expires_in_days * 24 * 3600
+    token, row = create_api_token(db, user=user, name=data.name, max_age_s=max_age_s,
+                                  scopes=data.scopes)  # fmt: skip
+    db.refresh(row)  # created_at comes from the database
+    record_event(db, kind="token.created", user=admin, data={
+        "token_id": row.id, "username": username, "name": row.name, "scopes": row.scopes,
+        "expires_at": row.expires_at.isoformat()})  # fmt: skip
+    return token, row
+
+
+def list_tokens(db: Session, *, user_ids: Collection[int]) -> dict[int, list[ApiToken]]:
+    """The users' tokens, newest first, revoked and expired ones too, by user id."""
+    found: dict[int, list[ApiToken]] = {user_id: [] for user_id in user_ids}
+    rows = db.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id.in_(found))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+    for row in rows:
+        found[row.user_id].append(row)
+    return found
+
+
+def revoke_token(
+    db: Session, *, token_id: int, admin: User, lang: Language
+) -> tuple[ApiToken, str]:
+    """Revoke a token (its next call is refused) and name its user; a second time is a no-op."""
+    found = db.execute(
+        select(ApiToken, User.username)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.id == token_id)
+        .with_for_update(of=ApiToken)
+    ).first()
+    if found is None:
+        raise NotFound(t("admin.no_such_token", lang, id=token_id))
+    row, username = found
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        record_event(db, kind="token.revoked", user=admin,
+                     data={"token_id": row.id, "username": username, "name": row.name})  # fmt: skip
+    return row, username
