@@ -35,10 +35,10 @@ pytest: $(STAMP)
 faults: $(STAMP)
 	STOPAY_FAULTS_FULL=1 $(BIN)/pytest -W error -v tests/faults tests/e2e/test_worker_kill.py
 
-## The intake form's screenshots (docs/screenshots) and keystroke figure (BENCHMARKS.md),
-## from the browser tests in Debian's Chromium.
+## The intake form's and the admin pages' screenshots (docs/screenshots) and the keystroke
+## figure (BENCHMARKS.md), from the browser tests in Debian's Chromium.
 form-evidence: $(STAMP)
-	STOPAY_WRITE_EVIDENCE=1 $(BIN)/pytest -W error -q tests/pages/test_evidence.py
+	STOPAY_WRITE_EVIDENCE=1 $(BIN)/pytest -W error -q tests/pages/test_evidence.py tests/pages/test_admin.py
 
 ## Re-vendor browser assets from the npm registry into app/static/vendor (run by hand).
 vendor:

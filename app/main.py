@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.auth.admin import router as people_admin
+from app.auth.admin_pages import router as people_pages
 from app.auth.router import api as auth_api
 from app.auth.router import pages as auth_pages
 from app.auth.tokens import router as token_admin
@@ -50,6 +51,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     auth_api,
     people_admin,
     token_admin,
+    people_pages,
     pages_router,
     institutions_router,
     institutions_admin,

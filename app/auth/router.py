@@ -25,7 +25,15 @@ from app.auth.service import (
     scopes_beyond,
 )
 from app.db import utcnow
-from app.deps import SESSION_COOKIE, AppSettings, CurrentPrincipal, DbSession, SignedIn
+from app.deps import (
+    SESSION_COOKIE,
+    Admin,
+    AppSettings,
+    CurrentPrincipal,
+    DbSession,
+    Principal,
+    SignedIn,
+)
 from app.errors import LANGUAGE_COOKIE, Forbidden, problem, request_language
 from app.i18n import LANGUAGES, Language, t
 from app.web import render
@@ -111,19 +119,29 @@ def login(
     return response
 
 
-def csrf_form(
-    principal: CurrentPrincipal,
-    _user: SignedIn,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> User:
-    """Form posts from our pages carry the session's CSRF token in a hidden field."""
+CsrfField = Annotated[str, Form(max_length=100)]
+
+
+def _csrf_checked(principal: Principal, sent: str) -> User:
     session = principal.session
-    if session is None or not secrets.compare_digest(csrf_token, session.csrf_token):
+    # As bytes: compare_digest refuses a str with non-ASCII characters (a 500, not a 403).
+    if session is None or not secrets.compare_digest(sent.encode(), session.csrf_token.encode()):
         raise Forbidden(t("auth.csrf", principal.user.language))  # type: ignore[arg-type]
     return principal.user
 
 
+def csrf_form(principal: CurrentPrincipal, _user: SignedIn, csrf_token: CsrfField = "") -> User:
+    """Form posts from our pages carry the session's CSRF token in a hidden field."""
+    return _csrf_checked(principal, csrf_token)
+
+
+def admin_csrf_form(principal: CurrentPrincipal, _admin: Admin, csrf_token: CsrfField = "") -> User:
+    """The admin pages' form posts: the admin role first (403), then the CSRF field (403)."""
+    return _csrf_checked(principal, csrf_token)
+
+
 FormUser = Annotated[User, Depends(csrf_form)]
+AdminForm = Annotated[User, Depends(admin_csrf_form)]
 
 
 @pages.post("/logout")

@@ -129,11 +129,12 @@ def drop_queue(broker_url: str, queue: str) -> None:
 def running_stack(
     *, database_url: str, broker_url: str, queue: str, logs: Path, settings: dict[str, str],
     workers: Sequence[Sequence[str]] = ((),),
+    services: Sequence[str] = ("simulator", "api", "beat"),
 ) -> Iterator[Stack]:  # fmt: skip
     """The API, a worker per item of `workers` (`worker`, `worker-2`, …, each started with
     those `stopay worker` options), beat and the simulator as separate processes on ports
     of their own, on this database and queue, with `settings` (STOPAY_…) on top; all
-    stopped afterwards."""
+    stopped afterwards. `services` and `workers=()` start fewer (the API alone: `("api",)`)."""
     api_port, sim_port = free_port(), free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("STOPAY_")},
@@ -151,12 +152,13 @@ def running_stack(
     stack = Stack(env=env, logs=logs, api_url=f"http://127.0.0.1:{api_port}",
                   simulator_url=f"http://127.0.0.1:{sim_port}")  # fmt: skip
     try:
-        for name in ("simulator", "api", "beat"):
+        for name in services:
             stack.start(name, name)
         for n, options in enumerate(workers, start=1):
             name = "worker" if n == 1 else f"worker-{n}"
             stack.start(name, "worker", f"--name={name}", *options)
-        wait_http_ok(f"{stack.simulator_url}/healthz")
+        if "simulator" in services:
+            wait_http_ok(f"{stack.simulator_url}/healthz")
         wait_http_ok(f"{stack.api_url}/readyz")
         yield stack
     finally:
