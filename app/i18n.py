@@ -92,6 +92,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "field.enum": {"zh-CN": "可选值：{expected}", "en": "Expected one of: {expected}"},
     "field.json_invalid": {"zh-CN": "JSON 格式错误", "en": "The body is not valid JSON"},
     "field.greater_than": {"zh-CN": "必须大于 {gt}", "en": "Must be greater than {gt}"},
+    "field.greater_than_equal": {"zh-CN": "不能小于 {ge}", "en": "Must be at least {ge}"},
+    "field.int_parsing": {"zh-CN": "应为整数", "en": "Must be a whole number"},
+    "field.int_type": {"zh-CN": "应为整数", "en": "Must be a whole number"},
+    "field.literal_error": {"zh-CN": "可选值：{expected}", "en": "Expected one of: {expected}"},
     "field.less_than_equal": {"zh-CN": "不能超过 {le}", "en": "Must be at most {le}"},
     "field.decimal_max_places": {
         "zh-CN": "最多 {decimal_places} 位小数",

@@ -236,6 +236,11 @@ def test_an_issued_token_is_shown_once_and_works_as_a_bearer(
     none = post(admin, f"/admin/users/{user.username}/tokens", {"name": "x", "scopes": []})
     assert none.status_code == 422
     assert error_beside(none.text, f"token-{user.username}-scopes-err") != ""
+    days = post(admin, f"/admin/users/{user.username}/tokens",
+                {"name": "x", "scopes": ["cases:read"], "expires_in_days": "abc"})  # fmt: skip
+    assert days.status_code == 422
+    assert error_beside(days.text, f"token-{user.username}-expires_in_days-err") == (
+        "Must be a whole number")  # fmt: skip
     assert db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all() == []
 
     form: dict[str, str | list[str]] = {"name": "bank portal", "scopes": ["cases:read"],
