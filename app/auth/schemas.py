@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.auth.models import Role, Scope
 from app.i18n import Language
@@ -128,13 +129,21 @@ class UserAdminRead(BaseModel):
     last_login_at: str | None
 
 
-class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+Trimmed = StringConstraints(strip_whitespace=True)
 
-    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-    display_name: str = Field(min_length=1, max_length=200)
+
+class UserCreate(BaseModel):
+    # Names are trimmed; a password is taken exactly as typed, as log-in takes it.
+    model_config = ConfigDict(extra="forbid")
+
+    username: Annotated[str, Trimmed] = Field(
+        min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+$"
+    )
+    display_name: Annotated[str, Trimmed] = Field(min_length=1, max_length=200)
     role: Role
-    unit: str = Field(min_length=1, max_length=32, description="The unit's code.")
+    unit: Annotated[str, Trimmed] = Field(
+        min_length=1, max_length=32, description="The unit's code."
+    )
     language: Language = "zh-CN"
     password: str = Password
 

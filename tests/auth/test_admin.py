@@ -81,3 +81,16 @@ def test_an_admin_cannot_lock_themselves_out_and_others_cannot_manage_people(
         assert client.get("/api/v1/admin/users", headers=headers).status_code == 403
     assert client.patch("/api/v1/admin/users/nobody", json={"is_active": False},
                         headers=mine).status_code == 404  # fmt: skip
+
+
+def test_a_password_is_kept_exactly_as_typed_spaces_and_all(
+    client: TestClient, db: Session
+) -> None:
+    spaced = f"  {NEW_PASSWORD}  "
+    body = {"username": " zhao.lei ", "display_name": " 赵磊 ", "role": "call_taker",
+            "unit": make_unit(db).code, "password": spaced}  # fmt: skip
+    created = client.post("/api/v1/admin/users", json=body, headers=_admin(db))
+    assert created.status_code == 201, created.text
+    assert (created.json()["username"], created.json()["display_name"]) == ("zhao.lei", "赵磊")
+    assert _token(client, "zhao.lei", spaced) == 201
+    assert _token(client, "zhao.lei", NEW_PASSWORD) == 401
