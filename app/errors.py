@@ -14,6 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.i18n import LANGUAGES, MESSAGES, Language, negotiate, t
 
 log = logging.getLogger(__name__)
+# Query parameters say so in the schema: PostgreSQL text cannot hold U+0000 (see below).
+NO_NUL = r"^[^\x00]*$"
 
 PROBLEM_JSON = "application/problem+json"
 # Chosen on the log-in page, before anyone is signed in; a user's own setting wins after.
@@ -128,7 +130,9 @@ def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
         ctx = dict(err.get("ctx") or {})
         kind = err.get("type", "")
         key = f"field.{kind}"
-        if key in MESSAGES:
+        if kind == "string_pattern_mismatch" and ctx.get("pattern") == NO_NUL:
+            message = t("problem.nul_character", lang)
+        elif key in MESSAGES:
             try:
                 message = t(key, lang, **ctx)
             except (KeyError, IndexError):

@@ -27,7 +27,7 @@ from app.cases.service import plan_case, preview_priority, submit_case
 from app.cases.validation import CaseInvalid
 from app.db import utcnow
 from app.deps import AnyUser, AppSettings, CurrentUser, DbSession, IntakeUser, Supervisor
-from app.errors import Invalid, NotFound, request_language
+from app.errors import NO_NUL, Invalid, NotFound, request_language
 from app.i18n import Language, t
 from app.legal.clock import LegalNow
 
@@ -129,7 +129,7 @@ def index(
     fraud_type: FraudType | None = None,
     received_from: dt.datetime | None = None,
     received_to: dt.datetime | None = None,
-    account_no: Annotated[str | None, Query(max_length=64)] = None,
+    account_no: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.models import Event
+from app.cases.reveal import REVEALED
 from app.intake.live import sse_event
 
 POLL_S = 0.25
@@ -30,8 +31,13 @@ RETRY_MS = 2000
 Panels = Callable[[Session], dict[str, str]]
 
 
+# Events that change nothing the panels show. A reveal above all: were it to re-render the
+# panels, the value the supervisor just revealed would be masked again under their eyes.
+UNSEEN = (REVEALED,)
+
+
 def latest_event(db: Session, case_id: int | None = None) -> int:
-    query = select(func.max(Event.id))
+    query = select(func.max(Event.id)).where(Event.kind.not_in(UNSEEN))
     if case_id is not None:
         query = query.where(Event.case_id == case_id)
     return db.scalar(query) or 0

@@ -17,7 +17,7 @@ from app.cases.schemas import InstructionRead, ReturnRead
 from app.cases.service import read_back, rollup_status
 from app.deps import Admin, AppSettings, DbSession, Supervisor, SupervisorAction
 from app.dispatch.models import Instruction
-from app.errors import AppError, Conflict, Invalid, NotFound, request_language
+from app.errors import NO_NUL, AppError, Conflict, Invalid, NotFound, request_language
 from app.i18n import Language, t
 from app.legal import return_service
 from app.legal.clock import LegalNow, legal_now, reset_clock, set_clock
@@ -178,8 +178,8 @@ def _proposal_read(
 def propose_return(
     request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
     case: VisibleCase, now: LegalNow,
-    institution: Annotated[str, Query(min_length=1, max_length=16)],
-    account_no: Annotated[str, Query(min_length=1, max_length=64)],
+    institution: Annotated[str, Query(min_length=1, max_length=16, pattern=NO_NUL)],
+    account_no: Annotated[str, Query(min_length=1, max_length=64, pattern=NO_NUL)],
 ) -> ReturnProposalRead:  # fmt: skip
     lang = request_language(request)
     account = _account(db, case, AccountChoice(institution=institution,

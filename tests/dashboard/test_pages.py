@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from app.audit.models import Event
 from app.auth.models import Role, Unit, User
 from app.cases.models import Case, CaseAccount
-from app.cases.reveal import REVEALED
-from app.cases.schemas import CaseCreate
+from app.cases.reveal import REVEALED, reveal_value
+from app.cases.schemas import CaseCreate, PersonalField
 from app.cases.service import create_case
 from app.config import Settings
 from app.dashboard.live import latest_event, panel_events
@@ -180,3 +180,15 @@ def test_the_case_page_masks_the_victims_numbers_and_reveals_one_on_request(
         {"field": "victim.id_no"}, {"field": "account_no", "account_id": account_id}
     ]  # fmt: skip
     assert ID_NO not in client.get(f"/dashboard/cases/{case.case_no}").text
+
+
+def test_a_reveal_is_no_change_for_the_live_panels(db: Session) -> None:
+    """Else the panels re-render and mask again what the supervisor has just revealed."""
+    case = make_case(db, (fresh_card_no("CCB"), "45000.00"))
+    boss = make_user(db, role=Role.supervisor, unit=db.get_one(Unit, case.unit_id))
+    before = latest_event(db, case.id), latest_event(db)
+    value = reveal_value(db, case=case, field=PersonalField.victim_id_no, account_id=None,
+                         user=boss)  # fmt: skip
+    db.flush()
+    assert value == case_payload()["victim"]["id_no"]
+    assert (latest_event(db, case.id), latest_event(db)) == before
