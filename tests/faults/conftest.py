@@ -29,8 +29,6 @@ from tests.factories import bearer, make_user
 from tests.faults.load import REPORT_HEADER, Reckoning
 from tests.faults.servers import PostgresServer, RedisServer
 
-pytestmark = pytest.mark.slow
-
 FULL = os.environ.get("STOPAY_FAULTS_FULL") == "1"
 BENCHMARKS = Path(__file__).resolve().parents[2] / "BENCHMARKS.md"
 HEADING = "## Faults (tests/faults, `make faults`)"
