@@ -28,7 +28,7 @@ the simulator with the fan-out bench profile: ack 100-300 ms, callback 0.5-3 s l
 faults) on a throw-away database and a Redis database and queue of its own. The section
 `## Sustained load (bench/load.py)` of BENCHMARKS.md gets one sub-section per worker count.
 
-    .venv/bin/python bench/load.py [--workers 1|2] [--step-s 60] [--rates 2,4,8,12,16,24,32]
+    .venv/bin/python bench/load.py [--workers 1|2] [--step-s 60] [--rates 2,4,6,8,...,32]
         [--accounts 5] [--concurrency 100] [--drain-s 300] [--max-load 1] [--out BENCHMARKS.md]
         [--logs DIR]
 """
