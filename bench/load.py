@@ -335,7 +335,10 @@ its 201, the client achieved 95% of the rate, every instruction was acked and th
 delay is at most 1 s; the run stops at the first step not held. CPU is in cores (CPU seconds
 over the step's wall-clock seconds, from /proc) on a 2-core machine the client shares; memory
 is the peak RSS (VmHWM, summed over a process group) by the end of each step. The machine is
-shared: other people's tests may run at the same time (see the load averages and "rest").
+shared: other people's tests may run at the same time. "rest" (the machine's CPU time not
+spent by the stack's processes, the database's backends or the client: Redis, other
+databases, anyone else) shows how much; the load average at the end of a run counts the
+stack's own busy threads, and says little about others.
 """
 
 
