@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest faults vendor form-evidence clean
+.PHONY: run test lint typecheck pytest faults bench vendor form-evidence clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,24 @@ pytest: $(STAMP)
 ## ...); its report goes into BENCHMARKS.md. `make test` runs the same tests with short faults.
 faults: $(STAMP)
 	STOPAY_FAULTS_FULL=1 $(BIN)/pytest -W error -v tests/faults tests/e2e/test_worker_kill.py
+
+## Every benchmark in bench/, one after another, each rewriting its own section of
+## BENCHMARKS.md: sustained load with one worker process, then two (steps of BENCH_STEP_S
+## seconds, 60 as issue 9 asks: about 10 minutes each), then fan-out (both worker set-ups),
+## follow the money, intake and the dashboard. Each waits (at most 10 min) for the machine's
+## load to drop to 1 first. `make test` runs none of them.
+BENCH_STEP_S ?= 60
+bench: $(STAMP)
+	$(BIN)/python bench/load.py --workers 1 --step-s $(BENCH_STEP_S) --max-load 1 --out BENCHMARKS.md
+	$(BIN)/python bench/load.py --workers 2 --step-s $(BENCH_STEP_S) --max-load 1 --out BENCHMARKS.md
+	$(BIN)/python bench/fanout.py --repeat 5 --pool threads --processes 2 --concurrency 100 \
+	    --poll db --max-load 1 --out BENCHMARKS.md
+	$(BIN)/python bench/fanout.py --repeat 3 --pool threads --processes 1 --concurrency 200 \
+	    --poll db --max-load 1 --out BENCHMARKS.md
+	$(BIN)/python bench/trace.py --repeat 3 --processes 2 --concurrency 100 --max-load 1 \
+	    --out BENCHMARKS.md
+	$(BIN)/python bench/intake.py --rate 20 --duration 30 --transfers 20 --out BENCHMARKS.md
+	$(BIN)/python bench/dashboard.py --cases 2000 --requests 300 --out BENCHMARKS.md
 
 ## The intake form's and the admin pages' screenshots (docs/screenshots) and the keystroke
 ## figure (BENCHMARKS.md), from the browser tests in Debian's Chromium.

@@ -88,7 +88,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: `app`, `bench`, `tests` import
 
 from bench.intake import (  # noqa: E402
-    PREAMBLE,
     SECRET_KEY,
     card_no,
     create_database,
@@ -98,6 +97,7 @@ from bench.intake import (  # noqa: E402
     percentile,
     prepare_database,
 )
+from bench.report import write_subsection  # noqa: E402
 from simulator.faults import draw  # noqa: E402
 from simulator.profiles import Profile  # noqa: E402
 from tests.e2e.stack import Stack, free_port, wait_http_ok  # noqa: E402
@@ -324,7 +324,15 @@ def clear_broker() -> None:
     redis.Redis.from_url(BROKER_URL).flushdb()
 
 
-def make_stack(url: str, options: Options, logs: Path) -> Stack:
+def make_stack(
+    url: str,
+    options: Options,
+    logs: Path,
+    *,
+    broker_url: str = BROKER_URL,
+    settings: dict[str, str] | None = None,
+) -> Stack:
+    """The stack's processes, not started yet; `settings` (STOPAY_…) go on top."""
     profile = logs / "bench-profile.yaml"
     profile.write_text(yaml.safe_dump(SIM_PROFILE, sort_keys=False))
     api_port, sim_port = free_port(), free_port()
@@ -332,7 +340,7 @@ def make_stack(url: str, options: Options, logs: Path) -> Stack:
         **{k: v for k, v in os.environ.items() if not k.startswith("STOPAY_")},
         "PYTHONPATH": str(ROOT),
         "DATABASE_URL": url,
-        "BROKER_URL": BROKER_URL,
+        "BROKER_URL": broker_url,
         "STOPAY_SECRET_KEY": SECRET_KEY,
         "STOPAY_DEMO": "false",
         "STOPAY_DATA_DIR": str(logs),
@@ -342,6 +350,7 @@ def make_stack(url: str, options: Options, logs: Path) -> Stack:
         "STOPAY_WORKER_POOL": options.pool,
         "STOPAY_WORKER_PROCESSES": str(options.processes),
         "STOPAY_WORKER_CONCURRENCY": str(options.concurrency),
+        **(settings or {}),
     }
     return Stack(
         env=env,
@@ -386,9 +395,12 @@ def group_rss_mib(pgrp: int) -> tuple[float, int]:
     return sum(peak_rss_kib(pid) for pid in pids) / 1024, len(pids)
 
 
-def peak_memory(stack: Stack) -> dict[str, str]:
+def peak_memory(
+    stack: Stack, names: tuple[str, ...] = ("api", "worker", "simulator")
+) -> dict[str, str]:
+    """Peak RSS (summed VmHWM) of each named process group, e.g. "316 MiB (3 processes)"."""
     figures = {}
-    for name in ("api", "worker", "simulator"):
+    for name in names:
         mib, count = group_rss_mib(stack.processes[name].pid)
         figures[name] = f"{mib:.0f} MiB" + (f" ({count} processes)" if count > 1 else "")
     return figures
@@ -911,45 +923,6 @@ def render_config(results: Results, options: Options) -> str:
     )
 
 
-def split_subsections(body: str) -> list[tuple[str, str]]:
-    """(heading line, text) of each `### ` sub-section of a section body."""
-    parts: list[tuple[str, str]] = []
-    for line in body.splitlines(keepends=True):
-        if line.startswith("### "):
-            parts.append((line.rstrip(), line))
-        elif parts:
-            parts[-1] = (parts[-1][0], parts[-1][1] + line)
-    return parts
-
-
-def merge_section(old_body: str, config: str) -> str:
-    """The section: the intro, then the sub-sections of other configurations kept as they were
-    and this configuration's replaced (or appended)."""
-    heading = config.splitlines()[0].rstrip()
-    parts = split_subsections(old_body)
-    if heading in (h for h, _ in parts):
-        parts = [(h, config if h == heading else text) for h, text in parts]
-    else:
-        parts.append((heading, config))
-    texts = [text.rstrip("\n") + "\n" for _, text in parts]
-    return f"{HEADING}\n\n{INTRO}\n" + "\n".join(texts)
-
-
-def write_section(path: Path, config: str) -> None:
-    """Replace the section under HEADING (up to the next `## `), or append it."""
-    text = path.read_text() if path.exists() else PREAMBLE
-    lines = text.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if line.rstrip() == HEADING]
-    if not starts:
-        path.write_text(text.rstrip("\n") + "\n\n" + merge_section("", config))
-        return
-    start = starts[0]
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    section = merge_section("".join(lines[start + 1 : end]), config)
-    tail = "".join(lines[end:])
-    path.write_text("".join(lines[:start]) + section + ("\n" + tail if tail else ""))
-
-
 # --- Main -------------------------------------------------------------------------------
 
 
@@ -1014,7 +987,7 @@ def main(argv: list[str] | None = None) -> int:
         drop_database(url)
         clear_broker()
     config = render_config(results, options)
-    write_section(options.out, config)
+    write_subsection(options.out, config, heading=HEADING, intro=INTRO)
     print(config)
     print(f"Written to {options.out}")
     return 0

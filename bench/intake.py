@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import math
 import os
 import platform
 import signal
@@ -37,9 +38,10 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import psycopg
@@ -338,8 +340,10 @@ def stop_api(proc: subprocess.Popen[bytes]) -> None:
 
 # --- The load ---------------------------------------------------------------------------
 
+SampleT = TypeVar("SampleT")  # what one sent request yields: intake's Sample, load's Posted
 
-async def post_case(client: httpx.AsyncClient, request: Request, *, scheduled: float) -> Sample:
+
+async def post_case(client: httpx.AsyncClient, request: Request, scheduled: float) -> Sample:
     """One report; a connection error or time-out counts as a failure with status 0."""
     sent = time.perf_counter()
     try:
@@ -352,17 +356,21 @@ async def post_case(client: httpx.AsyncClient, request: Request, *, scheduled: f
 
 
 async def open_loop(
-    client: httpx.AsyncClient, requests: list[Request], rate: float
-) -> list[Sample]:
-    """Send request i at start + i/rate without waiting for earlier answers."""
+    client: httpx.AsyncClient,
+    requests: list[Request],
+    rate: float,
+    post: Callable[[httpx.AsyncClient, Request, float], Awaitable[SampleT]],
+) -> list[SampleT]:
+    """Send request i at start + i/rate without waiting for earlier answers, by
+    `post(client, request, scheduled)` (`scheduled` on the perf_counter clock)."""
     start = time.perf_counter() + 0.01
-    tasks: list[asyncio.Task[Sample]] = []
+    tasks: list[asyncio.Task[SampleT]] = []
     for i, request in enumerate(requests):
         scheduled = start + i / rate
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(post_case(client, request, scheduled=scheduled)))
+        tasks.append(asyncio.create_task(post(client, request, scheduled)))
     return list(await asyncio.gather(*tasks))
 
 
@@ -384,16 +392,20 @@ async def drive(
             if warm[-1].status != 201:
                 raise RuntimeError(f"warm-up answered {warm[-1].status}: {warm[-1].body_head}")
         await asyncio.to_thread(between)
-        return warm, await open_loop(client, timed, rate)
+        return warm, await open_loop(client, timed, rate, post_case)
 
 
 # --- Figures and the report -------------------------------------------------------------
 
 
 def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
+    """Nearest-rank percentile: the smallest value with at least `pct` % of them at or below.
+
+    (`pct * n / 100` is exact for whole percentages; `round(x + 0.5)`, used before, rounds
+    half to even and made the p99 of 100 values their maximum.)
+    """
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(pct * len(ordered) / 100)))
     return ordered[rank - 1]
 
 

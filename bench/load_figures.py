@@ -1,0 +1,158 @@
+"""The sustained-load benchmark's figures: each step's percentiles, whether it was held, and
+the tables of BENCHMARKS.md (pure functions over what bench/load.py measured)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from bench.intake import percentile
+
+TARGET_P99_S = 1.0  # issue 9: raise the rate until the p99 dispatch delay passes 1 s
+MIN_ACHIEVED = 0.95  # of the target rate, or the step is not held
+PROCESS_NAMES = ("api", "worker", "beat", "simulator")
+
+
+@dataclass(frozen=True)
+class Posted:
+    """One case sent, and how it was answered."""
+
+    status: int  # 0: no answer (connection error or time-out)
+    latency_ms: float
+    lag_s: float  # how late the client sent it against the schedule
+    answered_at: float  # epoch seconds: when the 201 (or the failure) came
+    case_no: str | None
+    detail: str = ""  # the start of an answer that was not a 201
+
+
+@dataclass
+class Step:
+    """One rate held for a while: what was sent, and what became of it."""
+
+    rate: float  # target cases/s
+    duration_s: float  # first send to last answer
+    posted: list[Posted]
+    delays_s: list[float]  # per instruction: the 201 -> acked_at; inf if never acked
+    max_attempts: int = 1
+    queue_max: int = 0  # messages waiting in the broker's queue
+    unacked_max: int = 0  # taken by a worker, not yet acknowledged
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds while the step sent
+    db_xacts: int = 0  # transactions the database committed or rolled back meanwhile
+    rss: dict[str, str] = field(default_factory=dict)  # peak RSS by the step's end
+
+
+def step_figures(step: Step) -> dict[str, float]:
+    """The figures of one step: latencies in ms, delays in s, rates per second."""
+    created = sum(p.status == 201 for p in step.posted)
+    latencies = [p.latency_ms for p in step.posted] or [0.0]
+    delays = step.delays_s or [math.inf]
+    return {
+        "rate": step.rate,
+        "sent": len(step.posted),
+        "created": created,
+        "errors": len(step.posted) - created,
+        "cases_per_s": created / step.duration_s,
+        "instructions_per_s": len(step.delays_s) / step.duration_s,
+        "intake_p50": percentile(latencies, 50),
+        "intake_p95": percentile(latencies, 95),
+        "intake_p99": percentile(latencies, 99),
+        "dispatch_p50": percentile(delays, 50),
+        "dispatch_p95": percentile(delays, 95),
+        "dispatch_p99": percentile(delays, 99),
+        "not_acked": sum(math.isinf(d) for d in step.delays_s),
+        "lag_max": max((p.lag_s for p in step.posted), default=0.0),
+    }
+
+
+def stop_reason(step: Step) -> str | None:
+    """Why the step was not held (None: it was), in words for the report."""
+    f = step_figures(step)
+    reasons = []
+    if f["errors"]:
+        reasons.append(f"{f['errors']:.0f} of {f['sent']:.0f} requests not answered 201")
+    if f["cases_per_s"] < MIN_ACHIEVED * step.rate:
+        reasons.append(f"achieved {f['cases_per_s']:.1f} cases/s")
+    if f["not_acked"]:
+        reasons.append(f"{f['not_acked']:.0f} instructions not acked")
+    if f["dispatch_p99"] > TARGET_P99_S:
+        reasons.append(f"p99 dispatch delay {seconds(f['dispatch_p99'])}")
+    return "; ".join(reasons) or None
+
+
+def first_not_held(steps: list[Step]) -> int:
+    """The index of the first step not held (len(steps) if every one was)."""
+    return next((i for i, step in enumerate(steps) if stop_reason(step)), len(steps))
+
+
+def highest_held(steps: list[Step]) -> Step | None:
+    """The last step of the unbroken run of held steps from the first."""
+    index = first_not_held(steps)
+    return steps[index - 1] if index else None
+
+
+def seconds(value: float) -> str:
+    return "not acked" if math.isinf(value) else f"{value:.2f} s"
+
+
+# --- Tables -----------------------------------------------------------------------------
+
+CPU_COLUMNS = (("api", "API"), ("worker", "worker"), ("simulator", "simulator"),
+               ("beat", "beat"), ("postgres", "PostgreSQL"), ("bench", "client"),
+               ("rest", "rest"))  # fmt: skip
+
+
+def load_table(steps: list[Step]) -> str:
+    lines = [
+        "| cases/s | sent / 201 | achieved cases/s (instr/s) | intake p50 / p95 / p99 "
+        "| dispatch p50 / p95 / p99 | queue waiting / unacked | held |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for step in steps:
+        f, reason = step_figures(step), stop_reason(step)
+        lines.append(
+            f"| {step.rate:g} | {f['sent']:.0f} / {f['created']:.0f} "
+            f"| {f['cases_per_s']:.1f} ({f['instructions_per_s']:.0f}) "
+            f"| {f['intake_p50']:.0f} / {f['intake_p95']:.0f} / {f['intake_p99']:.0f} ms "
+            f"| {seconds(f['dispatch_p50'])} / {seconds(f['dispatch_p95'])} / "
+            f"{seconds(f['dispatch_p99'])} | {step.queue_max} / {step.unacked_max} "
+            f"| {'yes' if reason is None else 'no: ' + reason} |"
+        )
+    return "\n".join(lines)
+
+
+def cpu_table(steps: list[Step]) -> str:
+    head = " | ".join(label for _, label in CPU_COLUMNS)
+    lines = [
+        f"| cases/s | {head} | whole machine | database transactions/s |",
+        "| --- " * (len(CPU_COLUMNS) + 3) + "|",
+    ]
+    for step in steps:
+        wall = step.cpu.get("wall", step.duration_s) or step.duration_s
+        cores = [step.cpu.get(name, 0.0) / wall for name, _ in CPU_COLUMNS]
+        cells = " | ".join(f"{c:.2f}" for c in cores)
+        lines.append(f"| {step.rate:g} | {cells} | {sum(cores):.2f} "
+                     f"| {step.db_xacts / step.duration_s:.0f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def memory_table(steps: list[Step]) -> str:
+    lines = ["| cases/s | " + " | ".join(PROCESS_NAMES) + " |", "| --- " * 5 + "|"]
+    for step in steps:
+        cells = " | ".join(step.rss.get(name, "") for name in PROCESS_NAMES)
+        lines.append(f"| {step.rate:g} | {cells} |")
+    return "\n".join(lines)
+
+
+def headline(steps: list[Step]) -> str:
+    best, index = highest_held(steps), first_not_held(steps)
+    stopped = (f"stopped at {steps[index].rate:g} cases/s: {stop_reason(steps[index])}"
+               if index < len(steps)
+               else "every rate tried was held: the list of rates ran out")  # fmt: skip
+    if best is None:
+        return f"**Highest rate held: none** ({stopped})."
+    f = step_figures(best)
+    return (
+        f"**Highest rate held: {best.rate:g} cases/s ({f['instructions_per_s']:.0f} "
+        f"instructions/s)**, p99 dispatch delay {seconds(f['dispatch_p99'])}, p99 intake "
+        f"{f['intake_p99']:.0f} ms; {stopped}."
+    )

@@ -1,0 +1,111 @@
+"""bench/load.py's pure parts: percentiles, when a step is held, the report's tables.
+
+No timings are asserted: the steps here are made up, not measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import pytest
+
+from bench.intake import percentile
+from bench.load import parse_rates
+from bench.load_figures import (
+    Posted,
+    Step,
+    cpu_table,
+    headline,
+    highest_held,
+    load_table,
+    memory_table,
+    stop_reason,
+)
+
+
+def make_step(
+    rate: float,
+    *,
+    delays_s: list[float] | None = None,
+    statuses: list[int] | None = None,
+    duration_s: float = 10.0,
+) -> Step:
+    """A step of `rate` cases/s for `duration_s` s, six instructions a case."""
+    count = round(rate * duration_s)
+    statuses = statuses if statuses is not None else [201] * count
+    posted = [
+        Posted(status, 20.0 + i, 0.0, 1000.0 + i, f"C{i}" if status == 201 else None)
+        for i, status in enumerate(statuses)
+    ]
+    delays = delays_s if delays_s is not None else [0.3] * (6 * count)
+    cpu = {"api": 4.0, "worker": 3.0, "postgres": 1.0, "rest": 2.0, "wall": duration_s}
+    rss = {"api": "131 MiB", "worker": "371 MiB (3 processes)"}
+    return Step(rate, duration_s, posted, delays, cpu=cpu, db_xacts=1500, rss=rss)
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(100, 0, -1)]
+    assert [percentile(values, p) for p in (1, 50, 95, 99, 100)] == [1, 50, 95, 99, 100]
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([0.2] * 99 + [math.inf], 99) == 0.2
+    assert percentile([0.2] * 98 + [math.inf] * 2, 99) == math.inf
+
+
+def test_a_step_under_the_limit_is_held() -> None:
+    assert stop_reason(make_step(4, delays_s=[0.2] * 235 + [0.9] * 5)) is None
+
+
+def test_a_p99_dispatch_delay_over_one_second_stops_the_run() -> None:
+    reason = stop_reason(make_step(8, delays_s=[0.3] * 470 + [1.5] * 10))
+    assert reason == "p99 dispatch delay 1.50 s"
+
+
+def test_intake_errors_and_unacked_instructions_stop_the_run() -> None:
+    reason = stop_reason(
+        make_step(2, statuses=[201] * 19 + [503], delays_s=[0.3] * 113 + [math.inf])
+    )
+    assert reason is not None
+    assert "1 of 20 requests not answered 201" in reason
+    assert "1 instructions not acked" in reason
+
+
+def test_a_rate_not_reached_is_not_held() -> None:
+    step = make_step(10)
+    step.duration_s = 12.0  # 100 cases answered over 12 s: 8.3 cases/s of the 10 asked for
+    assert stop_reason(step) == "achieved 8.3 cases/s"
+
+
+def test_highest_rate_held_is_the_step_before_the_first_failure() -> None:
+    held = [make_step(rate) for rate in (2, 4, 8)]
+    failed = make_step(12, delays_s=[2.0] * 720)
+    assert highest_held([*held, failed]) is held[-1]
+    assert highest_held([failed]) is None
+    assert highest_held(held) is held[-1]
+
+
+def test_rates_must_rise() -> None:
+    assert parse_rates("2,4,8.5") == (2.0, 4.0, 8.5)
+    for text in ("4,2", "0,2", "2,2", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_rates(text)
+
+
+def test_tables_show_each_step_and_the_headline_the_rate_held() -> None:
+    steps = [make_step(2), make_step(4), make_step(8, delays_s=[3.0] * 480)]
+    table = load_table(steps).splitlines()
+    assert len(table) == 2 + 3
+    assert table[2].startswith("| 2 | 20 / 20 | 2.0 (12) | ")
+    assert table[2].endswith("| yes |")
+    assert table[4].endswith("| no: p99 dispatch delay 3.00 s |")
+    assert headline(steps).startswith("**Highest rate held: 4 cases/s (24 instructions/s)**")
+    assert "stopped at 8 cases/s: p99 dispatch delay 3.00 s" in headline(steps)
+    # CPU in cores: CPU seconds over the step's wall-clock seconds.
+    assert "| 2 | 0.40 | 0.30 | 0.00 | 0.00 | 0.10 | 0.00 | 0.20 | 1.00 | 150 |" in cpu_table(steps)
+    assert "| 2 | 131 MiB | 371 MiB (3 processes) |  |  |" in memory_table(steps)
+
+
+def test_unacked_instructions_are_named_not_numbered() -> None:
+    step = make_step(2, delays_s=[math.inf] * 120)
+    assert "not acked / not acked / not acked" in load_table([step])
+    assert headline([step]).startswith("**Highest rate held: none**")
