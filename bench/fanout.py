@@ -63,12 +63,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,7 +96,7 @@ from bench.intake import (  # noqa: E402
     percentile,
     prepare_database,
 )
-from bench.report import write_subsection  # noqa: E402
+from bench.report import log_dir, write_subsection  # noqa: E402
 from simulator.faults import draw  # noqa: E402
 from simulator.profiles import Profile  # noqa: E402
 from tests.e2e.stack import Stack, free_port, wait_http_ok  # noqa: E402
@@ -926,16 +925,6 @@ def render_config(results: Results, options: Options) -> str:
 # --- Main -------------------------------------------------------------------------------
 
 
-@contextmanager
-def log_dir(options: Options) -> Iterator[Path]:
-    if options.logs is not None:
-        options.logs.mkdir(parents=True, exist_ok=True)
-        yield options.logs
-        return
-    with tempfile.TemporaryDirectory(prefix="stopay-fanout-") as name:
-        yield Path(name)
-
-
 def print_logs(stack: Stack, limit: int = 30) -> None:
     for name in ("worker", "api", "simulator", "beat"):
         lines = [ln for ln in stack.log(name).splitlines() if ' HTTP/1.1" ' not in ln]
@@ -981,7 +970,7 @@ def main(argv: list[str] | None = None) -> int:
     clear_broker()
     url = create_database()
     try:
-        with log_dir(options) as logs:
+        with log_dir(options.logs, "stopay-fanout-") as logs:
             measure(url, options, logs, results)
     finally:
         drop_database(url)

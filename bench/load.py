@@ -41,11 +41,8 @@ import datetime as dt
 import math
 import os
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,7 +88,7 @@ from bench.load_figures import (  # noqa: E402
     step_figures,
     stop_reason,
 )
-from bench.report import write_subsection  # noqa: E402
+from bench.report import log_dir, write_subsection  # noqa: E402
 from bench.sampling import Sampler  # noqa: E402
 from tests.e2e.stack import Stack, drop_queue  # noqa: E402
 
@@ -371,16 +368,6 @@ def render_config(results: Results, options: Options) -> str:
 # --- Main -------------------------------------------------------------------------------
 
 
-@contextmanager
-def log_dir(options: Options) -> Iterator[Path]:
-    if options.logs is not None:
-        options.logs.mkdir(parents=True, exist_ok=True)
-        yield options.logs
-        return
-    with tempfile.TemporaryDirectory(prefix="stopay-load-") as name:
-        yield Path(name)
-
-
 async def drive(stack: Stack, url: str, token: str, options: Options,
                 sampler: Sampler, results: Results) -> None:  # fmt: skip
     """One client (connection pool) for the whole run, so no step pays for new connections."""
@@ -424,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     results = Results(load_before=os.getloadavg()[0])
     url = create_database()
     try:
-        with log_dir(options) as logs:
+        with log_dir(options.logs, "stopay-load-") as logs:
             measure(url, options, logs, results)
     finally:
         drop_database(url)

@@ -7,6 +7,9 @@ the sustained-load runs with one and two workers, sit side by side under one `##
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.intake import write_section
@@ -54,3 +57,15 @@ def write_subsection(path: Path, subsection: str, *, heading: str, intro: str) -
     old = section_body(path, heading)
     section = merge_subsection(old, subsection, heading=heading, intro=intro)
     write_section(path, section, heading=heading)
+
+
+@contextmanager
+def log_dir(logs: Path | None, prefix: str) -> Iterator[Path]:
+    """Where the stack's processes write their logs: `logs` if given (kept), else a
+    temporary folder removed afterwards."""
+    if logs is not None:
+        logs.mkdir(parents=True, exist_ok=True)
+        yield logs
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as name:
+        yield Path(name)
