@@ -58,6 +58,12 @@ class Principal:
 
     user: User
     session: UserSession | None
+
+    @property
+    def csrf_token(self) -> str:
+        """What our pages put in their forms' hidden field; none for a bearer token."""
+        return self.session.csrf_token if self.session else ""
+
     scopes: frozenset[Scope] | None = None
 
 

@@ -186,17 +186,13 @@ def _people_page(
     return response
 
 
-def _csrf(principal: CurrentPrincipal) -> str:
-    return principal.session.csrf_token if principal.session else ""
-
-
 @router.get("/admin/users", response_class=HTMLResponse)
 def people_page(
     request: Request, db: DbSession, settings: AppSettings, admin: Admin,
     principal: CurrentPrincipal,
 ) -> HTMLResponse:  # fmt: skip
     """Everyone, with the forms to create, reset, change, deactivate and issue tokens."""
-    return _people_page(request, db, settings=settings, admin=admin, csrf=_csrf(principal))
+    return _people_page(request, db, settings=settings, admin=admin, csrf=principal.csrf_token)
 
 
 def _refused(
@@ -207,7 +203,7 @@ def _refused(
     lang = request_language(request)
     status = exc.status_code if isinstance(exc, AppError) else 422
     state = FormState(state.username, state.form, state.values, _errors(exc, lang))
-    return _people_page(request, db, settings=settings, admin=admin, csrf=_csrf(principal),
+    return _people_page(request, db, settings=settings, admin=admin, csrf=principal.csrf_token,
                         state=state, status_code=status)  # fmt: skip
 
 
@@ -291,7 +287,7 @@ def issue_token_form(
         state = FormState(username, "token", typed)
         return _refused(request, db, settings, admin, principal, exc, state)
     lang = request_language(request)
-    context = {"user": admin, "csrf_token": _csrf(principal), "row": row,
+    context = {"user": admin, "csrf_token": principal.csrf_token, "row": row,
                "owner": db.get_one(User, row.user_id),
                "token": token, **_helpers(lang, settings.timezone, FormState())}  # fmt: skip
     response = render(request, "admin/token.html", context, status_code=201)

@@ -100,10 +100,6 @@ def dashboard_panels(
     }
 
 
-def _csrf(principal: CurrentPrincipal) -> str:
-    return principal.session.csrf_token if principal.session else ""
-
-
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard_page(
     request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
@@ -111,7 +107,7 @@ def dashboard_page(
 ) -> HTMLResponse:  # fmt: skip
     lang = request_language(request)
     panels = dashboard_panels(db, user=user, settings=settings, lang=lang)
-    context = {"user": user, "csrf_token": _csrf(principal), "panels": panels,
+    context = {"user": user, "csrf_token": principal.csrf_token, "panels": panels,
                "zone": settings.timezone}  # fmt: skip
     return render(request, "dash/dashboard.html", context)
 
@@ -155,7 +151,7 @@ def case_page(
 ) -> HTMLResponse:  # fmt: skip
     lang = request_language(request)
     panels = case_panels(db, case_id=case.id, settings=settings, lang=lang)
-    context = {"user": user, "csrf_token": _csrf(principal), "panels": panels,
+    context = {"user": user, "csrf_token": principal.csrf_token, "panels": panels,
                "case_no": case.case_no, "classes": CLASSES}  # fmt: skip
     return render(request, "dash/case.html", context)
 

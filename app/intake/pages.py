@@ -46,10 +46,6 @@ async def posted_form(request: Request) -> FormData:
     return await request.form(max_fields=5_000)
 
 
-def _csrf(principal: CurrentPrincipal) -> str:
-    return principal.session.csrf_token if principal.session else ""
-
-
 def _institutions(db: Session, lang: Language) -> list[dict[str, Any]]:
     rows = db.scalars(
         select(Institution)
@@ -147,7 +143,7 @@ def intake_form(
         request,
         db,
         user=user,
-        csrf=_csrf(principal),
+        csrf=principal.csrf_token,
         settings=settings,
         draft_key=found.draft_key if found else (draft or uuid.uuid4().hex),
         fields=found.fields if found else {},
@@ -194,7 +190,7 @@ def submit_form(
         request,
         db,
         user=user,
-        csrf=_csrf(principal),
+        csrf=principal.csrf_token,
         settings=settings,
         draft_key=key,
         fields=fields,
@@ -268,7 +264,7 @@ def case_status(
     lang = request_language(request)
     context = {
         "user": user,
-        "csrf_token": _csrf(principal),
+        "csrf_token": principal.csrf_token,
         "view": view,
         "zone": settings.timezone,
         "body": _status_renderer(lang)(view),
