@@ -23,7 +23,7 @@ from app.institutions.models import Institution
 from tests.callbacks.signing import outcome
 from tests.e2e.stack import Stack, wait_for
 from tests.faults.conftest import FULL
-from tests.faults.load import CaseStream, Reckoning, committed, drain, reckon
+from tests.faults.load import CaseStream, Reckoning, Sent, committed, drain, reckon
 from tests.faults.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.slow
@@ -34,6 +34,18 @@ def simulator(stack: Stack) -> Stack:
     with stack.simulator() as sim:
         assert sim.post("/admin/reset").status_code == 200
     return stack
+
+
+def _settle(
+    fault: str, *, stack: Stack, factory: sessionmaker[Session], sent: list[Sent],
+    fault_ended: float, timeout: float, reckonings: list[Reckoning],
+) -> Reckoning:  # fmt: skip
+    """Wait until every committed case's instructions are final, then reckon and check."""
+    drain(factory, list(committed(factory, sent).values()), timeout=timeout)
+    found = reckon(fault, factory=factory, sent=sent, simulator_url=stack.simulator_url,
+                   drain_s=time.monotonic() - fault_ended)  # fmt: skip
+    _check(found, reckonings)
+    return found
 
 
 def _check(found: Reckoning, reckonings: list[Reckoning]) -> None:
@@ -61,12 +73,9 @@ def test_redis_stopped_while_cases_keep_arriving(
     time.sleep(2)
     sent = stream.stop()
     assert during == [], "intake must answer 201 while the broker is down"
-    case_ids = list(committed(factory, sent).values())
-    drain(factory, case_ids, timeout=60)
-    found = reckon(f"Redis stopped for {outage_s} s", factory=factory, sent=sent,
-                   simulator_url=simulator.simulator_url,
-                   drain_s=time.monotonic() - back)  # fmt: skip
-    _check(found, reckonings)
+    found = _settle(f"Redis stopped for {outage_s} s", stack=simulator, factory=factory,
+                    sent=sent, fault_ended=back, timeout=60,
+                    reckonings=reckonings)  # fmt: skip
     assert found.cases_found == found.cases_sent == len(sent)
 
 
@@ -91,12 +100,9 @@ def test_postgres_restarted_under_load(
     assert refused, "the stream should have met the outage"
     assert {s.status for s in refused} == {503}, refused
     assert sent[-1].status == 201, "intake recovers by itself"
-    case_ids = list(committed(factory, sent).values())
-    drain(factory, case_ids, timeout=90)
-    found = reckon("PostgreSQL restarted (5 s down)", factory=factory, sent=sent,
-                   simulator_url=simulator.simulator_url,
-                   drain_s=time.monotonic() - back)  # fmt: skip
-    _check(found, reckonings)
+    found = _settle("PostgreSQL restarted (5 s down)", stack=simulator, factory=factory,
+                    sent=sent, fault_ended=back, timeout=90,
+                    reckonings=reckonings)  # fmt: skip
     # What was refused was not stored: the database holds exactly the acknowledged cases.
     assert found.cases_found == found.cases_sent
 
@@ -116,12 +122,9 @@ def test_the_simulators_callbacks_failing_for_a_while(
     sent = stream.stop()
     time.sleep(max(0.0, failing_s - (time.monotonic() - started)))
     back = time.monotonic()
-    case_ids = list(committed(factory, sent).values())
-    drain(factory, case_ids, timeout=60)
-    found = reckon(f"callbacks failing for {failing_s} s", factory=factory, sent=sent,
-                   simulator_url=simulator.simulator_url,
-                   drain_s=time.monotonic() - back)  # fmt: skip
-    _check(found, reckonings)
+    _settle(f"callbacks failing for {failing_s} s", stack=simulator, factory=factory,
+                    sent=sent, fault_ended=back, timeout=60,
+                    reckonings=reckonings)  # fmt: skip
 
 
 def _signed(secret: str, data: dict[str, Any], msg_id: str, at: dt.datetime) -> Storm:
@@ -205,11 +208,8 @@ def test_institutions_that_hang_fail_and_rate_limit(
     sent = stream.stop()
     time.sleep(max(0.0, outage_s - (time.monotonic() - began)))
     back = time.monotonic()
-    case_ids = list(committed(factory, sent).values())
-    drain(factory, case_ids, timeout=120)
-    found = reckon(f"CEB hangs, HXB answers 500 for {outage_s} s; CMBC 2 calls/s",
-                   factory=factory, sent=sent, simulator_url=simulator.simulator_url,
-                   drain_s=time.monotonic() - back)  # fmt: skip
-    _check(found, reckonings)
+    _settle(f"CEB hangs, HXB answers 500 for {outage_s} s; CMBC 2 calls/s", stack=simulator,
+            factory=factory, sent=sent, fault_ended=back, timeout=120,
+            reckonings=reckonings)  # fmt: skip
     with simulator.simulator() as sim:
         sim.post("/admin/profile", json={"institution": "CMBC", "rate_limit_per_s": None})
