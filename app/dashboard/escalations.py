@@ -11,7 +11,7 @@ from app.audit.service import record_event
 from app.auth.models import User
 from app.cases.models import Account, Case, CaseAccount
 from app.dashboard.schemas import DeskContact, Escalation
-from app.dashboard.service import visible
+from app.dashboard.service import visible, with_account
 from app.dispatch.models import Instruction, InstructionState
 from app.institutions.desks import desks
 from app.institutions.models import Institution
@@ -62,19 +62,13 @@ def _read(
 
 def _query(user: User) -> Select[Instruction, Case, Institution, str | None, str | None]:
     """Each instruction with its case, institution, account number and the account's role."""
-    return (
+    query = (
         select(Instruction, Case, Institution, Account.account_no, CaseAccount.role)
         .join(Case, Case.id == Instruction.case_id)
         .join(Institution, Institution.id == Instruction.institution_id)
-        .join(Account, Account.id == Instruction.account_id, isouter=True)
-        .join(
-            CaseAccount,
-            (CaseAccount.account_id == Instruction.account_id)
-            & (CaseAccount.case_id == Instruction.case_id),
-            isouter=True,
-        )
         .where(visible(user))
     )
+    return with_account(query)
 
 
 def _shown(account_no: str | None, role: str | None) -> str | None:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cases.models import Account, Case, CaseAccount
+from app.dashboard.service import with_account
 from app.dispatch.models import Instruction
 from app.institutions.models import Institution
 from app.institutions.scorecard import scorecards
@@ -58,21 +59,15 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
 
 
 def case_csv(db: Session, *, case: Case) -> str:
-    rows = db.execute(
+    query = (
         select(
             Instruction, CaseAccount.level, CaseAccount.role, Institution.code, Account.account_no
         )  # fmt: skip
         .join(Institution, Institution.id == Instruction.institution_id)
-        .join(Account, Account.id == Instruction.account_id, isouter=True)
-        .join(
-            CaseAccount,
-            (CaseAccount.account_id == Instruction.account_id)
-            & (CaseAccount.case_id == Instruction.case_id),
-            isouter=True,
-        )  # fmt: skip
         .where(Instruction.case_id == case.id)
         .order_by(Instruction.id)
     )
+    rows = db.execute(with_account(query))
     return to_csv(CASE_COLUMNS, (
         (case.case_no, i.id, i.kind, level, code,
          account_no and shown_account_no(account_no, role=role), i.holder_name, i.state,

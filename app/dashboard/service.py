@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, case, extract, func, select
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.service import unit_subtree
-from app.cases.models import Case, CaseAccount, CaseStatus, Priority
+from app.cases.models import Account, Case, CaseAccount, CaseStatus, Priority
 from app.dashboard.holds import first_stops
 from app.dashboard.schemas import CompletionPoint, Overview, Queue, QueueItem
 from app.dispatch.models import Instruction, InstructionState
@@ -32,9 +32,23 @@ PRIORITY_RANK = case(
 )
 
 
+AnySelect = TypeVar("AnySelect", bound=Select[*tuple[Any, ...]])
+
+
 def visible(user: User) -> Any:
     """The condition on Case for the cases the user's unit may see."""
     return Case.unit_id.in_(unit_subtree(user.unit_id))
+
+
+def with_account(query: AnySelect) -> AnySelect:
+    """`query` over Instruction, with its account (number) and that account's link to the
+    instruction's case (role, level) outer-joined: a registration has no account."""
+    return query.join(Account, Account.id == Instruction.account_id, isouter=True).join(
+        CaseAccount,
+        (CaseAccount.account_id == Instruction.account_id)
+        & (CaseAccount.case_id == Instruction.case_id),
+        isouter=True,
+    )
 
 
 def day_start(now: dt.datetime, timezone: str) -> dt.datetime:

@@ -104,7 +104,7 @@ def _today(now: dt.datetime, settings: AppSettings) -> dt.date:
     responses=REFUSALS,
 )
 def freeze_account(
-    request: Request, db: DbSession, settings: AppSettings, user: SupervisorAction,
+    request: Request, db: DbSession, user: SupervisorAction,
     case: VisibleCase, body: FreezeRequest, now: LegalNow,
 ) -> InstructionRead:  # fmt: skip
     lang = request_language(request)
