@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from app.auth.models import Scope
 from app.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -354,14 +355,14 @@ def create_unit(code: str, name_zh: str, name_en: str, kind: str, parent: str | 
     "--scope",
     "scopes",
     multiple=True,
-    type=click.Choice(["cases:read", "cases:write", "holds:write", "admin"]),
+    type=click.Choice([scope.value for scope in Scope]),
     help="Repeat for each scope; by default every scope the user's role may hold.",
 )
 def create_token(username: str, name: str, scopes: tuple[str, ...]) -> None:
     """Print a new bearer token for an API client acting as USERNAME."""
     from sqlalchemy import select
 
-    from app.auth.models import Role, Scope, User
+    from app.auth.models import Role, User
     from app.auth.service import create_api_token, scopes_beyond
 
     settings = get_settings()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -11,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, Scope, User, UserSession
-from app.auth.service import resolve_api_token, resolve_session
+from app.auth.service import csrf_matches, resolve_api_token, resolve_session
 from app.config import Settings
 from app.dispatch.publish import attach_publisher
 from app.errors import Forbidden, Unauthorized, request_language
@@ -87,7 +86,7 @@ def get_principal(request: Request, db: DbSession) -> Principal:
     # they come from our own pages. Form posts check their hidden field (CsrfForm).
     if request.method in UNSAFE_METHODS and request.url.path.startswith("/api/"):
         sent = request.headers.get("x-csrf-token", "")
-        if not secrets.compare_digest(sent, session.csrf_token):
+        if not csrf_matches(sent, session.csrf_token):
             raise Forbidden(t("auth.csrf", user.language))  # type: ignore[arg-type]
     return Principal(user=user, session=session)
 
@@ -114,10 +113,11 @@ def RequireRole(  # noqa: N802 - reads as a type
 
     def check(request: Request, principal: CurrentPrincipal) -> User:
         user = principal.user
-        lang: Language = request_language(request)
         if Role(user.role) not in allowed:
+            lang: Language = request_language(request)
             raise Forbidden(t("auth.role", lang, roles=", ".join(sorted(allowed))))
         if scope is not None and principal.scopes is not None and scope not in principal.scopes:
+            lang = request_language(request)
             # RFC 6750 §3.1: tells the client which scope a token for this would need.
             challenge = f'Bearer error="insufficient_scope", scope="{scope.value}"'
             raise Forbidden(

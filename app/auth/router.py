@@ -19,6 +19,7 @@ from app.auth.service import (
     authenticate,
     create_api_token,
     create_session,
+    csrf_matches,
     end_session,
     locked_for,
     record_login,
@@ -89,7 +90,7 @@ def login(
 ) -> Response:
     lang = request_language(request)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not secrets.compare_digest(expected, csrf_token):
+    if not csrf_matches(csrf_token, expected):
         return _login_page(request, next_=_safe_next(next), error=t("auth.csrf", lang), status=403)
     address = _address(request)
     wait_s = locked_for(db, username=username, address=address, now=utcnow(),
@@ -124,8 +125,7 @@ CsrfField = Annotated[str, Form(max_length=100)]
 
 def _csrf_checked(principal: Principal, sent: str) -> User:
     session = principal.session
-    # As bytes: compare_digest refuses a str with non-ASCII characters (a 500, not a 403).
-    if session is None or not secrets.compare_digest(sent.encode(), session.csrf_token.encode()):
+    if session is None or not csrf_matches(sent, session.csrf_token):
         raise Forbidden(t("auth.csrf", principal.user.language))  # type: ignore[arg-type]
     return principal.user
 

@@ -26,6 +26,12 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 TOKEN_PREFIX = "stp_"
 
 
+def csrf_matches(sent: str, expected: str) -> bool:
+    """Whether a form's or header's CSRF token is the session's, in constant time. As bytes:
+    compare_digest refuses a str with non-ASCII characters (a 500, not a 403)."""
+    return bool(expected) and secrets.compare_digest(sent.encode(), expected.encode())
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

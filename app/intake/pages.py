@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from app.auth.models import User
+from app.auth.service import csrf_matches
 from app.cases.models import Channel, ContactKind, FraudType, TransferChannel
 from app.cases.router import VisibleCase
 from app.cases.schemas import CaseCreate
@@ -157,7 +157,7 @@ def intake_form_user(
     """A form post from our own page: the session's CSRF token in the hidden field."""
     sent = str(form.get("csrf_token", ""))
     session = principal.session
-    if session is None or not secrets.compare_digest(sent, session.csrf_token):
+    if session is None or not csrf_matches(sent, session.csrf_token):
         raise Forbidden(t("auth.csrf", user.language))  # type: ignore[arg-type]
     return user
 

@@ -102,3 +102,15 @@ def test_supervisors_may_keep_drafts_but_admins_take_no_calls(
     assert client.get("/api/v1/drafts", headers=supervisor.api_headers).status_code == 200
     admin = bearer(db, make_user(db, role=Role.admin))
     assert client.get("/api/v1/drafts", headers=admin).status_code == 403
+
+
+def test_a_csrf_token_that_is_not_ascii_is_refused_not_an_error(call_taker: SignedIn) -> None:
+    client = call_taker.client
+    for sent in ("é" * 43, call_taker.csrf + "é"):  # as a browser may send it: Latin-1 bytes
+        headers = {"X-CSRF-Token": sent.encode("latin-1")}
+        answer = client.put("/api/v1/drafts/draft-0001", json={"fields": {}}, headers=headers)
+        assert answer.status_code == 403, answer.text
+    page = client.get("/login")
+    login = client.post("/login", data={"username": "x", "password": "y", "csrf_token": "é"})
+    assert page.status_code == 200
+    assert login.status_code == 403
