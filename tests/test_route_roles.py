@@ -157,14 +157,15 @@ def _signed_in(db: Session, user: User) -> Caller:
     return Caller(cookie, csrf=session.csrf_token)
 
 
-def _call(client: TestClient, method: str, path: str, caller: Caller) -> int:
+def _call(client: TestClient, method: str, path: str, caller: Caller) -> tuple[int, str]:
+    """(status, content type) of the route's answer to the caller."""
     concrete = re.sub(r"\{[^}]+\}", "X-1", path)
     body, content_type = caller.body(method, concrete)
     headers = {"accept": "application/json", "content-type": content_type, **caller.headers}
     client.cookies.clear()
     answer = client.request(method, concrete, content=body, headers=headers,
                             follow_redirects=False)  # fmt: skip
-    return answer.status_code
+    return answer.status_code, answer.headers.get("content-type", "")
 
 
 def _endless(path: str) -> bool:
@@ -190,7 +191,7 @@ def test_every_route_as_every_caller_answers_as_the_matrix_says(
         for caller, allowed in row.items():
             if allowed and _endless(path):
                 continue  # its guard is checked above; the page tests read its first event
-            status = _call(client, method, path.replace("{institution_code}", "ICBC"),
+            status, content_type = _call(client, method, path.replace("{institution_code}", "ICBC"),
                            callers[caller])  # fmt: skip
             if allowed:
                 assert status not in (401, 403), f"{caller}: {method} {path} answered {status}"
@@ -200,6 +201,7 @@ def test_every_route_as_every_caller_answers_as_the_matrix_says(
                 guarded = any(row[c] for c in ROLE_OF)
                 refused = 403 if caller in ROLE_OF and guarded else 401
                 assert status == refused, f"{caller}: {method} {path} answered {status}"
+                assert content_type == "application/problem+json", f"{method} {path}"
             checked += 1
     assert checked > 200
 
@@ -221,7 +223,7 @@ def test_another_units_case_is_404_on_every_route_that_takes_a_case_number(
             continue
         concrete = (path.replace("{case_no}", case.case_no)
                     .replace("{instruction_id}", str(stop.id)))  # fmt: skip
-        status = _call(client, method, concrete, stranger)
+        status, _ = _call(client, method, concrete, stranger)
         assert status == 404, f"{method} {path} answered {status}"
         beside += 1
     assert beside >= 4

@@ -4,23 +4,19 @@ case committed, no instruction lost, none applied twice, everything final."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import time
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from standardwebhooks import Webhook
 
 from app.dispatch.models import Instruction
 from app.institutions.models import Institution
-from tests.callbacks.signing import outcome
+from tests.callbacks.signing import outcome, signed
 from tests.e2e.stack import Stack, wait_for
 from tests.faults.conftest import FULL
 from tests.faults.load import CaseStream, Reckoning, Sent, committed, drain, reckon
@@ -127,15 +123,7 @@ def test_the_simulators_callbacks_failing_for_a_while(
                     reckonings=reckonings)  # fmt: skip
 
 
-def _signed(secret: str, data: dict[str, Any], msg_id: str, at: dt.datetime) -> Storm:
-    body = json.dumps({"type": "instruction.completed", "data": data})
-    headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
-               "webhook-signature": Webhook(secret).sign(msg_id, at, body),
-               "content-type": "application/json"}  # fmt: skip
-    return body.encode(), headers
-
-
-Storm = tuple[bytes, dict[str, str]]
+Storm = tuple[bytes, dict[str, str]]  # a signed callback: body and headers
 
 
 def test_a_storm_of_duplicate_reordered_and_late_callbacks(
@@ -149,22 +137,20 @@ def test_a_storm_of_duplicate_reordered_and_late_callbacks(
     time.sleep(5)
     case_ids = list(committed(factory, sent.stop()).values())
     drain(factory, case_ids, timeout=60)
-    with factory() as db:
-        done = list(db.scalars(select(Instruction).where(Instruction.case_id.in_(case_ids))))
-        registry = db.execute(select(Institution.id, Institution.code, Institution.callback_secret))
-        signer = {row.id: (row.code, row.callback_secret) for row in registry}
-    before = {i.id: (i.state, i.outcome, i.amount_stopped) for i in done}
     now = dt.datetime.now(dt.UTC)
     storm: list[tuple[str, Storm]] = []
-    for i in done:
-        code, secret = signer[i.institution_id]
-        again = outcome(i, outcome=i.outcome, amount_stopped=str(i.amount_stopped or "0.00"))
-        late = outcome(i, outcome="no_funds", amount_stopped="0.00",
-                       effective_at=(now - dt.timedelta(hours=1)).isoformat())  # fmt: skip
-        repeated = _signed(secret, again, f"msg_{uuid.uuid4().hex}", now)
-        storm += [(code, repeated)] * 3
-        storm += [(code, _signed(secret, again, f"msg_{uuid.uuid4().hex}", now)),
-                  (code, _signed(secret, late, f"msg_{uuid.uuid4().hex}", now))]  # fmt: skip
+    with factory() as db:
+        done = list(db.scalars(select(Instruction).where(Instruction.case_id.in_(case_ids))))
+        codes = dict(db.execute(select(Institution.id, Institution.code)).all())
+        for i in done:
+            code = codes[i.institution_id]
+            again = outcome(i, outcome=i.outcome, amount_stopped=str(i.amount_stopped or "0.00"))
+            late = outcome(i, outcome="no_funds", amount_stopped="0.00",
+                           effective_at=(now - dt.timedelta(hours=1)).isoformat())  # fmt: skip
+            storm += [(code, signed(db, code, again, at=now))] * 3  # one message, three times
+            storm += [(code, signed(db, code, again, at=now)),  # the same outcome, a new id
+                      (code, signed(db, code, late, at=now))]  # fmt: skip
+    before = {i.id: (i.state, i.outcome, i.amount_stopped) for i in done}
     random.shuffle(storm)
     storm_started = time.monotonic()
 
