@@ -35,6 +35,7 @@ from app.cases.schemas import AccountRead, CaseCreate, CaseCreated, HoldRead, In
 from app.cases.validation import Directory, ResolvedAccount, ResolvedCase, resolve_case
 from app.db import insert_rows, unnest_insert, utcnow
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
+from app.dispatch.publish import lane_of
 from app.dispatch.service import InstructionOrder, create_instructions
 from app.errors import Invalid
 from app.institutions.models import Institution, InstitutionKind
@@ -248,6 +249,7 @@ def create_case(
 
     # An account another case already stops or freezes is not stopped twice (scenario 7).
     held = held_elsewhere(db, (account_ids[k] for k in suspect_keys), case_id=None, now=now)
+    lane = {i.id: lane_of(i.kind) for i in directory.by_code.values()}
     orders = [
         InstructionOrder(
             kind=InstructionKind.stop_payment,
@@ -256,6 +258,7 @@ def create_case(
             amount=plan.inflow(key),
             holder_name=plan.accounts[key].holder_name,
             transaction_time=plan.last_inflow_at(key),
+            lane=lane[key[0]],
         )
         for key in suspect_keys
         if account_ids[key] not in held
@@ -263,8 +266,11 @@ def create_case(
     platform = next(i for i in directory.by_code.values() if i.kind == NATIONAL_PLATFORM)
     orders.append(
         InstructionOrder(
-            kind=InstructionKind.register, institution_id=platform.id, amount=plan.total_amount
-        )
+            kind=InstructionKind.register,
+            institution_id=platform.id,
+            amount=plan.total_amount,
+            lane=lane[platform.id],
+        )  # fmt: skip
     )
     instructions = create_instructions(
         db, case_id=case.id, priority=case.priority, orders=orders, user=user

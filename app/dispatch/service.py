@@ -31,6 +31,9 @@ class InstructionOrder:
     parent_id: int | None = None
     document_no: str | None = None
     document_id: int | None = None
+    # Which workers send it, when the caller already knows the institution's kind (intake
+    # does); otherwise looked up.
+    lane: Lane | None = None
 
 
 def create_instructions(
@@ -63,7 +66,9 @@ def create_instructions(
     ]
     instructions = list(db.scalars(unnest_insert(Instruction, rows).returning(Instruction)))
     insert_rows(db, Outbox, [{"instruction_id": i.id, "task": SEND_TASK} for i in instructions])
-    lanes = institution_lanes(db, {i.institution_id for i in instructions})
+    known = {o.institution_id: o.lane for o in orders if o.lane is not None}
+    unknown = {o.institution_id for o in orders} - known.keys()
+    lanes = known | (institution_lanes(db, unknown) if unknown else {})
     publish_after_commit(db, [(i.id, priority, lanes[i.institution_id]) for i in instructions])
     return instructions
 
