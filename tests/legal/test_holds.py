@@ -223,3 +223,20 @@ def test_a_freeze_due_for_renewal_is_warned_fifteen_days_ahead(
     assert _watch(db, T + dt.timedelta(days=181)) == (0, 0, 1, 0)
     db.refresh(freeze)
     assert freeze.state == "expired"
+
+
+def test_a_scan_that_is_not_base64_empty_or_too_large_is_refused_and_nothing_is_sent(
+    client: TestClient, db: Session
+) -> None:
+    case, card = _stopped_case(client, db)
+    boss = supervisor_of(db, case)
+    body = {"institution": "CCB", "account_no": card, "document_no": "冻字〔2026〕1188号"}
+    pdf = "application/pdf"
+    too_large = base64.b64encode(b"%PDF" + b"0" * (5 * 1024 * 1024)).decode()
+    for content in ("not base64 at all!", "", too_large):
+        scan = {"filename": "d.pdf", "content_type": pdf, "content_base64": content}
+        answer = client.post(f"/api/v1/cases/{case.case_no}/freezes",
+                             json={**body, "scan": scan}, headers=boss)  # fmt: skip
+        assert answer.status_code == 422, answer.text
+        assert [e["field"] for e in answer.json()["errors"]] == ["scan.content_base64"]
+    assert instructions(db, case, "freeze") == []
