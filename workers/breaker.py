@@ -3,10 +3,11 @@ in flight, so a dead institution neither delays the others nor gets hammered."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from app.institutions.models import BreakerState
@@ -65,7 +66,7 @@ class Breaker:
 
 
 _breakers: dict[str, Breaker] = {}
-_slots: dict[str, threading.BoundedSemaphore] = {}
+_slots: dict[str, asyncio.Semaphore] = {}
 _registry_lock = threading.Lock()
 
 
@@ -74,14 +75,19 @@ def breaker_for(code: str) -> Breaker:
         return _breakers.setdefault(code, Breaker())
 
 
-@contextmanager
-def slot(code: str, limit: int, *, wait_s: float) -> Iterator[bool]:
-    """Hold one of `limit` in-flight places for `code`; yields False if none came free."""
-    with _registry_lock:
-        semaphore = _slots.setdefault(code, threading.BoundedSemaphore(limit))
-    acquired = semaphore.acquire(timeout=wait_s)
+@asynccontextmanager
+async def slot(code: str, limit: int, *, wait_s: float) -> AsyncIterator[bool]:
+    """Hold one of `limit` in-flight places for `code`; yields False if none came free.
+
+    For calls on the worker's event loop (workers/aio.py), the only place they are made.
+    """
+    semaphore = _slots.setdefault(code, asyncio.Semaphore(limit))
     try:
-        yield acquired
+        await asyncio.wait_for(semaphore.acquire(), wait_s)
+    except TimeoutError:
+        yield False
+        return
+    try:
+        yield True
     finally:
-        if acquired:
-            semaphore.release()
+        semaphore.release()

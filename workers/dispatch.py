@@ -1,13 +1,18 @@
-"""Dispatch tasks: send one instruction; relay the outbox; escalate what is overdue."""
+"""Dispatch tasks: send instructions (together, then one by one on retry); relay the outbox;
+escalate what is overdue."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import logging
 import random
+from concurrent.futures import FIRST_COMPLETED
+from dataclasses import dataclass
 
 from celery import Task
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from app import logs
 from app.config import get_settings
@@ -17,12 +22,14 @@ from app.dispatch.relay import due_for_publishing
 from app.dispatch.transitions import (
     SendOrder,
     claim_attempt,
+    claim_attempts,
     escalate_overdue,
     record_ack,
     record_failure,
     record_rejection,
 )
 from app.institutions.models import BreakerState, Institution
+from workers import aio
 from workers.adapters import PermanentFailure, RetryableFailure, adapter_for
 from workers.adapters.registry import max_in_flight
 from workers.breaker import breaker_for, slot
@@ -47,39 +54,75 @@ def _callback_url(code: str) -> str:
     return f"{get_settings().public_api_url}/api/v1/callbacks/{code}"
 
 
-def _note_breaker(code: str, state: BreakerState | None) -> None:
-    if state is None:
-        return
-    log.warning("circuit breaker for %s is now %s", code, state.value)
-    with transaction(task_sessionmaker()) as db:
-        db.execute(
-            update(Institution)
-            .where(Institution.code == code)
-            .values(breaker_state=state.value, breaker_changed_at=utcnow())
-        )
+@dataclass(frozen=True)
+class Attempt:
+    """What one call to an institution came to: its reference, or why not."""
+
+    order: SendOrder
+    at: dt.datetime
+    reference: str | None = None
+    failure: RetryableFailure | PermanentFailure | None = None
+    # The institution's circuit breaker, when this call changed its state.
+    breaker: BreakerState | None = None
 
 
-def _call(order: SendOrder) -> str:
-    """One call to the institution; returns its reference or raises a failure."""
+async def _call(order: SendOrder) -> Attempt:
+    """One call to the institution, on the worker's event loop; never raises for the
+    institution's failures."""
     code = order.institution_code
     breaker = breaker_for(code)
     if not breaker.allow():
-        raise RetryableFailure(f"{code}: circuit open", retry_after_s=breaker.retry_in_s())
-    with slot(code, max_in_flight(order.adapter), wait_s=SLOT_WAIT_S) as got:
+        failure = RetryableFailure(f"{code}: circuit open", retry_after_s=breaker.retry_in_s())
+        return Attempt(order, utcnow(), failure=failure)
+    async with slot(code, max_in_flight(order.adapter), wait_s=SLOT_WAIT_S) as got:
         if not got:
-            raise RetryableFailure(f"{code}: at its concurrency cap", retry_after_s=1.0)
+            failure = RetryableFailure(f"{code}: at its concurrency cap", retry_after_s=1.0)
+            return Attempt(order, utcnow(), failure=failure)
         try:
-            ack = adapter_for(code, order.adapter).send(order, callback_url=_callback_url(code))
-        except RetryableFailure:
-            _note_breaker(code, breaker.failed())
-            raise
-    _note_breaker(code, breaker.succeeded())
-    return ack.reference
+            adapter = adapter_for(code, order.adapter)
+            ack = await adapter.send(order, callback_url=_callback_url(code))
+        except RetryableFailure as exc:
+            return Attempt(order, utcnow(), failure=exc, breaker=breaker.failed())
+        except PermanentFailure as exc:
+            return Attempt(order, utcnow(), failure=exc)
+    return Attempt(order, utcnow(), reference=ack.reference, breaker=breaker.succeeded())
+
+
+def _record(db: Session, attempt: Attempt) -> str:
+    """Write what an attempt came to: "acked", "rejected" or "retry" (a retryable failure)."""
+    order, failure = attempt.order, attempt.failure
+    if attempt.breaker is not None:
+        log.warning("circuit breaker for %s is now %s", order.institution_code,
+                    attempt.breaker.value)  # fmt: skip
+        db.execute(
+            update(Institution)
+            .where(Institution.code == order.institution_code)
+            .values(breaker_state=attempt.breaker.value, breaker_changed_at=attempt.at)
+        )
+    if isinstance(failure, PermanentFailure):
+        log.warning("instruction %d refused: %s", order.instruction_id, failure)
+        record_rejection(db, instruction_id=order.instruction_id, error=failure.described,
+                         now=attempt.at)  # fmt: skip
+        return "rejected"
+    if failure is not None:
+        record_failure(db, instruction_id=order.instruction_id, error=str(failure),
+                       now=attempt.at)  # fmt: skip
+        return "retry"
+    assert attempt.reference is not None
+    record_ack(db, instruction_id=order.instruction_id, reference=attempt.reference,
+               now=attempt.at)  # fmt: skip
+    return "acked"
+
+
+def _about(order: SendOrder) -> dict[str, object]:
+    return {"case_no": order.case_no, "instruction_id": order.instruction_id,
+            "institution": order.institution_code}  # fmt: skip
 
 
 @celery_app.task(name="dispatch.send_instruction", bind=True, max_retries=None)
 def send_instruction(self: Task, instruction_id: int) -> str:  # type: ignore[type-arg]
-    """Send one instruction; retried with backoff until the institution takes it."""
+    """Send one instruction again after a failed attempt; retried with backoff until the
+    institution takes it."""
     logs.bind(instruction_id=instruction_id)
     factory = task_sessionmaker()
     with transaction(factory) as db:
@@ -87,32 +130,55 @@ def send_instruction(self: Task, instruction_id: int) -> str:  # type: ignore[ty
     if order is None:
         return "skipped"
     # The claim read them anyway: every line from here on names the case and institution.
-    logs.bind(case_no=order.case_no, institution=order.institution_code)
-    try:
-        reference = _call(order)
-    except RetryableFailure as exc:
-        with transaction(factory) as db:
-            record_failure(db, instruction_id=instruction_id, error=str(exc), now=utcnow())
-        countdown = backoff_s(self.request.retries, exc.retry_after_s)
-        log.warning("instruction %d attempt %d failed, retrying in %.1f s: %s",
-                    instruction_id, order.attempt, countdown, exc)  # fmt: skip
-        raise self.retry(countdown=countdown) from exc
-    except PermanentFailure as exc:
-        log.warning("instruction %d refused: %s", instruction_id, exc)
-        with transaction(factory) as db:
-            record_rejection(db, instruction_id=instruction_id, error=exc.described, now=utcnow())
-        return "rejected"
+    logs.bind(**_about(order))
+    attempt = aio.run(_call(order))
     with transaction(factory) as db:
-        record_ack(db, instruction_id=instruction_id, reference=reference, now=utcnow())
-    return "acked"
+        result = _record(db, attempt)
+    if result == "retry":
+        retry_after = getattr(attempt.failure, "retry_after_s", None)
+        countdown = backoff_s(self.request.retries, retry_after)
+        log.warning("instruction %d attempt %d failed, retrying in %.1f s: %s",
+                    instruction_id, order.attempt, countdown, attempt.failure)  # fmt: skip
+        raise self.retry(countdown=countdown, exc=attempt.failure)
+    return result
 
 
 @celery_app.task(name="dispatch.fan_out")
 def fan_out(instruction_ids: list[int], priority: str, lane: str = Lane.banks.value) -> int:
-    """One case's instructions of one lane, published as one task each on that lane."""
+    """First attempts at instructions of one lane, sent together.
+
+    One statement claims them all; every call goes out at once on the worker's event loop;
+    answers are written as they come, as many as have come in one transaction. Each one that
+    failed for now becomes its own `dispatch.send_instruction` task, retried with backoff.
+    Returns how many were claimed (the others were done, or another worker has them).
+    """
+    factory = task_sessionmaker()
+    with transaction(factory) as db:
+        orders = claim_attempts(db, instruction_ids=instruction_ids, now=utcnow(), lease=LEASE)
+    waiting = {aio.submit(_call(order)) for order in orders}
     publisher = Publisher(celery_app, get_settings().broker_url or "")
-    publisher.send_each(instruction_ids, priority, Lane(lane))
-    return len(instruction_ids)
+    while waiting:
+        done, waiting = concurrent.futures.wait(waiting, return_when=FIRST_COMPLETED)
+        # A call that raised (a bug, not the institution) is left to the relay.
+        attempts = [f.result() for f in done if f.exception() is None]
+        for failed in (f for f in done if f.exception() is not None):
+            log.error("an institution call failed", exc_info=failed.exception())
+        retries: list[Attempt] = []
+        with transaction(factory) as db:
+            for attempt in attempts:
+                with logs.bound(**_about(attempt.order)):
+                    if _record(db, attempt) == "retry":
+                        retries.append(attempt)
+        for attempt in retries:
+            retry_after = getattr(attempt.failure, "retry_after_s", None)
+            countdown = backoff_s(0, retry_after)
+            with logs.bound(**_about(attempt.order)):
+                log.warning("instruction %d attempt %d failed, retrying in %.1f s: %s",
+                            attempt.order.instruction_id, attempt.order.attempt, countdown,
+                            attempt.failure)  # fmt: skip
+            publisher.send_later(attempt.order.instruction_id, priority, Lane(lane),
+                                 countdown=countdown)  # fmt: skip
+    return len(orders)
 
 
 @celery_app.task(name="dispatch.relay_outbox")

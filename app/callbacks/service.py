@@ -105,6 +105,8 @@ def receive_callback(
             ),
             payload=payload,
             instruction_id=instruction.id,
+            # The outcome is applied in this same transaction, or nothing is kept.
+            processed_at=now,
         )
         .on_conflict_do_nothing(index_elements=[CallbackInbox.institution_id,
                                                 CallbackInbox.webhook_id])
@@ -114,7 +116,6 @@ def receive_callback(
         log.info("callback %s repeated: nothing changes", headers["webhook-id"])
         return "duplicate"
     applied = apply_outcome(db, instruction, report, now=now, hold=hold, freeze=freeze, trace=trace)
-    db.get_one(CallbackInbox, inbox_id).processed_at = now
     status = "applied" if applied else "ignored"
     log.info("callback %s %s: %s %s", headers["webhook-id"], status, instruction.kind,
              report.outcome.value)  # fmt: skip

@@ -8,11 +8,22 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    bindparam,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.expression import Executable
 
 from app import logs
 from app.audit.service import record_event
@@ -476,6 +487,53 @@ def purge_expired_keys(db: Session, *, now: dt.datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+@cache
+def _rollup_counts() -> Executable:
+    """The counts a case's status follows from, in one row (p_case_id, p_now).
+
+    Built once: every callback rolls its case up, and building this statement cost the API
+    more than running it. Counted by the database: reading every stop-payment back for each
+    callback would cost O(n²) for an n-account case.
+    """
+    case_id = bindparam("p_case_id", type_=BigInteger)
+    now = bindparam("p_now", type_=DateTime(timezone=True))
+    # A stop-payment corrected and resent (or renewed) counts through its replacement only:
+    # a stop-payment whose parent is about the same account. (The next level's stop-payments
+    # and queries have parents too, about other accounts or of another kind.)
+    parent = aliased(Instruction)
+    replaced = (
+        select(Instruction.parent_id)
+        .join(parent, parent.id == Instruction.parent_id)
+        .where(
+            Instruction.case_id == case_id,
+            Instruction.kind == InstructionKind.stop_payment.value,
+            Instruction.account_id == parent.account_id,
+        )
+    )
+    is_stop = Instruction.kind == InstructionKind.stop_payment.value
+    is_freeze = Instruction.kind == InstructionKind.freeze.value
+    is_open = Instruction.state.in_(
+        [s.value for s in (InstructionState.pending, InstructionState.sent,
+                           InstructionState.escalated)]
+    )  # fmt: skip
+    returns = select(func.count()).where(VictimReturn.case_id == case_id)
+    return select(
+        func.count().filter(is_stop),
+        func.count().filter(is_stop, is_open),
+        func.count().filter(is_stop, Instruction.outcome == Outcome.stopped_full.value),
+        func.count().filter(is_stop, Instruction.amount_stopped > 0),
+        func.count().filter(is_freeze, is_open),
+        func.count().filter(is_freeze, in_force(now)),
+        returns.scalar_subquery(),
+        returns.where(VictimReturn.state == ReturnState.confirmed.value).scalar_subquery(),
+    ).where(
+        Instruction.case_id == case_id,
+        Instruction.kind.in_([InstructionKind.stop_payment.value,
+                              InstructionKind.freeze.value]),
+        Instruction.id.not_in(replaced),
+    )  # fmt: skip
+
+
 def rollup_status(db: Session, *, case_id: int, now: dt.datetime | None = None) -> None:
     """The case's status from its instructions and returns.
 
@@ -490,45 +548,8 @@ def rollup_status(db: Session, *, case_id: int, now: dt.datetime | None = None) 
     case = db.get_one(Case, case_id, with_for_update={"key_share": True})
     if case.status == CaseStatus.closed:
         return
-    # A stop-payment corrected and resent (or renewed) counts through its replacement only:
-    # a stop-payment whose parent is about the same account. (The next level's stop-payments
-    # and queries have parents too, about other accounts or of another kind.)
-    parent = aliased(Instruction)
-    replaced = (
-        select(Instruction.parent_id)
-        .join(parent, parent.id == Instruction.parent_id)
-        .where(
-            Instruction.case_id == case_id,
-            Instruction.kind == InstructionKind.stop_payment.value,
-            Instruction.account_id == parent.account_id,
-        )
-    )
-    # Counted by the database in one row: a case's callbacks each roll it up, and reading
-    # every stop-payment back for each of them would cost the API O(n²) for an n-account case.
-    is_stop = Instruction.kind == InstructionKind.stop_payment.value
-    is_freeze = Instruction.kind == InstructionKind.freeze.value
-    is_open = Instruction.state.in_(
-        [s.value for s in (InstructionState.pending, InstructionState.sent,
-                           InstructionState.escalated)]
-    )  # fmt: skip
-    returns = select(func.count()).where(VictimReturn.case_id == case_id)
-    counts = db.execute(
-        select(
-            func.count().filter(is_stop),
-            func.count().filter(is_stop, is_open),
-            func.count().filter(is_stop, Instruction.outcome == Outcome.stopped_full.value),
-            func.count().filter(is_stop, Instruction.amount_stopped > 0),
-            func.count().filter(is_freeze, is_open),
-            func.count().filter(is_freeze, in_force(now)),
-            returns.scalar_subquery(),
-            returns.where(VictimReturn.state == ReturnState.confirmed.value).scalar_subquery(),
-        ).where(
-            Instruction.case_id == case_id,
-            Instruction.kind.in_([InstructionKind.stop_payment.value,
-                                  InstructionKind.freeze.value]),
-            Instruction.id.not_in(replaced),
-        )
-    ).one()  # fmt: skip
+    params = {"p_case_id": case_id, "p_now": now}
+    counts = db.connection().execute(_rollup_counts(), params).one()
     total, still_open, full, some, freezing, frozen, returned, unpaid = counts
     if returned:
         paid_all = not unpaid and not _frozen_not_returned(db, case_id=case_id, now=now)

@@ -71,28 +71,27 @@ class Publisher:
     def publish(self, items: Iterable[Item]) -> int:
         """Send (instruction id, case priority, lane) tasks now; returns how many instructions.
 
-        Several instructions of one priority and lane go as `dispatch.fan_out` messages of up
-        to FAN_OUT_CHUNK, which workers of that lane turn into one `dispatch.send_instruction`
-        task each: publishing a 157-account case costs the API 8 messages, not 157, and the
-        workers' processes share the publishing.
+        Instructions of one priority and lane go as `dispatch.fan_out` messages of up to
+        FAN_OUT_CHUNK, each of which a worker sends together: publishing a 157-account case
+        costs the API 8 messages, not 157, and the workers one claim and one batch of calls
+        per message.
         """
         groups: dict[tuple[str, Lane], list[int]] = {}
         for instruction_id, priority, lane in items:
             groups.setdefault((priority, lane), []).append(instruction_id)
-        for (priority, lane), ids in groups.items():
-            for start in range(0, len(ids), FAN_OUT_CHUNK):
-                chunk = ids[start : start + FAN_OUT_CHUNK]
-                if len(chunk) == 1:
-                    self.send_each(chunk, priority, lane)
-                else:
-                    self._send(FAN_OUT_TASK, [chunk, priority, lane.value], priority, lane)
+        with self.celery.producer_or_acquire() as producer:
+            for (priority, lane), ids in groups.items():
+                for start in range(0, len(ids), FAN_OUT_CHUNK):
+                    chunk = ids[start : start + FAN_OUT_CHUNK]
+                    self._send(FAN_OUT_TASK, [chunk, priority, lane.value], priority, lane,
+                               producer=producer)  # fmt: skip
         return sum(len(ids) for ids in groups.values())
 
-    def send_each(self, ids: list[int], priority: str, lane: Lane) -> None:
-        """One `dispatch.send_instruction` task per instruction, on one broker connection."""
-        with self.celery.producer_or_acquire() as producer:
-            for instruction_id in ids:
-                self._send(SEND_TASK, [instruction_id], priority, lane, producer=producer)
+    def send_later(
+        self, instruction_id: int, priority: str, lane: Lane, *, countdown: float
+    ) -> None:
+        """A retry of a first attempt that failed: its own task, which goes on retrying."""
+        self._send(SEND_TASK, [instruction_id], priority, lane, countdown=countdown, retries=1)
 
     def _send(self, task: str, args: list[Any], priority: str, lane: Lane, **options: Any) -> None:
         self.celery.send_task(

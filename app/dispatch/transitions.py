@@ -16,11 +16,13 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     DateTime,
     Select,
     String,
     Update,
+    any_,
     bindparam,
     case,
     func,
@@ -104,11 +106,11 @@ def _bound(name: str) -> Any:
 def _claim_statement() -> Select[Any]:
     """Built once: a worker claims hundreds of times a second, and building a statement with
     two CTEs costs more than running it."""
-    instruction_id = bindparam("p_instruction_id", type_=BigInteger)
+    ids = any_(bindparam("p_instruction_ids", type_=ARRAY(BigInteger)))
     now = _bound("p_now")
     confirm = (
         update(Outbox)
-        .where(Outbox.instruction_id == instruction_id, Outbox.confirmed_at.is_(None))
+        .where(Outbox.instruction_id == ids, Outbox.confirmed_at.is_(None))
         .values(confirmed_at=now)
         .returning(Outbox.id)
         .cte("confirm")
@@ -116,7 +118,7 @@ def _claim_statement() -> Select[Any]:
     claimed = (
         update(Instruction)
         .where(
-            Instruction.id == instruction_id,
+            Instruction.id == ids,
             Instruction.state.in_(SENDABLE),
             or_(Instruction.lease_until.is_(None), Instruction.lease_until <= now),
         )
@@ -146,36 +148,48 @@ def _claim_statement() -> Select[Any]:
         .join(Institution, Institution.id == claimed.c.institution_id)
         .outerjoin(Account, Account.id == claimed.c.account_id)
         .add_cte(confirm)
+        .order_by(claimed.c.id)
     )
+
+
+def claim_attempts(
+    db: Session, *, instruction_ids: list[int], now: dt.datetime, lease: dt.timedelta
+) -> list[SendOrder]:
+    """Start an attempt at each of these instructions that needs sending and that no other
+    worker holds; the others are left out.
+
+    One statement for them all, so a worker pays one round trip per claim however many it
+    claims: it confirms the outbox rows, takes the leases and reads what it sends. Two workers
+    claiming at once queue on the row locks; the second then sees the first one's leases and
+    gets nothing.
+    """
+    params = {"p_instruction_ids": instruction_ids, "p_now": now, "p_lease_until": now + lease}
+    return [
+        SendOrder(
+            instruction_id=row.id,
+            idempotency_key=row.idempotency_key,
+            kind=row.kind,
+            case_no=row.case_no,
+            institution_code=row.code,
+            adapter=dict(row.adapter),
+            account_no=row.account_no,
+            holder_name=row.holder_name,
+            amount=row.amount_requested,
+            transaction_time=row.transaction_time,
+            document_no=row.document_no,
+            attempt=row.attempts,
+        )
+        for row in db.connection().execute(_claim_statement(), params)
+    ]
 
 
 def claim_attempt(
     db: Session, *, instruction_id: int, now: dt.datetime, lease: dt.timedelta
 ) -> SendOrder | None:
-    """Start an attempt: None when the instruction needs no sending or another worker has it.
-
-    One statement, so a worker pays one round trip per claim: it confirms the outbox row,
-    takes the lease and reads what it sends. Two workers claiming at once queue on the row
-    lock; the second then sees the first one's lease and gets nothing.
-    """
-    params = {"p_instruction_id": instruction_id, "p_now": now, "p_lease_until": now + lease}
-    row = db.connection().execute(_claim_statement(), params).one_or_none()
-    if row is None:
-        return None
-    return SendOrder(
-        instruction_id=row.id,
-        idempotency_key=row.idempotency_key,
-        kind=row.kind,
-        case_no=row.case_no,
-        institution_code=row.code,
-        adapter=dict(row.adapter),
-        account_no=row.account_no,
-        holder_name=row.holder_name,
-        amount=row.amount_requested,
-        transaction_time=row.transaction_time,
-        document_no=row.document_no,
-        attempt=row.attempts,
-    )
+    """Start an attempt at one instruction: None when it needs no sending or another worker
+    has it."""
+    orders = claim_attempts(db, instruction_ids=[instruction_id], now=now, lease=lease)
+    return orders[0] if orders else None
 
 
 def _ack_values() -> dict[str, Any]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, aliased
 
@@ -86,7 +86,7 @@ class Scan:
     content_base64: str
 
 
-def in_force(now: dt.datetime) -> Any:
+def in_force(now: dt.datetime | ColumnElement[dt.datetime]) -> Any:
     """Holds the institution confirmed that have neither run out nor been released."""
     return and_(
         Instruction.kind.in_(HOLD_KINDS),

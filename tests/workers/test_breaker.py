@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 
 from app.institutions.models import BreakerState
+from workers import aio
 from workers.breaker import Breaker, slot
 from workers.dispatch import BACKOFF_CAP_S, backoff_s
 
@@ -27,27 +28,25 @@ def test_the_breaker_opens_after_consecutive_failures_and_tries_once_after_cool_
 
 
 def test_the_cap_holds_calls_in_flight_per_institution() -> None:
-    inside, peak, lock = 0, 0, threading.Lock()
+    inside, peak = 0, 0
     refused: list[bool] = []
 
-    def call() -> None:
+    async def call() -> None:
         nonlocal inside, peak
-        with slot("CAPPED", 3, wait_s=0.05) as got:
+        async with slot("CAPPED", 3, wait_s=0.05) as got:
             if not got:
                 refused.append(True)
                 return
-            with lock:
-                inside += 1
-                peak = max(peak, inside)
-            time.sleep(0.2)
-            with lock:
-                inside -= 1
+            inside += 1
+            peak = max(peak, inside)
+            await asyncio.sleep(0.2)
+            inside -= 1
 
-    threads = [threading.Thread(target=call) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    async def six_at_once() -> None:
+        await asyncio.gather(*(call() for _ in range(6)))
+
+    # On the worker's own loop, where every institution call runs.
+    aio.run(six_at_once())
     assert peak == 3
     assert len(refused) == 3
 

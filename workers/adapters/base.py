@@ -49,7 +49,9 @@ class PermanentFailure(Exception):
 
 
 class Adapter(Protocol):
-    def send(self, order: SendOrder, *, callback_url: str) -> Ack: ...
+    """Sends run on the worker process's event loop (workers/aio.py)."""
+
+    async def send(self, order: SendOrder, *, callback_url: str) -> Ack: ...
 
 
 class OnwardTransfer(BaseModel):

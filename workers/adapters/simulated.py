@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
+import json
+from collections.abc import Mapping
+
+import aiohttp
 
 from app.dispatch.transitions import SendOrder
 from workers.adapters.base import Ack, PermanentFailure, RetryableFailure
@@ -12,20 +15,30 @@ DEFAULT_READ_TIMEOUT_S = 10.0
 
 
 class HttpAdapter:
-    """One institution over HTTP, with its own connection pool sized to its concurrency cap."""
+    """One institution over HTTP, with its own connection pool sized to its concurrency cap.
+
+    aiohttp on the worker's event loop (workers/aio.py): a batch of a case's calls costs
+    the worker about a third of the CPU httpx's async client spent on it (BENCHMARKS.md).
+    """
 
     def __init__(self, *, code: str, base_url: str, max_in_flight: int, read_timeout_s: float,
                  connect_timeout_s: float) -> None:  # fmt: skip
         self.code = code
         self.url = f"{base_url.rstrip('/')}/institutions/{code}/instructions"
-        self.client = httpx.Client(
-            timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
-            limits=httpx.Limits(
-                max_connections=max_in_flight, max_keepalive_connections=max_in_flight
-            ),
+        self.max_in_flight = max_in_flight
+        self.timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect_timeout_s, sock_read=read_timeout_s
         )
+        self._session: aiohttp.ClientSession | None = None
 
-    def send(self, order: SendOrder, *, callback_url: str) -> Ack:
+    def _client(self) -> aiohttp.ClientSession:
+        # Made on first use, on the loop that uses it from then on.
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self.max_in_flight)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
+        return self._session
+
+    async def send(self, order: SendOrder, *, callback_url: str) -> Ack:
         body = {
             "kind": order.kind,
             "case_no": order.case_no,
@@ -39,35 +52,34 @@ class HttpAdapter:
             "document_no": order.document_no,
             "callback_url": callback_url,
         }
+        headers = {"Idempotency-Key": order.idempotency_key}
         try:
-            response = self.client.post(
-                self.url, json=body, headers={"Idempotency-Key": order.idempotency_key}
-            )
-        except httpx.TimeoutException as exc:
+            async with self._client().post(self.url, json=body, headers=headers) as response:
+                text = await response.text()
+                return _answer(self.code, response.status, response.headers, text)
+        except TimeoutError as exc:
             raise RetryableFailure(
                 f"{self.code}: no answer in time ({type(exc).__name__})"
             ) from exc
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             raise RetryableFailure(f"{self.code}: cannot connect ({type(exc).__name__})") from exc
-        return _answer(self.code, response)
 
 
-def _answer(code: str, response: httpx.Response) -> Ack:
-    status = response.status_code
+def _answer(code: str, status: int, headers: Mapping[str, str], text: str) -> Ack:
     if status in (200, 201, 202):
         try:
-            return Ack(reference=str(response.json()["reference"]))
+            return Ack(reference=str(json.loads(text)["reference"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise RetryableFailure(f"{code}: unreadable acknowledgement") from exc
     if status == 429:
-        raise RetryableFailure(f"{code}: rate limited (429)", retry_after_s=_retry_after(response))
+        raise RetryableFailure(f"{code}: rate limited (429)", retry_after_s=_retry_after(headers))
     if status >= 500 or status in (408, 409, 425):
-        raise RetryableFailure(f"{code}: answered {status}", retry_after_s=_retry_after(response))
-    raise PermanentFailure(f"{code}: refused with {status}", detail=response.text[:300])
+        raise RetryableFailure(f"{code}: answered {status}", retry_after_s=_retry_after(headers))
+    raise PermanentFailure(f"{code}: refused with {status}", detail=text[:300])
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     try:
-        return float(response.headers["retry-after"])
+        return float(headers["retry-after"])
     except (KeyError, ValueError):
         return None
