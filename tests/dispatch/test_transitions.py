@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import Event
 from app.dispatch.models import Instruction, Outbox
-from app.dispatch.transitions import claim_attempt, escalate, record_ack
+from app.dispatch.transitions import claim_attempt, claim_attempts, escalate, record_ack
 from tests.factories import instructions_of, make_case
 
 LEASE = dt.timedelta(seconds=20)
@@ -49,6 +49,28 @@ def test_a_claim_reads_what_to_send_confirms_the_outbox_and_holds_a_lease(db: Se
     assert again is not None
     assert again.attempt == 2
     assert outbox.confirmed_at == now
+
+
+def test_one_claim_takes_every_instruction_still_to_send_and_no_other(db: Session) -> None:
+    free, leased, done = (
+        i for i in instructions_of(db, make_case(db, transfers=3)) if i.kind == "stop_payment"
+    )
+    now = dt.datetime.now(dt.UTC)
+    assert claim_attempt(db, instruction_id=leased.id, now=now, lease=LEASE)
+    done.state, done.outcome = "done", "stopped_full"
+    db.flush()
+
+    ids = [free.id, leased.id, done.id]
+    orders = claim_attempts(db, instruction_ids=ids, now=now + LEASE / 2, lease=LEASE)
+
+    assert [(o.instruction_id, o.attempt) for o in orders] == [(free.id, 1)]
+    for stop in (free, leased, done):
+        db.refresh(stop)
+    assert (free.lease_until, leased.lease_until) == (now + LEASE / 2 + LEASE, now + LEASE)
+    assert (leased.attempts, done.attempts) == (1, 0)
+    # Every message's instruction is confirmed picked up: the relay need not publish any again.
+    confirmed = db.scalars(select(Outbox.instruction_id).where(Outbox.confirmed_at.is_not(None)))
+    assert set(ids) <= set(confirmed)
 
 
 def test_an_ack_moves_pending_to_sent_once_and_says_from_where(db: Session) -> None:

@@ -6,6 +6,7 @@ Redis database of the tests' own, each in its own process group so it can be sto
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -57,17 +58,25 @@ class Stack:
             )
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
-        process = self.processes.pop(name)
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=timeout)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        self._stop([name], sig, timeout)
 
     def stop_all(self) -> None:
-        for name in list(self.processes):
-            self.stop(name)
+        """All at once: each shuts down in its own time, so the slowest sets the wait."""
+        self._stop(list(self.processes), signal.SIGTERM, 20)
+
+    def _stop(self, names: list[str], sig: int, timeout: float) -> None:
+        stopping = [self.processes.pop(name) for name in names]
+        for process in stopping:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+        deadline = time.monotonic() + timeout
+        for process in stopping:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")

@@ -52,6 +52,7 @@ def _assert_exactly_once(sim: httpx.Client, case: dict[str, Any]) -> None:
     assert len(applied) == len(case["instructions"])
 
 
+@pytest.mark.every_broker
 def test_scenario_1_one_card_fully_stopped(fresh_simulator: Stack, headers: dict[str, str]) -> None:
     stack = fresh_simulator
     target = {"institution": "CCB", "account_no": fresh_card_no("CCB"), "holder_name": "刘某"}
@@ -222,6 +223,7 @@ def test_callbacks_that_fail_for_a_while_are_retried_and_applied_once(
         _assert_exactly_once(sim, case)
 
 
+@pytest.mark.every_broker
 def test_special_cases_go_first_when_the_queue_is_long(
     fresh_simulator: Stack, headers: dict[str, str]
 ) -> None:
@@ -266,6 +268,7 @@ def test_special_cases_go_first_when_the_queue_is_long(
     assert special_first < low_first, "the special case waited behind the low one"
 
 
+@pytest.mark.every_broker
 def test_a_task_lost_in_the_broker_is_sent_anyway(
     fresh_simulator: Stack, headers: dict[str, str]
 ) -> None:

@@ -4,43 +4,21 @@ institution quoted back of the personal data we sent it."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.cases.models import Case
-from app.config import Settings
 from app.db import utcnow
 from app.dispatch.models import Instruction
 from app.dispatch.transitions import escalate_overdue
 from app.institutions.models import Institution
-from simulator.app import create_app as create_simulator
 from tests.factories import instructions_of, make_case
 from tests.logcapture import json_logs
-from tests.simulator.servers import ThreadedServer
 from workers import dispatch
 
-PROFILE = Path(__file__).parents[1] / "simulator" / "fast-profile.yaml"
 # Longer than an institution takes (64): the simulator refuses it, quoting it back.
 LONG_HOLDER = "欧阳" * 33
-
-
-@pytest.fixture
-def simulator_url() -> Iterator[str]:
-    settings = Settings(secret_key="simulator-secret", _env_file=None)  # type: ignore[call-arg]
-    with ThreadedServer(create_simulator(settings=settings, profile=PROFILE)) as server:
-        yield server.url
-
-
-@pytest.fixture
-def in_test_transaction(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The task's transactions, as savepoints of the test's own (rolled back at its end)."""
-    factory = sessionmaker(
-        bind=db.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    monkeypatch.setattr(dispatch, "task_sessionmaker", lambda: factory)
 
 
 def _stop(db: Session) -> Instruction:

@@ -53,6 +53,8 @@ class Adapter(Protocol):
 
     async def send(self, order: SendOrder, *, callback_url: str) -> Ack: ...
 
+    async def close(self) -> None: ...
+
 
 class OnwardTransfer(BaseModel):
     model_config = ConfigDict(extra="ignore")

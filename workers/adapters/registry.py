@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import threading
 from typing import Any
 
 from app.config import get_settings
+from workers import aio
 from workers.adapters.base import Adapter
 from workers.adapters.simulated import (
     DEFAULT_CONNECT_TIMEOUT_S,
@@ -45,3 +47,13 @@ def adapter_for(code: str, settings: dict[str, Any]) -> Adapter:
             )
             _adapters[key] = adapter
         return adapter
+
+
+@atexit.register
+def close_all() -> None:
+    """Close every adapter's connections, on the loop they were made on (process exit)."""
+    with _lock:
+        adapters = list(_adapters.values())
+        _adapters.clear()
+    for adapter in adapters:
+        aio.run(adapter.close())

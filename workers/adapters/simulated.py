@@ -38,6 +38,10 @@ class HttpAdapter:
             self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
         return self._session
 
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
     async def send(self, order: SendOrder, *, callback_url: str) -> Ack:
         body = {
             "kind": order.kind,
