@@ -42,6 +42,31 @@ def test_beyond_the_limit_requests_wait_then_get_503(path: str) -> None:
     assert busy.json()["instance"] == path
 
 
+def test_live_streams_take_no_slot_and_beyond_their_own_cap_get_503_at_once() -> None:
+    """A case's live status stays open for minutes: streams never wait for, or take, the
+    requests' slots, and past their own cap a new one is refused straight away."""
+    app = AdmissionLimit(_slow_app, limit=1, wait_s=5, stream_limit=2)
+    live = "/api/v1/cases/ZF-1/live"
+
+    async def burst() -> tuple[list[httpx.Response], float]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            started = asyncio.get_running_loop().time()
+            answers = await asyncio.gather(
+                *(client.get(live) for _ in range(3)), client.get("/api/v1/cases")
+            )
+            return list(answers), asyncio.get_running_loop().time() - started
+
+    answers, took_s = asyncio.run(burst())
+    *streams, request = answers
+    assert sorted(a.status_code for a in streams) == [200, 200, 503]
+    assert request.status_code == 200
+    refused = next(a for a in streams if a.status_code == 503)
+    assert refused.headers["content-type"] == "application/problem+json"
+    # Nothing queued behind anything: two streams and a request, each 0.5 s, side by side.
+    assert took_s < 1.0
+
+
 def test_health_probes_are_never_queued() -> None:
     app = AdmissionLimit(_slow_app, limit=1, wait_s=0.05)
 

@@ -112,10 +112,13 @@ def list_cases(
 
 def read_case(db: Session, *, case: Case, now: dt.datetime | None = None) -> CaseRead:
     now = now or utcnow()
+    # The case's unit and its call-taker, each by its own key: the call-taker's own unit
+    # need not be the case's.
     unit_code, username = db.execute(
-        select(Unit.code, User.username)
-        .join(User, User.unit_id == Unit.id, isouter=False)
-        .where(Unit.id == case.unit_id, User.id == case.call_taker_id)
+        select(
+            select(Unit.code).where(Unit.id == case.unit_id).scalar_subquery(),
+            select(User.username).where(User.id == case.call_taker_id).scalar_subquery(),
+        )
     ).one()
 
     accounts = db.execute(

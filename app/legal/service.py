@@ -368,9 +368,9 @@ def followed(*, holding_only: bool) -> Any:
     )
 
 
-def _due(query: Select[Instruction]) -> Select[Instruction]:
+def _due(query: Select[Any]) -> Select[Any]:
     # SKIP LOCKED: two beats (or a slow pass and the next) never warn or lapse one hold twice.
-    return query.order_by(Instruction.expires_at).with_for_update(skip_locked=True)
+    return query.order_by(Instruction.expires_at).with_for_update(of=Instruction, skip_locked=True)
 
 
 def watch(db: Session, *, now: dt.datetime, today: dt.date, rules: LegalRules) -> Watch:
@@ -397,11 +397,11 @@ def watch(db: Session, *, now: dt.datetime, today: dt.date, rules: LegalRules) -
                 done.lapse_warnings += 1
             else:
                 done.freeze_warnings += 1
-    for hold in db.scalars(_due(select(Instruction).where(
+    # Whether a later hold carried each one on comes in the same query, not one per hold.
+    for hold, carried_on in db.execute(_due(select(Instruction, followed(holding_only=True)).where(
         Instruction.kind.in_(HOLD_KINDS), Instruction.state == S.done.value,
         Instruction.expires_at <= now, Instruction.released_at.is_(None),
     ))):  # fmt: skip
-        carried_on = db.scalar(select(followed(holding_only=True)).where(Instruction.id == hold.id))
         move(db, hold, S.expired, data={"expires_at": _iso(hold.expires_at),
                                         "carried_on": bool(carried_on)})  # fmt: skip
         done.cases.add(hold.case_id)

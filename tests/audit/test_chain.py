@@ -70,6 +70,19 @@ def test_a_removed_link_breaks_the_chain(db: Session) -> None:
     assert (verdict.broken_at, verdict.reason) == (gone, f"seal {gone} is missing")
 
 
+def test_a_link_rewritten_to_point_elsewhere_breaks_the_chain(db: Session) -> None:
+    """A seal whose own hash still matches its event, but which no longer follows the seal
+    before it (someone re-chained from there): named as such."""
+    events = _sealed(db, 3)
+    moved = _seal_of(db, events[2]).seq
+    db.execute(text("ALTER TABLE event_seal DISABLE TRIGGER event_seal_append_only"))
+    db.execute(text("UPDATE event_seal SET prev_hash = :other WHERE seq = :seq"),
+               {"other": GENESIS, "seq": moved})  # fmt: skip
+    db.expire_all()
+    verdict = verify(db)
+    assert (verdict.broken_at, verdict.reason) == (moved, "it does not follow the seal before it")
+
+
 def test_the_chain_refuses_edits_like_the_events(db: Session) -> None:
     [event] = _sealed(db, 1)
     with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():

@@ -12,6 +12,7 @@ the relay. The simulator's ledger shows every instruction applied exactly once.
 from __future__ import annotations
 
 import signal
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,12 +21,15 @@ from typing import Any
 import pytest
 
 from app.auth.models import Role
+from app.cli import node_name
+from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
 from tests.conftest import migrated_database
 from tests.e2e.conftest import BROKERS
 from tests.e2e.stack import Stack, running_stack, wait_for
 from tests.e2e.test_fanout import _assert_exactly_once, _post_case, _settled, account_at
 from tests.factories import bearer, make_user
+from workers.celery_app import make_celery
 
 pytestmark = [pytest.mark.slow, pytest.mark.every_broker]
 
@@ -72,6 +76,15 @@ def two_workers(
         yield stack
 
 
+def _busy(stack: Stack, name: str) -> bool:
+    """Whether the worker started as `name` is running a task now."""
+    queue = stack.env["STOPAY_QUEUE"]
+    settings = Settings(broker_url=stack.env["BROKER_URL"], queue=queue, _env_file=None)  # type: ignore[call-arg]
+    node = node_name(name, queue).replace("%h", socket.gethostname())
+    replies = make_celery(settings).control.inspect(destination=[node], timeout=2).active()
+    return bool((replies or {}).get(node))
+
+
 def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
     two_workers: Stack, headers: dict[str, str]
 ) -> None:
@@ -88,8 +101,12 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
             return any(i["first_attempt_at"] for i in case["instructions"])
 
         wait_for(under_way, timeout=30, what="the first attempts")
-        time.sleep(0.5)
-        stack.stop("worker-2", sig=signal.SIGKILL)
+        # Whichever worker has a fan-out under way dies (asked through Celery's remote
+        # control): the test proves nothing if the one killed held nothing.
+        victim = wait_for(lambda: next(filter(lambda name: _busy(stack, name),
+                                              ("worker-2", "worker")), None),
+                          timeout=10, what="a worker with a task under way")  # fmt: skip
+        stack.stop(victim, sig=signal.SIGKILL)
         killed_at = time.monotonic()
         case = wait_for(lambda: _settled(api, case_no), timeout=150, interval=0.5,
                         what="every instruction to finish after the kill")  # fmt: skip

@@ -114,8 +114,14 @@ def test_the_simulators_callbacks_failing_for_a_while(
         assert sim.post("/admin/callbacks", json={"mode": "fail", "seconds": failing_s}).is_success
     started = time.monotonic()
     stream = CaseStream(simulator.api_url, headers).start()
-    time.sleep(min(failing_s, 20))
+    time.sleep(min(failing_s, 20) - 3)
     sent = stream.stop()
+    # The fault is real: the institutions took the instructions, and no outcome got through.
+    with factory() as db:
+        ours = select(Instruction).where(Instruction.case_id.in_(committed(factory, sent).values()))
+        instructions = list(db.scalars(ours))
+    assert any(i.acked_at for i in instructions)
+    assert not [i.id for i in instructions if i.completed_at is not None]
     time.sleep(max(0.0, failing_s - (time.monotonic() - started)))
     back = time.monotonic()
     _settle(f"callbacks failing for {failing_s} s", stack=simulator, factory=factory,

@@ -109,6 +109,14 @@ def test_a_freeze_converts_the_stop_needs_its_document_and_keeps_the_scan(
                           headers=boss)  # fmt: skip
     assert (document.status_code, document.content) == (200, base64.b64decode(PDF))
     assert document.headers["content-type"] == "application/pdf"
+    # Only through its own case, even for a supervisor who sees the other case too.
+    other, _ = _stopped_case(client, db)
+    other.unit_id = case.unit_id
+    db.flush()
+    elsewhere = client.get(f"/api/v1/cases/{other.case_no}/documents/{frozen['document_id']}",
+                           headers=boss)  # fmt: skip
+    assert elsewhere.status_code == 404
+    assert client.get(f"/api/v1/cases/{other.case_no}", headers=boss).status_code == 200
     db.refresh(case)
     assert case.status == "freezing"
 

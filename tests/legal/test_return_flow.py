@@ -9,12 +9,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.auth.models import Role, Unit
 from app.cases.models import Case
+from app.dashboard.deadlines import deadlines
+from app.dashboard.schemas import DeadlineKind
 from app.db import utcnow
 from app.legal import return_service
 from app.legal.models import VictimReturn
+from app.legal.returns import add_working_days
+from app.legal.service import LegalRules, watch
 from tests.casework import events, instructions, make_case, report, supervisor_of
 from tests.factories import fresh_card_no, make_user
 
@@ -151,3 +157,42 @@ def test_otherwise_the_split_is_pro_rata_after_a_thirty_day_notice(
                                    user=user, now=utcnow(), today=later)  # fmt: skip
     assert paid is not None
     assert paid.state == "completed"
+
+
+def test_a_return_the_bank_is_late_with_is_warned_of_once_and_shown_overdue(
+    client: TestClient, db: Session
+) -> None:
+    card = fresh_card_no("CCB")
+    case = make_case(db, (card, "60000.00"))
+    [stop] = instructions(db, case)
+    report(client, db, stop)
+    _freeze(client, db, case, card, "60000.00")
+    boss = supervisor_of(db, case)
+    proposal = _proposal(client, case, card, boss).json()
+    assert _confirm(client, case, card, proposal["fingerprint"], boss).status_code == 201
+    [due] = db.scalars(select(VictimReturn).where(VictimReturn.case_id == case.id))
+    rules = LegalRules()
+    last_day = add_working_days(due.payable_from, rules.return_working_days)
+    now = utcnow()
+
+    def watched(today: dt.date) -> int:
+        return watch(db, now=now, today=today, rules=rules).returns_overdue
+
+    assert watched(last_day) == 0
+    assert watched(last_day + dt.timedelta(days=1)) == 1
+    assert watched(last_day + dt.timedelta(days=2)) == 0  # warned once
+    [overdue] = events(db, case, "return.overdue")
+    assert overdue.data == {"return_id": due.id, "amount": "60000.00",
+                            "due": last_day.isoformat()}  # fmt: skip
+
+    # The supervisors' deadlines: due up to the bank's last working day, overdue after it.
+    supervisor = make_user(db, role=Role.supervisor, unit=db.get_one(Unit, case.unit_id))
+
+    def shown(day: dt.date) -> list[DeadlineKind]:
+        noon = dt.datetime.combine(day, dt.time(12), tzinfo=ZONE)
+        found, _ = deadlines(db, user=supervisor, now=noon, rules=rules,
+                             timezone="Asia/Shanghai", limit=100)  # fmt: skip
+        return [d.kind for d in found if d.return_id == due.id]
+
+    assert shown(last_day) == [DeadlineKind.return_due]
+    assert shown(last_day + dt.timedelta(days=1)) == [DeadlineKind.return_overdue]
