@@ -33,7 +33,7 @@ from app.db import utcnow
 from app.dispatch.models import Instruction
 from app.institutions.models import Institution
 from app.legal.models import ReturnState, VictimReturn
-from app.legal.return_service import return_read
+from app.legal.return_service import read_returns
 from app.legal.service import hold_totals
 from app.privacy import mask_id_no, mask_phone, shown_account_no
 from app.trace.service import held_elsewhere
@@ -202,6 +202,7 @@ def read_case(db: Session, *, case: Case, now: dt.datetime | None = None) -> Cas
             .order_by(SuspectContact.id)
         )
     ]
+    returns = read_returns(db, VictimReturn.case_id == case.id)
     return CaseRead(
         **_summary(case, unit_code, username).model_dump(),
         victim=VictimRead(
@@ -212,35 +213,23 @@ def read_case(db: Session, *, case: Case, now: dt.datetime | None = None) -> Cas
             enterprise_name=case.victim_enterprise_name,
         ),
         narrative=case.narrative,
-        totals=_totals(db, case=case, now=now),
+        totals=_totals(db, case=case, now=now, returns=returns),
         levels=[LevelRead(level=lvl, accounts=accs) for lvl, accs in sorted(by_level.items())],
         transfers=transfers,
         contacts=contacts,
         instructions=instructions,
-        returns=_returns(db, case_id=case.id),
+        returns=returns,
         events=events,
     )
 
 
-def _totals(db: Session, *, case: Case, now: dt.datetime) -> CaseTotals:
+def _totals(db: Session, *, case: Case, now: dt.datetime, returns: list[ReturnRead]) -> CaseTotals:
     holds = hold_totals(db, case_id=case.id, now=now)
-    returned = db.scalar(
-        select(func.sum(VictimReturn.amount)).where(
-            VictimReturn.case_id == case.id,
-            VictimReturn.state == ReturnState.completed.value,
-        )
-    )
+    completed = [r.amount for r in returns if r.state == ReturnState.completed]
     return CaseTotals(
         lost=case.total_amount,
         stopped=holds.stopped,
         frozen=holds.frozen,
-        returned=returned or Decimal("0.00"),
+        returned=sum(completed, Decimal("0.00")),
         lapsed=holds.lapsed,
     )
-
-
-def _returns(db: Session, *, case_id: int) -> list[ReturnRead]:
-    rows = db.scalars(
-        select(VictimReturn).where(VictimReturn.case_id == case_id).order_by(VictimReturn.id)
-    )
-    return [return_read(db, r) for r in rows]

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
@@ -188,14 +188,27 @@ def complete(
     return row
 
 
-def return_read(db: Session, row: VictimReturn) -> ReturnRead:
-    code, number = db.execute(
-        select(Institution.code, Account.account_no)
-        .join(Account, Account.institution_id == Institution.id)
-        .where(Account.id == row.account_id)
-    ).one()
-    return ReturnRead(
-        id=row.id, institution=code, account_no=number, amount=row.amount, rule=row.rule,
-        state=row.state, payable_from=row.payable_from, confirmed_at=row.confirmed_at,
-        completed_at=row.completed_at, reference=row.reference,
-    )  # fmt: skip
+def read_returns(db: Session, which: ColumnElement[bool]) -> list[ReturnRead]:
+    """The returns `which` picks out, oldest first, each with its account, in one query."""
+    rows = db.execute(
+        select(VictimReturn, Institution.code, Account.account_no)
+        .join(Account, Account.id == VictimReturn.account_id)
+        .join(Institution, Institution.id == Account.institution_id)
+        .where(which)
+        .order_by(VictimReturn.id)
+    )
+    return [
+        ReturnRead(
+            id=row.id,
+            institution=code,
+            account_no=number,
+            amount=row.amount,
+            rule=row.rule,
+            state=row.state,
+            payable_from=row.payable_from,
+            confirmed_at=row.confirmed_at,
+            completed_at=row.completed_at,
+            reference=row.reference,
+        )  # fmt: skip
+        for row, code, number in rows
+    ]

@@ -21,7 +21,7 @@ from app.errors import NO_NUL, AppError, Conflict, Invalid, NotFound, request_la
 from app.i18n import Language, t
 from app.legal import return_service
 from app.legal.clock import LegalNow, legal_now, reset_clock, set_clock
-from app.legal.models import ClockSetting, Document
+from app.legal.models import ClockSetting, Document, VictimReturn
 from app.legal.schemas import (
     AccountChoice,
     ClockRead,
@@ -214,7 +214,7 @@ def confirm_returns(
                                       rules=LegalRules.from_settings(settings))  # fmt: skip
     except Refused as exc:
         raise refusal(exc, lang) from exc
-    return [return_service.return_read(db, row) for row in rows]
+    return return_service.read_returns(db, VictimReturn.id.in_([row.id for row in rows]))
 
 
 @router.post(
@@ -240,7 +240,8 @@ def complete_return(
         raise refusal(exc, lang) from exc
     if row is None:
         raise NotFound(t("legal.return_not_found", lang, id=return_id))
-    return return_service.return_read(db, row)
+    [read] = return_service.read_returns(db, VictimReturn.id == row.id)
+    return read
 
 
 @router.get(
