@@ -9,47 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
-import uuid
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 import redis
 from kombu import Connection
 
+from tests.e2e.cases import account_at, assert_exactly_once, post_case, read_case, settled
 from tests.e2e.stack import Stack, wait_for
 from tests.factories import case_payload, fresh_card_no, transfer_payload
 
 pytestmark = pytest.mark.slow
-
-
-def _case(api: httpx.Client, case_no: str) -> dict[str, Any]:
-    response = api.get(f"/api/v1/cases/{case_no}")
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-def _settled(api: httpx.Client, case_no: str) -> dict[str, Any] | None:
-    """The case once no instruction is still on its way, else None."""
-    case = _case(api, case_no)
-    if any(i["state"] in ("pending", "sent", "escalated") for i in case["instructions"]):
-        return None
-    return case
-
-
-def _applied(sim: httpx.Client, case_no: str) -> Counter[str]:
-    """How many times the simulator applied each idempotency key of the case."""
-    ledger = sim.get("/admin/ledger", params={"case_no": case_no}).json()
-    entries = ledger["entries"] if isinstance(ledger, dict) else ledger
-    return Counter(e["idempotency_key"] for e in entries if e["entry"] == "applied")
-
-
-def _assert_exactly_once(sim: httpx.Client, case: dict[str, Any]) -> None:
-    applied = _applied(sim, case["case_no"])
-    assert set(applied.values()) == {1}, applied
-    assert len(applied) == len(case["instructions"])
 
 
 @pytest.mark.every_broker
@@ -61,7 +32,7 @@ def test_scenario_1_one_card_fully_stopped(fresh_simulator: Stack, headers: dict
         created = api.post("/api/v1/cases", json=payload)
         assert created.status_code == 201, created.text
         case_no = created.json()["case_no"]
-        case = wait_for(lambda: _settled(api, case_no), timeout=30, what="the case to settle")
+        case = wait_for(lambda: settled(api, case_no), timeout=30, what="the case to settle")
         [stop] = [i for i in case["instructions"] if i["kind"] == "stop_payment"]
         assert (stop["outcome"], stop["amount_stopped"]) == ("stopped_full", "455400.00")
         assert stop["institution_ref"]
@@ -70,7 +41,7 @@ def test_scenario_1_one_card_fully_stopped(fresh_simulator: Stack, headers: dict
         [register] = [i for i in case["instructions"] if i["kind"] == "register"]
         assert register["outcome"] == "registered"
         assert case["status"] == "stopped"
-        _assert_exactly_once(sim, case)
+        assert_exactly_once(sim, case)
     _assert_logs(stack, case_no, stop["id"], payload)
 
 
@@ -96,19 +67,6 @@ def _assert_logs(stack: Stack, case_no: str, stop_id: int, payload: dict[str, An
             assert value not in text, (name, value)
 
 
-def account_at(code: str, holder: str | None = "某某") -> dict[str, Any]:
-    """A (non-card) account number at any bank, unique to this call."""
-    number = f"81{uuid.uuid4().int % 10**15:015d}"
-    return {"institution": code, "account_no": number, "holder_name": holder}
-
-
-def _post_case(api: httpx.Client, *targets: dict[str, Any]) -> str:
-    payload = case_payload(transfers=[transfer_payload(to=t) for t in targets])
-    response = api.post("/api/v1/cases", json=payload)
-    assert response.status_code == 201, response.text
-    return str(response.json()["case_no"])
-
-
 def _stops(case: dict[str, Any], code: str) -> list[dict[str, Any]]:
     return [
         i for i in case["instructions"] if i["kind"] == "stop_payment" and i["institution"] == code
@@ -125,8 +83,8 @@ def test_a_mismatch_is_corrected_and_resent(
             {"institution": "CIB", "account_no": on_file["account_no"], "holder_name": "张伟",
              "balance": "1000.00"}]})  # fmt: skip
         assert loaded.status_code == 200, loaded.text
-        case_no = _post_case(api, {**on_file, "holder_name": "张卫"})
-        case = wait_for(lambda: _settled(api, case_no), timeout=30, what="the mismatch")
+        case_no = post_case(api, {**on_file, "holder_name": "张卫"})
+        case = wait_for(lambda: settled(api, case_no), timeout=30, what="the mismatch")
         [bounced] = _stops(case, "CIB")
         assert (bounced["outcome"], bounced["mismatch_field"]) == ("mismatch", "holder_name")
         assert case["status"] == "nothing_stopped"
@@ -136,10 +94,10 @@ def test_a_mismatch_is_corrected_and_resent(
             json={"holder_name": "张伟"},
         )
         assert resent.status_code == 201, resent.text
-        case = wait_for(lambda: _settled(api, case_no), timeout=30, what="the resend")
+        case = wait_for(lambda: settled(api, case_no), timeout=30, what="the resend")
         assert [s["outcome"] for s in _stops(case, "CIB")] == ["mismatch", "stopped_full"]
         assert case["status"] == "stopped"
-        _assert_exactly_once(sim, case)
+        assert_exactly_once(sim, case)
 
 
 def test_an_institution_that_times_out_then_recovers(
@@ -150,13 +108,13 @@ def test_an_institution_that_times_out_then_recovers(
     with stack.api(headers) as api, stack.simulator() as sim:
         assert sim.post("/admin/outage", json={"institution": "CEB", "mode": "hang",
                                                "seconds": 3}).status_code == 200  # fmt: skip
-        case_no = _post_case(api, account_at("CEB"))
-        case = wait_for(lambda: _settled(api, case_no), timeout=60, what="recovery")
+        case_no = post_case(api, account_at("CEB"))
+        case = wait_for(lambda: settled(api, case_no), timeout=60, what="recovery")
         [stop] = _stops(case, "CEB")
         assert stop["outcome"] == "stopped_full"
         assert stop["attempts"] >= 2
         assert "no answer in time" in (stop["last_error"] or "")
-        _assert_exactly_once(sim, case)
+        assert_exactly_once(sim, case)
     retries = [
         line
         for line in stack.log_lines("worker")
@@ -174,10 +132,10 @@ def test_an_outage_escalates_without_delaying_the_others(
     with stack.api(headers) as api, stack.simulator() as sim:
         assert sim.post("/admin/outage", json={"institution": "HXB", "mode": "refuse",
                                                "seconds": 10}).status_code == 200  # fmt: skip
-        case_no = _post_case(api, account_at("HXB"), account_at("CCB"), account_at("ALIPAY"))
+        case_no = post_case(api, account_at("HXB"), account_at("CCB"), account_at("ALIPAY"))
 
         def escalated_while_others_done() -> dict[str, Any] | None:
-            case = _case(api, case_no)
+            case = read_case(api, case_no)
             [down] = _stops(case, "HXB")
             others = [i for i in case["instructions"] if i["institution"] != "HXB"]
             done = all(i["state"] == "done" for i in others)
@@ -186,12 +144,12 @@ def test_an_outage_escalates_without_delaying_the_others(
         case = wait_for(escalated_while_others_done, timeout=30, what="escalation")
         others = [i for i in case["instructions"] if i["institution"] != "HXB"]
         assert max(i["completion_ms"] for i in others) < 8000, "the outage delayed the others"
-        case = wait_for(lambda: _settled(api, case_no), timeout=90, what="delivery after it")
+        case = wait_for(lambda: settled(api, case_no), timeout=90, what="delivery after it")
         [stop] = _stops(case, "HXB")
         assert stop["outcome"] == "stopped_full"
         assert stop["escalated_at"] is not None
         assert stop["completion_ms"] >= 9000
-        _assert_exactly_once(sim, case)
+        assert_exactly_once(sim, case)
 
 
 def test_rate_limiting_slows_but_loses_nothing(
@@ -201,13 +159,13 @@ def test_rate_limiting_slows_but_loses_nothing(
     with stack.api(headers) as api, stack.simulator() as sim:
         limited = sim.post("/admin/profile", json={"institution": "CMBC", "rate_limit_per_s": 2})
         assert limited.status_code == 200, limited.text
-        case_no = _post_case(api, *(account_at("CMBC") for _ in range(8)))
-        case = wait_for(lambda: _settled(api, case_no), timeout=90, what="all eight")
+        case_no = post_case(api, *(account_at("CMBC") for _ in range(8)))
+        case = wait_for(lambda: settled(api, case_no), timeout=90, what="all eight")
         assert {s["outcome"] for s in _stops(case, "CMBC")} == {"stopped_full"}
         ledger = sim.get("/admin/ledger", params={"case_no": case_no}).json()
         entries = ledger["entries"] if isinstance(ledger, dict) else ledger
         assert any(e["entry"] == "received" and e["status_code"] == 429 for e in entries)
-        _assert_exactly_once(sim, case)
+        assert_exactly_once(sim, case)
 
 
 def test_callbacks_that_fail_for_a_while_are_retried_and_applied_once(
@@ -216,11 +174,11 @@ def test_callbacks_that_fail_for_a_while_are_retried_and_applied_once(
     stack = fresh_simulator
     with stack.api(headers) as api, stack.simulator() as sim:
         assert sim.post("/admin/callbacks", json={"mode": "fail", "seconds": 3}).status_code == 200
-        case_no = _post_case(api, account_at("SPDB"), account_at("CITIC"))
-        case = wait_for(lambda: _settled(api, case_no), timeout=60, what="late callbacks")
+        case_no = post_case(api, account_at("SPDB"), account_at("CITIC"))
+        case = wait_for(lambda: settled(api, case_no), timeout=60, what="late callbacks")
         assert case["status"] == "stopped"
         assert min(i["completion_ms"] for i in case["instructions"]) >= 2500
-        _assert_exactly_once(sim, case)
+        assert_exactly_once(sim, case)
 
 
 @pytest.mark.every_broker
@@ -252,7 +210,7 @@ def test_special_cases_go_first_when_the_queue_is_long(
             time.sleep(0.5)  # both cases' tasks are queued behind the stopped worker
             stack.start("worker", "worker", "--concurrency", "2")
             cases = [
-                wait_for(lambda no=no: _settled(api, no), timeout=90, what=no)
+                wait_for(lambda no=no: settled(api, no), timeout=90, what=no)
                 for no in (low_no, special_answer["case_no"])
             ]
     finally:
@@ -278,14 +236,14 @@ def test_a_task_lost_in_the_broker_is_sent_anyway(
     stack.stop("worker")
     try:
         with stack.api(headers) as api, stack.simulator() as sim:
-            case_no = _post_case(api, account_at("CGB"), account_at("BOB"))
+            case_no = post_case(api, account_at("CGB"), account_at("BOB"))
             time.sleep(0.5)  # the fast path has published by now
             lost = drop_queued_tasks(stack.env["BROKER_URL"], stack.env["STOPAY_QUEUE"])
             assert lost >= 1, "the fast-path message should have been queued"
             stack.start("worker", "worker")
-            case = wait_for(lambda: _settled(api, case_no), timeout=60, what="the relay")
+            case = wait_for(lambda: settled(api, case_no), timeout=60, what="the relay")
             assert case["status"] == "stopped"
-            _assert_exactly_once(sim, case)
+            assert_exactly_once(sim, case)
     finally:
         if "worker" not in stack.processes:
             stack.start("worker", "worker")

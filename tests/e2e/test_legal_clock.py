@@ -12,9 +12,16 @@ import httpx
 import pytest
 
 from app.auth.models import Role
+from tests.e2e.cases import (
+    assert_exactly_once,
+    event_kinds,
+    load_scenario,
+    read_case,
+    settled,
+    stop_payments,
+    submit,
+)
 from tests.e2e.stack import Stack, wait_for
-from tests.e2e.test_fanout import _assert_exactly_once, _case, _settled
-from tests.e2e.test_trace import _kinds, _load, _stops, _submit
 from tests.factories import fresh_card_no, transfer_payload
 
 pytestmark = pytest.mark.slow
@@ -52,9 +59,9 @@ def _when(text: str) -> dt.datetime:
 def _one_stopped_card(api: httpx.Client, amount: str) -> tuple[str, str, dict[str, Any]]:
     card = fresh_card_no("CCB")
     to = {"institution": "CCB", "account_no": card, "holder_name": "刘某"}
-    case_no = _submit(api, [transfer_payload(to=to, amount=amount)])
-    case = wait_for(lambda: _settled(api, case_no), timeout=30, what="the stop-payment")
-    [stop] = _stops(case)
+    case_no = submit(api, [transfer_payload(to=to, amount=amount)])
+    case = wait_for(lambda: settled(api, case_no), timeout=30, what="the stop-payment")
+    [stop] = stop_payments(case)
     assert (stop["outcome"], stop["amount_stopped"]) == ("stopped_full", amount)
     return case_no, card, stop
 
@@ -68,17 +75,19 @@ def test_scenario_8_a_stop_payment_with_no_freeze_is_warned_of_then_lapses(
         assert expires == _when(stop["effective_at"]) + dt.timedelta(hours=48)
 
         set_clock(fresh_simulator, staff, expires - dt.timedelta(hours=5))
-        case = wait_for(lambda: (c := _case(api, case_no)) and _kinds(c)["hold.lapse_warning"]
-                        and c, timeout=15, what="the lapse warning")  # fmt: skip
+        case = wait_for(lambda: (c := read_case(api, case_no))
+                        and event_kinds(c)["hold.lapse_warning"] and c,
+                        timeout=15, what="the lapse warning")  # fmt: skip
         [warning] = [e for e in case["events"] if e["kind"] == "hold.lapse_warning"]
         assert warning["data"]["hours_left"] == 5.0
-        assert _stops(case)[0]["state"] == "done"
+        assert stop_payments(case)[0]["state"] == "done"
         assert case["totals"]["stopped"] == "50000.00"
 
         set_clock(fresh_simulator, staff, expires + dt.timedelta(seconds=1))
-        case = wait_for(lambda: (c := _case(api, case_no)) and _stops(c)[0]["state"] == "expired"
-                        and c, timeout=15, what="the lapse")  # fmt: skip
-        kinds = _kinds(case)
+        case = wait_for(lambda: (c := read_case(api, case_no))
+                        and stop_payments(c)[0]["state"] == "expired" and c,
+                        timeout=15, what="the lapse")  # fmt: skip
+        kinds = event_kinds(case)
         assert (kinds["hold.lapse_warning"], kinds["hold.lapsed"]) == (1, 1)
         assert (case["totals"]["stopped"], case["totals"]["lapsed"]) == ("0.00", "50000.00")
         # Nothing holds the account now: there is nothing to renew; a freeze is the way.
@@ -95,48 +104,48 @@ def test_a_stop_payment_is_renewed_once_then_frozen_then_released(
         account = {"institution": "CCB", "account_no": card}
         base = f"/api/v1/cases/{case_no}"
         _post(boss, f"{base}/renewals", account)
-        case = wait_for(lambda: _settled(api, case_no), timeout=30, what="the renewal")
-        renewal = _stops(case)[1]
+        case = wait_for(lambda: settled(api, case_no), timeout=30, what="the renewal")
+        renewal = stop_payments(case)[1]
         assert (renewal["outcome"], renewal["parent_id"]) == ("stopped_full", first["id"])
         assert _when(renewal["expires_at"]) == _when(first["expires_at"]) + dt.timedelta(hours=48)
         third = _post(boss, f"{base}/renewals", account, status=409)
         assert "at most 2 times" in third["detail"]
 
         _post(boss, f"{base}/freezes", {**account, "document_no": "穗公冻字〔2026〕1187号"})
-        case = wait_for(lambda: _settled(api, case_no), timeout=30, what="the freeze")
+        case = wait_for(lambda: settled(api, case_no), timeout=30, what="the freeze")
         [freeze] = [i for i in case["instructions"] if i["kind"] == "freeze"]
         assert (freeze["outcome"], freeze["amount_stopped"]) == ("frozen_full", "60000.00")
         assert case["status"] == "frozen"
         assert (case["totals"]["stopped"], case["totals"]["frozen"]) == ("0.00", "60000.00")
 
         _post(boss, f"{base}/releases", {**account, "reason": "经核实为正常经营收款"})
-        case = wait_for(lambda: _settled(api, case_no), timeout=30, what="the release")
+        case = wait_for(lambda: settled(api, case_no), timeout=30, what="the release")
         [release] = [i for i in case["instructions"] if i["kind"] == "release"]
         assert (release["outcome"], release["amount_stopped"]) == ("released", "60000.00")
         assert case["totals"]["frozen"] == "0.00"
         assert all(i["released_at"] for i in case["instructions"] if i["kind"] == "freeze")
-        _assert_exactly_once(sim, case)
+        assert_exactly_once(sim, case)
 
 
 def _returns(api: httpx.Client, case_no: str) -> list[dict[str, Any]]:
-    return list(_case(api, case_no)["returns"])
+    return list(read_case(api, case_no)["returns"])
 
 
 def test_returns_by_each_rule_with_exact_amounts(fresh_simulator: Stack, staff: Staff) -> None:
     mule_1, mule_2 = "6217000801234567894", "6217000802234567892"
     with clients(fresh_simulator, staff) as (api, boss), fresh_simulator.simulator() as sim:
-        _load(sim, "scenario-8-returns-two-victims.yaml")
+        load_scenario(sim, "scenario-8-returns-two-victims.yaml")
 
         def paid(to: str, amount: str, at: str) -> dict[str, Any]:
             return transfer_payload(to={"institution": "CCB", "account_no": to},
                                     amount=amount, occurred_at=at)  # fmt: skip
 
-        a = _submit(api, [paid(mule_1, "50000.00", "2026-11-22T09:00:00+08:00"),
+        a = submit(api, [paid(mule_1, "50000.00", "2026-11-22T09:00:00+08:00"),
                           paid(mule_2, "50000.00", "2026-11-22T09:00:00+08:00")])  # fmt: skip
-        wait_for(lambda: _settled(api, a), timeout=60, what="case A's trail")
-        b = _submit(api, [paid(mule_1, "30000.00", "2026-11-22T09:10:00+08:00"),
+        wait_for(lambda: settled(api, a), timeout=60, what="case A's trail")
+        b = submit(api, [paid(mule_1, "30000.00", "2026-11-22T09:10:00+08:00"),
                           paid(mule_2, "30000.00", "2026-11-22T09:10:00+08:00")])  # fmt: skip
-        held = [acc["held_by"] for lvl in _case(api, b)["levels"] for acc in lvl["accounts"]
+        held = [acc["held_by"] for lvl in read_case(api, b)["levels"] for acc in lvl["accounts"]
                 if acc["level"] == 1]  # fmt: skip
         assert [h["case_no"] for h in held] == [a, a]
         for mule in (mule_1, mule_2):
@@ -145,7 +154,7 @@ def test_returns_by_each_rule_with_exact_amounts(fresh_simulator: Stack, staff: 
                 f"/api/v1/cases/{a}/freezes",
                 {"institution": "CCB", "account_no": mule, "document_no": f"D-{mule[-4:]}"},
             )
-        case_a = wait_for(lambda: _settled(api, a), timeout=30, what="both freezes")
+        case_a = wait_for(lambda: settled(api, a), timeout=30, what="both freezes")
         assert case_a["totals"]["frozen"] == "72000.00"
 
         splits = {}
@@ -181,7 +190,7 @@ def test_returns_by_each_rule_with_exact_amounts(fresh_simulator: Stack, staff: 
                 if row["state"] == "confirmed":
                     url = f"/api/v1/cases/{case_no}/returns/{row['id']}/completion"
                     _post(boss, url, {"reference": f"RT-{row['id']}"}, status=200)
-        case_a, case_b = _case(api, a), _case(api, b)
+        case_a, case_b = read_case(api, a), read_case(api, b)
         assert (case_a["totals"]["returned"], case_b["totals"]["returned"]) == (
             "30000.00", "42000.00")  # fmt: skip
         assert (case_a["status"], case_b["status"]) == ("closed", "closed")

@@ -25,9 +25,9 @@ from app.cli import node_name
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
 from tests.conftest import migrated_database
+from tests.e2e.cases import account_at, assert_exactly_once, post_case, settled
 from tests.e2e.conftest import BROKERS
 from tests.e2e.stack import Stack, running_stack, wait_for
-from tests.e2e.test_fanout import _assert_exactly_once, _post_case, _settled, account_at
 from tests.factories import bearer, make_user
 from workers.celery_app import make_celery
 
@@ -79,7 +79,7 @@ def two_workers(
 def _busy(stack: Stack, name: str) -> bool:
     """Whether the worker started as `name` is running a task now."""
     queue = stack.env["STOPAY_QUEUE"]
-    settings = Settings(broker_url=stack.env["BROKER_URL"], queue=queue, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(broker_url=stack.env["BROKER_URL"], queue=queue, _env_file=None)
     node = node_name(name, queue).replace("%h", socket.gethostname())
     replies = make_celery(settings).control.inspect(destination=[node], timeout=2).active()
     return bool((replies or {}).get(node))
@@ -94,7 +94,7 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
         changed = sim.post("/admin/profile", json={"ack_ms": [800, 1200]})
         assert changed.status_code == 200, changed.text
         targets = [account_at(BANKS[n % len(BANKS)]) for n in range(ACCOUNTS)]
-        case_no = _post_case(api, *targets)
+        case_no = post_case(api, *targets)
 
         def under_way() -> bool:
             case = api.get(f"/api/v1/cases/{case_no}").json()
@@ -108,12 +108,12 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
                           timeout=10, what="a worker with a task under way")  # fmt: skip
         stack.stop(victim, sig=signal.SIGKILL)
         killed_at = time.monotonic()
-        case = wait_for(lambda: _settled(api, case_no), timeout=150, interval=0.5,
+        case = wait_for(lambda: settled(api, case_no), timeout=150, interval=0.5,
                         what="every instruction to finish after the kill")  # fmt: skip
         drained_s = time.monotonic() - killed_at
         assert {i["state"] for i in case["instructions"]} == {"done"}
         assert len(case["instructions"]) == ACCOUNTS + 1  # and the national registration
-        _assert_exactly_once(sim, case)
+        assert_exactly_once(sim, case)
         # The lease (20 s) and the relay's idle wait bound the delay; well inside 2 minutes.
         assert drained_s < 20 + IDLE_AFTER_S + 30, drained_s
 
@@ -145,7 +145,7 @@ def test_two_lanes_share_the_fan_out_and_a_dead_lane_delays_only_its_own(
     stack.stop("worker-2", sig=signal.SIGKILL)
     with stack.api(headers) as api, stack.simulator() as sim:
         targets = [account_at(code) for code in ("ICBC", "CCB", "ABC", *sorted(wallets))]
-        case_no = _post_case(api, *targets)
+        case_no = post_case(api, *targets)
 
         def banks_done() -> dict[str, Any] | None:
             case = api.get(f"/api/v1/cases/{case_no}").json()
@@ -154,6 +154,6 @@ def test_two_lanes_share_the_fan_out_and_a_dead_lane_delays_only_its_own(
         case = wait_for(banks_done, timeout=30, what="the banks' lane")
         assert _states(case, wallets) == {"pending"}, "no worker takes the payments' lane"
         stack.start("worker-2", "worker", "--name=worker-2", "--lane=payments")
-        case = wait_for(lambda: _settled(api, case_no), timeout=90, what="the payments' lane")
+        case = wait_for(lambda: settled(api, case_no), timeout=90, what="the payments' lane")
         assert _states(case, wallets) == {"done"}
-        _assert_exactly_once(sim, case)
+        assert_exactly_once(sim, case)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.cases.models import IdempotencyKey
 from app.dispatch.models import Instruction
-from tests.e2e.test_fanout import account_at
+from tests.e2e.cases import account_at
 from tests.factories import case_payload, transfer_payload
 
 BANKS = ("ICBC", "CCB", "ABC", "BOC", "BOCOM", "CMB", "CIB", "SPDB", "CITIC", "CMBC")
