@@ -32,7 +32,7 @@ from app.institutions.models import Institution, InstitutionKind
 from app.intake.form import TRANSFER_INPUTS, build_payload, fraud_type_code, row_counts
 from app.intake.live import CaseStatusView, read_status, status_events
 from app.intake.parsing import format_local
-from app.intake.schemas import DRAFT_KEY_PATTERN
+from app.intake.schemas import DRAFT_KEY_PATTERN, DraftSummary
 from app.intake.service import delete_draft, find_draft, list_drafts, submitted_case_no
 from app.web import render, templates
 
@@ -80,7 +80,9 @@ def _form_page(
     errors: dict[str, str] | None = None,
     saved_at: dt.datetime | None = None,
     status_code: int = 200,
+    drafts: list[DraftSummary] | None = None,
 ) -> HTMLResponse:
+    """The form; `drafts` are the user's open drafts when the caller has read them already."""
     lang = request_language(request)
     zone = ZoneInfo(settings.timezone)
     fields = {"received_at": format_local(utcnow(), zone), "channel": "phone_call", **fields}
@@ -113,7 +115,11 @@ def _form_page(
         "channels": [c.value for c in Channel],
         "transfer_channels": [c.value for c in TransferChannel],
         "contact_kinds": [c.value for c in ContactKind],
-        "drafts": [d for d in list_drafts(db, user=user) if d.draft_key != draft_key],
+        "drafts": [
+            d
+            for d in (list_drafts(db, user=user) if drafts is None else drafts)
+            if d.draft_key != draft_key
+        ],
         "zone": settings.timezone,
         "saved_at": saved_at.isoformat() if saved_at else None,
         "js_messages": {key: t(key, lang) for key in JS_MESSAGES},
@@ -132,13 +138,13 @@ def intake_form(
     new: bool = False,
 ) -> Response:
     """A new call, or the draft asked for, or else the user's latest open draft."""
-    found = None
+    found, drafts = None, None
     if draft is not None:
         if (case_no := submitted_case_no(db, user=user, key=draft)) is not None:
             return RedirectResponse(f"/intake/cases/{case_no}", status_code=303)
         found = find_draft(db, user=user, draft_key=draft)
-    elif not new and (latest := list_drafts(db, user=user)):
-        found = find_draft(db, user=user, draft_key=latest[0].draft_key)
+    elif not new and (drafts := list_drafts(db, user=user)):
+        found = find_draft(db, user=user, draft_key=drafts[0].draft_key)
     return _form_page(
         request,
         db,
@@ -148,6 +154,7 @@ def intake_form(
         draft_key=found.draft_key if found else (draft or uuid.uuid4().hex),
         fields=found.fields if found else {},
         saved_at=found.updated_at if found else None,
+        drafts=drafts,
     )
 
 
