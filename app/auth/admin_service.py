@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.audit.service import record_event
 from app.auth.models import ApiToken, Role, Scope, Unit, User, UserSession
 from app.auth.schemas import ApiTokenCreate, PasswordReset, UserChange, UserCreate
-from app.auth.service import create_api_token, hash_password, scopes_beyond
+from app.auth.service import ScopesBeyondRole, create_api_token, hash_password
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
 from app.i18n import Language, t
@@ -130,14 +130,14 @@ def issue_token(
     user, _ = load_user(db, username=username, lang=lang)
     if not user.is_active:
         raise Conflict(t("admin.user_inactive", lang, username=username))
-    role = Role(user.role)
-    if beyond := scopes_beyond(role, data.scopes):
-        raise scopes_refused(role, beyond, lang)
     max_age_s = default_max_age_s
     if data.expires_in_days is not None:
         max_age_s = data.expires_in_days * 24 * 3600
-    token, row = create_api_token(db, user=user, name=data.name, max_age_s=max_age_s,
-                                  scopes=data.scopes)  # fmt: skip
+    try:
+        token, row = create_api_token(db, user=user, name=data.name, max_age_s=max_age_s,
+                                      scopes=data.scopes)  # fmt: skip
+    except ScopesBeyondRole as exc:
+        raise scopes_refused(exc.role, exc.beyond, lang) from exc
     db.refresh(row)  # created_at comes from the database
     record_event(db, kind="token.created", user=admin, data={
         "token_id": row.id, "username": username, "name": row.name, "scopes": row.scopes,

@@ -10,22 +10,20 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.audit.service import record_event
 from app.auth.admin_service import scopes_refused
-from app.auth.models import Role, Scope, User
+from app.auth.models import Scope, User
 from app.auth.schemas import TokenCreate, TokenRead, UserRead
 from app.auth.service import (
-    Throttle,
+    ScopesBeyondRole,
     authenticate,
     create_api_token,
     create_session,
     csrf_matches,
     end_session,
-    locked_for,
+    lock_out,
+    minutes_of,
     record_login,
-    scopes_beyond,
 )
-from app.db import utcnow
 from app.deps import (
     SESSION_COOKIE,
     Admin,
@@ -93,11 +91,8 @@ def login(
     if not csrf_matches(csrf_token, expected):
         return _login_page(request, next_=_safe_next(next), error=t("auth.csrf", lang), status=403)
     address = _address(request)
-    wait_s = locked_for(db, username=username, address=address, now=utcnow(),
-                        throttle=Throttle.from_settings(settings))  # fmt: skip
-    if wait_s is not None:
-        record_event(db, kind="auth.login_locked", data={"username": username, "address": address})
-        error = t("auth.locked_out", lang, minutes=-(-wait_s // 60))
+    if (wait_s := lock_out(db, username=username, address=address, settings=settings)) is not None:
+        error = t("auth.locked_out", lang, minutes=minutes_of(wait_s))
         return _login_page(request, next_=_safe_next(next), error=error, status=429)
     user = authenticate(db, username=username, password=password)
     record_login(db, username=username, address=address, user=user, via="page")
@@ -183,26 +178,22 @@ def issue_token(
     asking for one the role may not hold is a 422 on `scopes`.
     """
     address = _address(request)
-    wait_s = locked_for(db, username=body.username, address=address, now=utcnow(),
-                        throttle=Throttle.from_settings(settings))  # fmt: skip
+    wait_s = lock_out(db, username=body.username, address=address, settings=settings)
     if wait_s is not None:
-        record_event(db, kind="auth.login_locked",
-                     data={"username": body.username, "address": address})  # fmt: skip
-        minutes = -(-wait_s // 60)
+        detail = t("auth.locked_out", request_language(request), minutes=minutes_of(wait_s))
         return problem(request, status=429, title_key="problem.too_many_log_ins",
-                       detail=t("auth.locked_out", request_language(request), minutes=minutes),
-                       headers={"Retry-After": str(wait_s)})  # fmt: skip
+                       detail=detail, headers={"Retry-After": str(wait_s)})  # fmt: skip
     user = authenticate(db, username=body.username, password=body.password)
     record_login(db, username=body.username, address=address, user=user, via="token")
     if user is None:
         # An answer, not an exception: the failure's audit event must be committed.
         return problem(request, status=401, title_key="problem.unauthorized",
                        detail=t("auth.bad_credentials", request_language(request)))  # fmt: skip
-    role = Role(user.role)
-    if body.scopes is not None and (beyond := scopes_beyond(role, body.scopes)):
-        raise scopes_refused(role, beyond, request_language(request))
-    token, row = create_api_token(db, user=user, name=body.name, scopes=body.scopes,
-                                  max_age_s=settings.api_token_max_age_s)  # fmt: skip
+    try:
+        token, row = create_api_token(db, user=user, name=body.name, scopes=body.scopes,
+                                      max_age_s=settings.api_token_max_age_s)  # fmt: skip
+    except ScopesBeyondRole as exc:
+        raise scopes_refused(exc.role, exc.beyond, request_language(request)) from exc
     return TokenRead(access_token=token, expires_in=settings.api_token_max_age_s,
                      scopes=[Scope(scope) for scope in row.scopes])  # fmt: skip
 

@@ -88,17 +88,27 @@ def scopes_beyond(role: Role, scopes: Iterable[Scope]) -> list[Scope]:
     return [scope for scope in Scope if scope in beyond]
 
 
+class ScopesBeyondRole(Exception):
+    """Scopes asked for a token that the user's role may not hold."""
+
+    def __init__(self, role: Role, beyond: list[Scope]) -> None:
+        super().__init__(f"a {role.value} may not hold {', '.join(beyond)}")
+        self.role = role
+        self.beyond = beyond
+
+
 def create_api_token(
     db: Session, *, user: User, name: str, max_age_s: int, scopes: Iterable[Scope] | None = None
 ) -> tuple[str, ApiToken]:
     """A new bearer token; returns the plain value (never stored) and the row.
 
-    Without `scopes` the token gets every scope the user's role may hold.
+    Without `scopes` the token gets every scope the user's role may hold; one the role may
+    not hold raises ScopesBeyondRole, which each caller answers in its own way.
     """
     role = Role(user.role)
     granted = ROLE_SCOPES[role] if scopes is None else frozenset(scopes)
     if beyond := scopes_beyond(role, granted):
-        raise ValueError(f"a {role} may not hold {', '.join(beyond)}")
+        raise ScopesBeyondRole(role, beyond)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,
@@ -188,6 +198,22 @@ def locked_for(
             # Free again once the oldest of the last `limit` failures leaves the window.
             return max(1, int((recent[-1] + throttle.window - now).total_seconds()) + 1)
     return None
+
+
+def lock_out(db: Session, *, username: str, address: str, settings: Settings) -> int | None:
+    """Seconds this log-in must wait, on the record as `auth.login_locked`; None when it may
+    go ahead. (The page and the token endpoint answer it each in their own way.)"""
+    wait_s = locked_for(db, username=username, address=address, now=utcnow(),
+                        throttle=Throttle.from_settings(settings))  # fmt: skip
+    if wait_s is None:
+        return None
+    record_event(db, kind="auth.login_locked", data={"username": username, "address": address})
+    return wait_s
+
+
+def minutes_of(seconds: int) -> int:
+    """Seconds rounded up to whole minutes, as a person is told how long to wait."""
+    return -(-seconds // 60)
 
 
 def record_login(db: Session, *, username: str, address: str, user: User | None, via: str) -> None:
