@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -403,14 +404,21 @@ def audit_verify(seal: bool) -> None:
     click.echo(f"Intact: {verdict.sealed} events sealed, {verdict.unsealed} not sealed yet.")
 
 
-def _db() -> AbstractContextManager[Session]:
-    """A transaction on the configured database (admin commands need DATABASE_URL)."""
+@contextmanager
+def _db() -> Iterator[Session]:
+    """A transaction on the configured database (admin commands need DATABASE_URL); its
+    connection is closed afterwards."""
     from app.db import make_engine, make_sessionmaker, transaction
 
     settings = get_settings()
     if settings.database_url is None:
         raise click.UsageError("set DATABASE_URL (the embedded database runs under `stopay run`)")
-    return transaction(make_sessionmaker(make_engine(settings.database_url)))
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as db:
+            yield db
+    finally:
+        engine.dispose()
 
 
 def main() -> None:
