@@ -81,7 +81,10 @@ def _busy(stack: Stack, name: str) -> bool:
     queue = stack.env["STOPAY_QUEUE"]
     settings = Settings(broker_url=stack.env["BROKER_URL"], queue=queue, _env_file=None)
     node = node_name(name, queue).replace("%h", socket.gethostname())
-    replies = make_celery(settings).control.inspect(destination=[node], timeout=2).active()
+    app = make_celery(settings)
+    with app.connection_for_write() as connection:
+        inspect = app.control.inspect(destination=[node], timeout=2, connection=connection)
+        replies = inspect.active()
     return bool((replies or {}).get(node))
 
 
