@@ -58,7 +58,7 @@ def test_redis_stopped_while_cases_keep_arriving(
 ) -> None:  # fmt: skip
     """Intake answers 201 throughout; everything is dispatched soon after Redis is back."""
     _, redis = servers
-    outage_s = 30 if FULL else 8
+    outage_s = 30 if FULL else 5
     stream = CaseStream(simulator.api_url, headers).start()
     time.sleep(2)
     redis.stop()
@@ -109,7 +109,7 @@ def test_the_simulators_callbacks_failing_for_a_while(
 ) -> None:  # fmt: skip
     """The institutions keep retrying their callbacks; when they get through, each is
     applied once."""
-    failing_s = 180 if FULL else 10
+    failing_s = 180 if FULL else 6
     with simulator.simulator() as sim:
         assert sim.post("/admin/callbacks", json={"mode": "fail", "seconds": failing_s}).is_success
     started = time.monotonic()
@@ -185,7 +185,7 @@ def test_institutions_that_hang_fail_and_rate_limit(
 ) -> None:  # fmt: skip
     """One bank hangs, one answers 500 to everything, one allows two calls a second; the
     others are not held up, and when the faults end everything completes, once."""
-    outage_s = 60 if FULL else 10
+    outage_s = 60 if FULL else 6
     with simulator.simulator() as sim:
         for code, mode in (("CEB", "hang"), ("HXB", "error")):
             outage = {"institution": code, "mode": mode, "seconds": outage_s}

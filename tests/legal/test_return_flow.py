@@ -41,6 +41,18 @@ def _freeze(client: TestClient, db: Session, case: Case, card: str, frozen: str)
     report(client, db, freeze, outcome=outcome, amount_stopped=frozen)
 
 
+def _frozen_in_full(
+    client: TestClient, db: Session, amount: str
+) -> tuple[Case, str, dict[str, str]]:
+    """A case of one card, stopped and then frozen for the whole amount; and its supervisor."""
+    card = fresh_card_no("CCB")
+    case = make_case(db, (card, amount))
+    [stop] = instructions(db, case)
+    report(client, db, stop)
+    _freeze(client, db, case, card, amount)
+    return case, card, supervisor_of(db, case)
+
+
 def _proposal(client: TestClient, case: Case, card: str, headers: dict[str, str]) -> Any:
     params = {"institution": "CCB", "account_no": card}
     url = f"/api/v1/cases/{case.case_no}/returns/proposal"
@@ -57,12 +69,7 @@ def _confirm(client: TestClient, case: Case, card: str, fingerprint: str,
 def test_one_victim_gets_the_frozen_money_back_and_the_case_closes(
     client: TestClient, db: Session
 ) -> None:
-    card = fresh_card_no("CCB")
-    case = make_case(db, (card, "455400.00"))
-    [stop] = instructions(db, case)
-    report(client, db, stop)
-    _freeze(client, db, case, card, "455400.00")
-    boss = supervisor_of(db, case)
+    case, card, boss = _frozen_in_full(client, db, "455400.00")
 
     proposal = _proposal(client, case, card, boss).json()
     assert (proposal["rule"], proposal["frozen"], proposal["total"]) == (
@@ -162,12 +169,7 @@ def test_otherwise_the_split_is_pro_rata_after_a_thirty_day_notice(
 def test_a_return_the_bank_is_late_with_is_warned_of_once_and_shown_overdue(
     client: TestClient, db: Session
 ) -> None:
-    card = fresh_card_no("CCB")
-    case = make_case(db, (card, "60000.00"))
-    [stop] = instructions(db, case)
-    report(client, db, stop)
-    _freeze(client, db, case, card, "60000.00")
-    boss = supervisor_of(db, case)
+    case, card, boss = _frozen_in_full(client, db, "60000.00")
     proposal = _proposal(client, case, card, boss).json()
     assert _confirm(client, case, card, proposal["fingerprint"], boss).status_code == 201
     [due] = db.scalars(select(VictimReturn).where(VictimReturn.case_id == case.id))
