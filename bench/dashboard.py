@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
 import sys
 import tempfile
@@ -44,6 +45,7 @@ from bench.intake import (  # noqa: E402
     free_port,
     git_commit,
     machine,
+    percentile,
     start_api,
     stop_api,
     wait_ready,
@@ -218,11 +220,6 @@ def measure(base_url: str, token: str, options: Options) -> dict[str, list[float
     return samples
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
 def render(samples: dict[str, list[float]], rows: dict[str, int], options: Options,
            sizes: dict[str, int], load: tuple[float, float]) -> str:  # fmt: skip
     worst = max(percentile(v, 95) for v in samples.values())
@@ -258,10 +255,6 @@ def render(samples: dict[str, list[float]], rows: dict[str, int], options: Optio
     return "\n".join(lines)
 
 
-def load_average() -> float:
-    return float(Path("/proc/loadavg").read_text().split()[0])
-
-
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     url = create_database()
@@ -276,11 +269,11 @@ def main(argv: list[str] | None = None) -> int:
             proc = start_api(url, port, Path(workdir) / "api.log")
             base_url = f"http://127.0.0.1:{port}"
             wait_ready(base_url, proc)
-            before = load_average()
+            before = os.getloadavg()[0]
             samples = measure(base_url, token, options)
             with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}) as c:
                 sizes = {n: len(c.get(f"/api/v1/dashboard/{n}").content) for n in ENDPOINTS}
-            section = render(samples, rows, options, sizes, (before, load_average()))
+            section = render(samples, rows, options, sizes, (before, os.getloadavg()[0]))
     finally:
         if proc is not None:
             stop_api(proc)

@@ -61,7 +61,6 @@ import datetime as dt
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -92,6 +91,7 @@ from bench.intake import (  # noqa: E402
     card_no,
     create_database,
     drop_database,
+    git_commit,
     machine,
     peak_rss_kib,
     percentile,
@@ -888,17 +888,6 @@ def verdicts(per_run: list[dict[str, float]]) -> str:
         f"**{'PASS' if ratio <= TARGET_RATIO else 'MISS'}** ({ratio:.2f}x). Applied exactly "
         f"once (simulator ledger, both paths): {'yes' if once == len(per_run) else 'NO'} in "
         f"{once:.0f} of {len(per_run)} cases.\n"
-    )
-
-
-def git_commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
-
-    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    dirty = git("status", "--porcelain", "--", "app", "workers", "simulator", "migrations")
-    return (
-        f"{commit} (plus uncommitted changes in app/, workers/ or simulator/)" if dirty else commit
     )
 
 

@@ -469,8 +469,9 @@ def git_commit() -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
 
     commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    dirty = git("status", "--porcelain", "--", "app", "migrations").strip()
-    return f"{commit} (plus uncommitted changes in app/)" if dirty else commit
+    code = ("app", "workers", "simulator", "migrations")
+    dirty = git("status", "--porcelain", "--", *code).strip()
+    return f"{commit} (plus uncommitted changes in {', '.join(code)})" if dirty else commit
 
 
 def render(results: Results, options: Options) -> str:

@@ -58,7 +58,6 @@ from bench.fanout import Options as StackOptions  # noqa: E402
 from bench.fanout import (  # noqa: E402
     applied_once,
     cpu_delta,
-    git_commit,
     libpq,
     make_stack,
     peak_memory,
@@ -73,6 +72,7 @@ from bench.intake import (  # noqa: E402
     build_requests,
     create_database,
     drop_database,
+    git_commit,
     machine,
     open_loop,
     prepare_database,
