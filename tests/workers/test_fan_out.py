@@ -4,6 +4,7 @@ answer recorded; what failed for now gets a retry task of its own on the broker.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
@@ -11,10 +12,13 @@ from typing import Any
 
 import pytest
 import redis
+from kombu.exceptions import OperationalError
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.db import utcnow
 from app.dispatch.models import Instruction
+from app.dispatch.relay import due_for_publishing
 from app.institutions.models import Institution
 from tests.conftest import BROKER_URL
 from tests.factories import instructions_of, make_case
@@ -96,3 +100,27 @@ def test_one_message_acks_what_is_taken_rejects_what_is_refused_and_retries_the_
     assert retry["args"] == [unreachable.id]
     assert retry["headers"]["retries"] == 1
     assert retry["headers"]["eta"] is not None
+
+
+@pytest.mark.usefixtures("in_test_transaction")
+def test_with_the_broker_down_a_failed_first_attempt_is_left_for_the_relay(
+    db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its retry task cannot be published: the task fails, but the attempt is on record and
+    the instruction is free (no lease), so the relay's idle check sends it again."""
+    down = settings.model_copy(update={"broker_url": "redis://127.0.0.1:9/0"})
+    monkeypatch.setattr(dispatch, "celery_app", make_celery(down))
+    [stop] = [i for i in instructions_of(db, make_case(db)) if i.kind == "stop_payment"]
+    _at(db, stop, CLOSED)
+    db.flush()
+
+    result = dispatch.fan_out.apply(args=[[stop.id], "medium", "banks"])
+
+    assert result.failed()
+    assert isinstance(result.result, OperationalError), result.result  # the broker, nothing else
+    db.refresh(stop)
+    assert (stop.state, stop.attempts, stop.lease_until) == ("pending", 1, None)
+    assert "cannot connect" in (stop.last_error or "")
+    later = utcnow() + dt.timedelta(hours=1)
+    due = due_for_publishing(db, now=later, idle_after=dt.timedelta(seconds=45))
+    assert stop.id in [instruction_id for instruction_id, _, _ in due]
