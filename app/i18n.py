@@ -442,6 +442,15 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-CN": "该警情下没有编号为 {id} 的指令",
         "en": "Case has no instruction {id}",
     },
+    "instruction.already_resent": {
+        "zh-CN": "该指令已更正重发过一次，重发的指令为 {replacement_id}；请在该指令上继续处理",
+        "en": "This instruction was already corrected and resent as instruction "
+        "{replacement_id}; act on that one",
+    },
+    "action.idempotency_mismatch": {
+        "zh-CN": "该 Idempotency-Key 已用于另一个不同的请求，请换一个新键",
+        "en": "This Idempotency-Key was used with a different request; send a new key",
+    },
     "instruction.not_resendable": {
         "zh-CN": "只有被机构以“信息不符”或“拒绝”退回的止付指令可以更正重发",
         "en": "Only a stop-payment answered mismatch or rejected can be corrected and resent",

@@ -28,6 +28,7 @@ from app.dispatch.router import router as dispatch_router
 from app.errors import install_error_handlers
 from app.health.requests import RequestTimer, request_latency
 from app.health.router import router as health_router
+from app.idempotency import install_replay
 from app.institutions.admin import router as institutions_admin
 from app.institutions.router import router as institutions_router
 from app.intake.pages import router as intake_pages
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.publisher = publisher
 
     install_error_handlers(app)
+    install_replay(app)
     install_openapi(app)
     redact_access_log()
     app.add_middleware(

@@ -235,6 +235,8 @@ class IdempotencyKey(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     key: Mapped[str] = mapped_column(String(200))
+    # The route it was used on ("POST /api/v1/cases/{case_no}/freezes"); None for intake.
+    action: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     response_status: Mapped[int | None]

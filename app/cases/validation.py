@@ -327,3 +327,16 @@ def resolve_case(
             if known is None or (known.holder_name is None and acc.holder_name):
                 accounts[acc.key] = acc
     return ResolvedCase(data, received_at, id_no, phone, transfers, levels, accounts)
+
+
+def check_transaction_time(
+    value: dt.datetime, *, where: str, received_at: dt.datetime, now: dt.datetime
+) -> list[FieldProblem]:
+    """A transfer's time as intake checks it: not in the future, not before the call minus
+    a year (for corrections sent after intake, such as a resend's transaction_time)."""
+    return _check_time(value, where, received_at - LOOKBACK, now, "case.time_too_old")
+
+
+def check_holder_name(value: str, *, where: str) -> list[FieldProblem]:
+    """A holder name as intake keeps it: trimmed, and not blank."""
+    return [] if value.strip() else [FieldProblem(where, "case.blank")]

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from app.cases.router import VisibleCase
 from app.dashboard import escalations as esc
@@ -25,6 +25,7 @@ from app.db import utcnow
 from app.deps import AppSettings, DbSession, Supervisor, SupervisorAction
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
+from app.idempotency import ActionOnce
 from app.legal.clock import LegalNow
 from app.legal.service import LegalRules
 
@@ -79,6 +80,7 @@ def get_escalations(db: DbSession, user: Supervisor) -> list[Escalation]:
 
 @router.post(
     "/escalations/{instruction_id}/handled",
+    response_model=Escalation,
     summary="Mark an escalation handled (audited, with a note)",
     responses={
         404: {"description": "No such instruction in the cases you can see"},
@@ -87,8 +89,8 @@ def get_escalations(db: DbSession, user: Supervisor) -> list[Escalation]:
 )
 def post_handled(
     request: Request, db: DbSession, user: SupervisorAction, instruction_id: InstructionId,
-    body: HandledIn,
-) -> Escalation:  # fmt: skip
+    body: HandledIn, once: ActionOnce,
+) -> JSONResponse:  # fmt: skip
     lang = request_language(request)
     try:
         found = esc.mark_handled(db, user=user, instruction_id=instruction_id, note=body.note)
@@ -98,7 +100,7 @@ def post_handled(
         raise Conflict(t("dash.already_handled", lang, id=instruction_id)) from exc
     if found is None:
         raise NotFound(t("dash.instruction_not_found", lang, id=instruction_id))
-    return found
+    return once.answer(found)
 
 
 @router.get("/completion", summary="Completion time by institution over the last hours")

@@ -71,6 +71,8 @@ class Instruction(Base):
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
     # The instruction whose outcome led to this one (onward transfers, renewals).
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("instruction.id"))
+    # The bounced stop-payment this one corrects and resends: at most one per original.
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("instruction.id"), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(12), server_default=InstructionState.pending.value)
     outcome: Mapped[str | None] = mapped_column(String(20))

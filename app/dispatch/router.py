@@ -2,33 +2,69 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from app.cases.router import VisibleCase
+from app.cases.router import VisibleCase, invalid
 from app.cases.schemas import InstructionRead
 from app.cases.service import read_back, rollup_status
+from app.cases.validation import (
+    CaseInvalid,
+    FieldProblem,
+    check_holder_name,
+    check_transaction_time,
+)
+from app.db import utcnow
 from app.deps import AppSettings, DbSession, IntakeUser
 from app.dispatch.models import Instruction
 from app.dispatch.schemas import InstructionCorrection
-from app.dispatch.service import resend_corrected
+from app.dispatch.service import AlreadyResent, NotResendable, resend_corrected
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
+from app.idempotency import ActionOnce
 
 router = APIRouter(prefix="/api/v1/cases", tags=["instructions"])
+
+
+def _checked(
+    body: InstructionCorrection, *, received_at: dt.datetime, zone: ZoneInfo
+) -> InstructionCorrection:
+    """The correction as intake would take it: times zoned and in the report's window."""
+    transaction_time = body.transaction_time
+    if transaction_time is not None and transaction_time.tzinfo is None:
+        transaction_time = transaction_time.replace(tzinfo=zone)
+    holder_name = body.holder_name.strip() if body.holder_name is not None else None
+    problems: list[FieldProblem] = []
+    if body.holder_name is not None:
+        problems += check_holder_name(body.holder_name, where="holder_name")
+    if transaction_time is not None:
+        problems += check_transaction_time(
+            transaction_time, where="transaction_time", received_at=received_at, now=utcnow()
+        )
+    if problems:
+        raise CaseInvalid(problems)
+    return InstructionCorrection.model_construct(
+        holder_name=holder_name, amount=body.amount, transaction_time=transaction_time
+    )
 
 
 @router.post(
     "/{case_no}/instructions/{instruction_id}/resend",
     status_code=201,
+    response_model=InstructionRead,
     summary="Correct the field an institution reported as not matching, and send again",
+    description="Once per instruction: the corrected stop-payment replaces the bounced one. "
+    "The fields are checked as intake checks them (a transaction time in the report's window "
+    "and not in the future, an amount in range, a holder name not blank).",
     responses={
         409: {
             "description": "Only a stop-payment answered mismatch or rejected can be corrected "
-            "and resent"
+            "and resent, and only once: `replacement_id` names the resend already made"
         }
     },
 )
@@ -40,8 +76,13 @@ def resend(
     case: VisibleCase,
     instruction_id: Annotated[int, Path(ge=1, le=2**62)],
     body: InstructionCorrection,
-) -> InstructionRead:
+    once: ActionOnce,
+) -> JSONResponse:
     lang = request_language(request)
+    try:
+        correction = _checked(body, received_at=case.received_at, zone=ZoneInfo(settings.timezone))
+    except CaseInvalid as exc:
+        raise invalid(exc, lang) from exc
     original = db.scalar(
         select(Instruction)
         .where(Instruction.id == instruction_id, Instruction.case_id == case.id)
@@ -49,19 +90,20 @@ def resend(
     )
     if original is None:
         raise NotFound(t("instruction.not_found", lang, id=instruction_id))
-    transaction_time = body.transaction_time
-    if transaction_time is not None and transaction_time.tzinfo is None:
-        transaction_time = transaction_time.replace(tzinfo=ZoneInfo(settings.timezone))
-    resent = resend_corrected(
-        db,
-        original=original,
-        priority=case.priority,
-        holder_name=body.holder_name,
-        amount=body.amount,
-        transaction_time=transaction_time,
-        user=user,
-    )
-    if resent is None:
-        raise Conflict(t("instruction.not_resendable", lang))
+    try:
+        resent = resend_corrected(
+            db,
+            original=original,
+            priority=case.priority,
+            holder_name=correction.holder_name,
+            amount=correction.amount,
+            transaction_time=correction.transaction_time,
+            user=user,
+        )
+    except NotResendable as exc:
+        raise Conflict(t("instruction.not_resendable", lang)) from exc
+    except AlreadyResent as exc:
+        message = t("instruction.already_resent", lang, replacement_id=exc.replacement_id)
+        raise Conflict(message, extra={"replacement_id": exc.replacement_id}) from exc
     rollup_status(db, case_id=case.id)
-    return read_back(db, resent)
+    return once.answer(read_back(db, resent), status_code=201)

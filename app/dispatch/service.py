@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.service import record_event
@@ -29,6 +30,7 @@ class InstructionOrder:
     holder_name: str | None = None
     transaction_time: dt.datetime | None = None
     parent_id: int | None = None
+    replaces_id: int | None = None
     document_no: str | None = None
     document_id: int | None = None
     # Which workers send it, when the caller already knows the institution's kind (intake
@@ -58,6 +60,7 @@ def create_instructions(
             "holder_name": order.holder_name,
             "transaction_time": order.transaction_time,
             "parent_id": order.parent_id,
+            "replaces_id": order.replaces_id,
             "document_no": order.document_no,
             "document_id": order.document_id,
             "idempotency_key": uuid.uuid4().hex,
@@ -83,6 +86,22 @@ def institution_lanes(db: Session, institution_ids: set[int]) -> dict[int, Lane]
 RESENDABLE = (Outcome.mismatch.value, Outcome.rejected.value)
 
 
+class NotResendable(Exception):
+    """Only a finished stop-payment answered mismatch or rejected can be corrected."""
+
+
+class AlreadyResent(Exception):
+    """The original was corrected and resent before: once per original."""
+
+    def __init__(self, replacement_id: int) -> None:
+        super().__init__(f"already resent as instruction {replacement_id}")
+        self.replacement_id = replacement_id
+
+
+def replacement_of(db: Session, *, original_id: int) -> int | None:
+    return db.scalar(select(Instruction.id).where(Instruction.replaces_id == original_id))
+
+
 def resend_corrected(
     db: Session,
     *,
@@ -92,17 +111,21 @@ def resend_corrected(
     amount: Decimal | None,
     transaction_time: dt.datetime | None,
     user: User,
-) -> Instruction | None:
+) -> Instruction:
     """A new stop-payment with the corrected fields (a new key: it is a new request).
 
-    None when the original is not a finished stop-payment answered mismatch or rejected.
+    Once per original: the caller holds the original's row lock, and the unique
+    `replaces_id` stops a second resend that got past it.
     """
     if (
         original.kind != InstructionKind.stop_payment.value
         or original.state != InstructionState.done.value
         or original.outcome not in RESENDABLE
     ):
-        return None
+        raise NotResendable
+    earlier = replacement_of(db, original_id=original.id)
+    if earlier is not None:
+        raise AlreadyResent(earlier)
     order = InstructionOrder(
         kind=InstructionKind.stop_payment,
         institution_id=original.institution_id,
@@ -111,10 +134,18 @@ def resend_corrected(
         holder_name=holder_name if holder_name is not None else original.holder_name,
         transaction_time=transaction_time or original.transaction_time,
         parent_id=original.id,
+        replaces_id=original.id,
     )
-    [resent] = create_instructions(
-        db, case_id=original.case_id, priority=priority, orders=[order], user=user
-    )
+    try:
+        with db.begin_nested():
+            [resent] = create_instructions(
+                db, case_id=original.case_id, priority=priority, orders=[order], user=user
+            )
+    except IntegrityError as exc:
+        earlier = replacement_of(db, original_id=original.id)
+        if earlier is None:
+            raise
+        raise AlreadyResent(earlier) from exc
     fields = {"holder_name": holder_name, "amount": amount, "transaction_time": transaction_time}
     record_event(
         db,

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app.cases.models import Account, Case
 from app.cases.router import VisibleCase
@@ -19,6 +20,7 @@ from app.deps import Admin, AppSettings, DbSession, Supervisor, SupervisorAction
 from app.dispatch.models import Instruction
 from app.errors import NO_NUL, AppError, Conflict, Invalid, NotFound, request_language
 from app.i18n import Language, t
+from app.idempotency import ActionOnce
 from app.legal import return_service
 from app.legal.clock import LegalNow, legal_now, reset_clock, set_clock
 from app.legal.models import ClockSetting, Document, VictimReturn
@@ -97,6 +99,7 @@ def _today(now: dt.datetime, settings: AppSettings) -> dt.date:
 @router.post(
     "/{case_no}/freezes",
     status_code=201,
+    response_model=InstructionRead,
     summary="Freeze an account: convert its stop-payment, with the freeze document",
     description="Sends a `freeze` instruction citing the document number (and keeps the "
     "optional scan). A freeze runs 6 months by default from when the institution confirms it. "
@@ -105,18 +108,19 @@ def _today(now: dt.datetime, settings: AppSettings) -> dt.date:
 )
 def freeze_account(
     request: Request, db: DbSession, user: SupervisorAction,
-    case: VisibleCase, body: FreezeRequest, now: LegalNow,
-) -> InstructionRead:  # fmt: skip
+    case: VisibleCase, body: FreezeRequest, now: LegalNow, once: ActionOnce,
+) -> JSONResponse:  # fmt: skip
     lang = request_language(request)
     account = _account(db, case, body, lang)
-    return _sent(db, case, now, lang, lambda: freeze(
+    return once.answer(_sent(db, case, now, lang, lambda: freeze(
         db, case=case, account=account, user=user, now=now, document_no=body.document_no,
-        amount=body.amount, scan=_scan(body.scan)))  # fmt: skip
+        amount=body.amount, scan=_scan(body.scan))), status_code=201)  # fmt: skip
 
 
 @router.post(
     "/{case_no}/renewals",
     status_code=201,
+    response_model=InstructionRead,
     summary="Renew a stop-payment (once) or a freeze before it runs out",
     description="A stop-payment can be renewed once (at most two per account per case, by "
     "default); the renewal runs from the end of the first. A freeze renewal needs its new "
@@ -125,18 +129,20 @@ def freeze_account(
 )
 def renew_hold(
     request: Request, db: DbSession, settings: AppSettings, user: SupervisorAction,
-    case: VisibleCase, body: RenewRequest, now: LegalNow,
-) -> InstructionRead:  # fmt: skip
+    case: VisibleCase, body: RenewRequest, now: LegalNow, once: ActionOnce,
+) -> JSONResponse:  # fmt: skip
     lang = request_language(request)
     account = _account(db, case, body, lang)
-    return _sent(db, case, now, lang, lambda: renew(
+    return once.answer(_sent(db, case, now, lang, lambda: renew(
         db, case=case, account=account, user=user, rules=LegalRules.from_settings(settings),
-        now=now, document_no=body.document_no, scan=_scan(body.scan)))  # fmt: skip
+        now=now, document_no=body.document_no, scan=_scan(body.scan))),
+        status_code=201)  # fmt: skip
 
 
 @router.post(
     "/{case_no}/releases",
     status_code=201,
+    response_model=InstructionRead,
     summary="Release the case's stop-payment or freeze on an account early",
     description="Sends a `release` instruction; when the institution confirms it, the "
     "case's holds on the account end. Supervisors only; audited with the reason.",
@@ -144,12 +150,13 @@ def renew_hold(
 )
 def release_account(
     request: Request, db: DbSession, user: SupervisorAction, case: VisibleCase,
-    body: ReleaseRequest, now: LegalNow,
-) -> InstructionRead:  # fmt: skip
+    body: ReleaseRequest, now: LegalNow, once: ActionOnce,
+) -> JSONResponse:  # fmt: skip
     lang = request_language(request)
     account = _account(db, case, body, lang)
-    return _sent(db, case, now, lang, lambda: release(
-        db, case=case, account=account, user=user, now=now, reason=body.reason))  # fmt: skip
+    return once.answer(_sent(db, case, now, lang, lambda: release(
+        db, case=case, account=account, user=user, now=now, reason=body.reason)),
+        status_code=201)  # fmt: skip
 
 
 def _proposal_read(
@@ -196,6 +203,7 @@ def propose_return(
 @router.post(
     "/{case_no}/returns",
     status_code=201,
+    response_model=list[ReturnRead],
     summary="Confirm the proposed split: one return per victim, to be paid by the bank",
     description="Send the proposal's fingerprint: if the split changed since, 409 and the new "
     "proposal is to be reviewed. Returns never exceed what is frozen. Supervisors only; "
@@ -204,8 +212,8 @@ def propose_return(
 )
 def confirm_returns(
     request: Request, db: DbSession, settings: AppSettings, user: SupervisorAction,
-    case: VisibleCase, body: ReturnConfirm, now: LegalNow,
-) -> list[ReturnRead]:  # fmt: skip
+    case: VisibleCase, body: ReturnConfirm, now: LegalNow, once: ActionOnce,
+) -> JSONResponse:  # fmt: skip
     lang = request_language(request)
     account = _account(db, case, body, lang)
     try:
@@ -214,11 +222,13 @@ def confirm_returns(
                                       rules=LegalRules.from_settings(settings))  # fmt: skip
     except Refused as exc:
         raise refusal(exc, lang) from exc
-    return return_service.read_returns(db, VictimReturn.id.in_([row.id for row in rows]))
+    created = return_service.read_returns(db, VictimReturn.id.in_([row.id for row in rows]))
+    return once.answer(created, status_code=201)
 
 
 @router.post(
     "/{case_no}/returns/{return_id}/completion",
+    response_model=ReturnRead,
     summary="Record that the bank paid a return to the victim",
     description="Refused before a pro-rata return's public notice has ended. Supervisors "
     "only; audited.",
@@ -230,7 +240,8 @@ def confirm_returns(
 def complete_return(
     request: Request, db: DbSession, settings: AppSettings, user: SupervisorAction,
     case: VisibleCase, return_id: ReturnId, body: ReturnCompletion, now: LegalNow,
-) -> ReturnRead:  # fmt: skip
+    once: ActionOnce,
+) -> JSONResponse:  # fmt: skip
     lang = request_language(request)
     try:
         row = return_service.complete(db, case=case, return_id=return_id,
@@ -241,7 +252,7 @@ def complete_return(
     if row is None:
         raise NotFound(t("legal.return_not_found", lang, id=return_id))
     [read] = return_service.read_returns(db, VictimReturn.id == row.id)
-    return read
+    return once.answer(read)
 
 
 @router.get(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.router import VisibleCase
@@ -11,6 +12,7 @@ from app.cases.service import read_back
 from app.deps import DbSession, SupervisorAction
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
+from app.idempotency import ActionOnce
 from app.legal.service import find_case_account
 from app.trace.service import request_query
 
@@ -34,6 +36,7 @@ class QueryRequest(BaseModel):
 @router.post(
     "/{case_no}/queries",
     status_code=201,
+    response_model=InstructionRead,
     summary="Ask an institution for an account's balance and recent outgoing transfers",
     description="The answer arrives by callback; onward transfers it reports are followed "
     "like those of a stop-payment (down to the configured depth and from the configured "
@@ -44,8 +47,13 @@ class QueryRequest(BaseModel):
     },
 )
 def ask(
-    request: Request, db: DbSession, user: SupervisorAction, case: VisibleCase, body: QueryRequest
-) -> InstructionRead:
+    request: Request,
+    db: DbSession,
+    user: SupervisorAction,
+    case: VisibleCase,
+    body: QueryRequest,
+    once: ActionOnce,
+) -> JSONResponse:
     lang = request_language(request)
     found = find_case_account(
         db, case_id=case.id, institution=body.institution, account_no=body.account_no
@@ -64,4 +72,4 @@ def ask(
     )
     if query is None:
         raise Conflict(t("trace.query_open", lang))
-    return read_back(db, query)
+    return once.answer(read_back(db, query), status_code=201)
