@@ -43,6 +43,7 @@ from app.legal.service import (
     Scan,
     find_case_account,
     freeze,
+    lock_case_account,
     release,
     renew,
 )
@@ -73,6 +74,13 @@ def _account(db: DbSession, case: Case, choice: AccountChoice, lang: Language) -
     if found is None:
         raise NotFound(t("trace.account_not_in_case", lang))
     return found[0]
+
+
+def _locked_account(db: DbSession, case: Case, choice: AccountChoice, lang: Language) -> Account:
+    """The account, its turn in the case taken: a concurrent action on it waits for this one."""
+    account = _account(db, case, choice, lang)
+    lock_case_account(db, case_id=case.id, account_id=account.id)
+    return account
 
 
 def _scan(scan: ScanIn | None) -> Scan | None:
@@ -111,7 +119,7 @@ def freeze_account(
     case: VisibleCase, body: FreezeRequest, now: LegalNow, once: ActionOnce,
 ) -> JSONResponse:  # fmt: skip
     lang = request_language(request)
-    account = _account(db, case, body, lang)
+    account = _locked_account(db, case, body, lang)
     return once.answer(_sent(db, case, now, lang, lambda: freeze(
         db, case=case, account=account, user=user, now=now, document_no=body.document_no,
         amount=body.amount, scan=_scan(body.scan))), status_code=201)  # fmt: skip
@@ -132,7 +140,7 @@ def renew_hold(
     case: VisibleCase, body: RenewRequest, now: LegalNow, once: ActionOnce,
 ) -> JSONResponse:  # fmt: skip
     lang = request_language(request)
-    account = _account(db, case, body, lang)
+    account = _locked_account(db, case, body, lang)
     return once.answer(_sent(db, case, now, lang, lambda: renew(
         db, case=case, account=account, user=user, rules=LegalRules.from_settings(settings),
         now=now, document_no=body.document_no, scan=_scan(body.scan))),
@@ -153,7 +161,7 @@ def release_account(
     body: ReleaseRequest, now: LegalNow, once: ActionOnce,
 ) -> JSONResponse:  # fmt: skip
     lang = request_language(request)
-    account = _account(db, case, body, lang)
+    account = _locked_account(db, case, body, lang)
     return once.answer(_sent(db, case, now, lang, lambda: release(
         db, case=case, account=account, user=user, now=now, reason=body.reason)),
         status_code=201)  # fmt: skip

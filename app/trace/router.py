@@ -13,7 +13,7 @@ from app.deps import DbSession, SupervisorAction
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
 from app.idempotency import ActionOnce
-from app.legal.service import find_case_account
+from app.legal.service import find_case_account, lock_case_account
 from app.trace.service import request_query
 
 router = APIRouter(prefix="/api/v1/cases", tags=["follow the money"])
@@ -61,6 +61,8 @@ def ask(
     if found is None:
         raise NotFound(t("trace.account_not_in_case", lang))
     account, institution = found
+    # One query at a time per account: a second one then sees the first still open.
+    lock_case_account(db, case_id=case.id, account_id=account.id)
     query = request_query(
         db,
         case=case,
