@@ -26,6 +26,7 @@ from app.audit.models import Event
 from app.db import transaction
 from app.dispatch.models import Instruction
 from app.legal.models import VictimReturn
+from tests.factories import case_payload
 from tests.hostile.repeat_fixtures import (
     Scene,
     bounced,
@@ -199,3 +200,81 @@ def test_eight_at_once_without_a_key_still_act_once(
     assert statuses == sorted([act.status] + [409] * (N - 1)), [a.text for a in answers]
     with committed() as db:
         assert act.effects(db) == 1
+
+
+def _bounced_scene(db: Session) -> Scene:
+    scene = Scene(db)
+    bounced(scene.stop)
+    db.flush()
+    return scene
+
+
+def test_the_same_key_again_gets_the_first_answer_and_another_body_a_422(
+    client: TestClient, db: Session
+) -> None:
+    scene = _bounced_scene(db)
+    url = scene.url(f"instructions/{scene.stop.id}/resend")
+    keyed = {**scene.headers, "Idempotency-Key": str(uuid.uuid4())}
+    first = client.post(url, json={"holder_name": "刘某某"}, headers=keyed)
+    assert first.status_code == 201, first.text
+    # The same body, formatted otherwise, is the same request.
+    again = client.post(
+        url,
+        content='{ "holder_name" : "刘某某" }',
+        headers={**keyed, "Content-Type": "application/json"},
+    )
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert again.headers["idempotent-replayed"] == "true"
+    other = client.post(url, json={"holder_name": "刘某"}, headers=keyed)
+    assert other.status_code == 422, other.text
+    assert [e["field"] for e in other.json()["errors"]] == ["Idempotency-Key"]
+    escalation = f"/api/v1/dashboard/escalations/{scene.stop.id}/handled"
+    elsewhere = client.post(escalation, json={"note": "x"}, headers=keyed)
+    assert elsewhere.status_code == 422, elsewhere.text
+    assert [e["field"] for e in elsewhere.json()["errors"]] == ["Idempotency-Key"]
+    count = select(func.count()).where(Instruction.replaces_id == scene.stop.id)
+    assert db.scalar(count) == 1
+
+
+def test_an_intake_key_is_not_an_action_key(client: TestClient, db: Session) -> None:
+    scene = _bounced_scene(db)
+    key = str(uuid.uuid4())
+    report = client.post(
+        "/api/v1/cases", json=case_payload(), headers={**scene.headers, "Idempotency-Key": key}
+    )
+    assert report.status_code == 201, report.text
+    url = scene.url(f"instructions/{scene.stop.id}/resend")
+    reused = client.post(url, json={}, headers={**scene.headers, "Idempotency-Key": key})
+    assert reused.status_code == 422, reused.text
+    assert [e["field"] for e in reused.json()["errors"]] == ["Idempotency-Key"]
+
+
+def test_a_refused_first_attempt_leaves_the_key_free(client: TestClient, db: Session) -> None:
+    scene = Scene(db)
+    url = scene.url(f"instructions/{scene.stop.id}/resend")
+    keyed = {**scene.headers, "Idempotency-Key": str(uuid.uuid4())}
+    assert client.post(url, json={}, headers=keyed).status_code == 409
+    bounced(scene.stop)
+    db.flush()
+    assert client.post(url, json={}, headers=keyed).status_code == 201
+
+
+ACTION_ROUTES = [
+    "/api/v1/cases/{case_no}/instructions/{instruction_id}/resend",
+    "/api/v1/cases/{case_no}/freezes",
+    "/api/v1/cases/{case_no}/renewals",
+    "/api/v1/cases/{case_no}/releases",
+    "/api/v1/cases/{case_no}/queries",
+    "/api/v1/cases/{case_no}/returns",
+    "/api/v1/cases/{case_no}/returns/{return_id}/completion",
+    "/api/v1/dashboard/escalations/{instruction_id}/handled",
+]
+
+
+def test_every_action_route_documents_the_idempotency_key(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for route in ACTION_ROUTES:
+        params = paths[route]["post"]["parameters"]
+        [header] = [p for p in params if p["in"] == "header"]
+        assert header["name"].lower() == "idempotency-key", route
+        assert "first answer" in header["description"]
