@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ _env = Environment(
     loader=ChoiceLoader([FileSystemLoader(str(d)) for d in TEMPLATE_DIRS]),
     autoescape=select_autoescape(default=True),
 )
+# A fresh Idempotency-Key in each rendered action form: a double click is one action.
+_env.globals["fresh_key"] = lambda: uuid.uuid4().hex
 templates = Jinja2Templates(env=_env)
 
 

@@ -10,9 +10,11 @@
     partial: "#e08a00", frozen: "#1565c0", nothing: "#7a1f1f", escalated: "#d32f2f",
     elsewhere: "#7b4fb3", expired: "#a1887f",
   };
-  const headers = () => ({
+  // `key`: the form's Idempotency-Key (rendered with it), so a double click is one action.
+  const headers = (key) => ({
     "Content-Type": "application/json", Accept: "application/json",
     "Accept-Language": root.dataset.lang, "X-CSRF-Token": root.dataset.csrf,
+    ...(key ? { "Idempotency-Key": key } : {}),
   });
 
   function problemText(problem) {
@@ -20,8 +22,8 @@
     return (first && first.message) || problem.detail || problem.title || "error";
   }
 
-  async function send(url, method, body) {
-    const answer = await fetch(url, { method, headers: headers(), body: body && JSON.stringify(body) });
+  async function send(url, method, body, key) {
+    const answer = await fetch(url, { method, headers: headers(key), body: body && JSON.stringify(body) });
     const data = await answer.json().catch(() => ({}));
     return { ok: answer.ok, data };
   }
@@ -41,7 +43,7 @@
     }
     const button = form.querySelector("button");
     button.disabled = true;
-    const { ok, data } = await send(form.dataset.url, "POST", body);
+    const { ok, data } = await send(form.dataset.url, "POST", body, form.dataset.idempotencyKey);
     if (ok) {
       form.classList.add("done");
       button.textContent = "✓ " + button.textContent;
@@ -68,7 +70,8 @@
     confirm.textContent = root.dataset.lang === "zh-CN" ? "确认返还方案" : "Confirm this split";
     confirm.addEventListener("click", async () => {
       const body = { institution: data.institution, account_no: data.account_no, fingerprint: data.fingerprint };
-      const answer = await send(`/api/v1/cases/${form.dataset.case}/returns`, "POST", body);
+      const key = `${form.dataset.idempotencyKey}-${data.fingerprint}`.slice(0, 200);
+      const answer = await send(`/api/v1/cases/${form.dataset.case}/returns`, "POST", body, key);
       if (!answer.ok) error.textContent = problemText(answer.data);
       else confirm.disabled = true;
     });

@@ -34,6 +34,8 @@
         headers: {
           "Content-Type": "application/json", Accept: "application/json",
           "Accept-Language": live.dataset.lang, "X-CSRF-Token": live.dataset.csrf,
+          // Rendered with the form: a double click is one resend.
+          "Idempotency-Key": form.dataset.idempotencyKey,
         },
         body: JSON.stringify({ [name]: value }),
       },
