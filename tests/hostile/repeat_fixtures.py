@@ -21,7 +21,11 @@ from app.dispatch.models import Instruction
 from app.main import create_app
 from tests.casework import instructions, make_case
 from tests.conftest import BROKER_URL, TEST_SECRET, migrated_database
+from tests.e2e.conftest import BROKERS
+from tests.e2e.stack import Stack, running_stack
 from tests.factories import fresh_card_no, make_user
+
+STACK_BROKER = BROKERS["redis"]
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +126,23 @@ def frozen(db: Session, stop: Instruction, amount: Decimal) -> None:
 def escalated(stop: Instruction) -> None:
     stop.state, stop.attempts, stop.last_error = "escalated", 4, "timeout"
     stop.escalated_at = utcnow() - dt.timedelta(minutes=3)
+
+
+def used_tokens(db: Session, user: User, n: int) -> list[dict[str, str]]:
+    """`n` bearer headers of `user`, each already used (see Scene)."""
+    return [Scene._token(db, user) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def repeat_stack(own_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """API, worker, beat and simulator as processes on the tests' own database (run under
+    `flock /tmp/stack.lock`: the broker database is the end-to-end tests' fixed one)."""
+    queue = f"repeat-{uuid.uuid4().hex[:12]}"
+    with running_stack(
+        database_url=own_database,
+        broker_url=STACK_BROKER,
+        queue=queue,
+        logs=tmp_path_factory.mktemp("repeat-stack"),
+        settings={"STOPAY_WORKER_CONCURRENCY": "16"},
+    ) as stack:
+        yield stack
