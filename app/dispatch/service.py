@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record_event
 from app.auth.models import User
+from app.cases.models import CaseAccount
 from app.db import insert_rows, unnest_insert
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outbox, Outcome
 from app.dispatch.publish import SEND_TASK, Lane, lane_of, publish_after_commit
@@ -74,6 +75,16 @@ def create_instructions(
     lanes = known | (institution_lanes(db, unknown) if unknown else {})
     publish_after_commit(db, [(i.id, priority, lanes[i.institution_id]) for i in instructions])
     return instructions
+
+
+def lock_case_account(db: Session, *, case_id: int, account_id: int) -> None:
+    """Take the account's turn in the case: actions on it (freeze, renew, release,
+    query) run one after the other, so a second one sees what the first did."""
+    db.execute(
+        select(CaseAccount.id)
+        .where(CaseAccount.case_id == case_id, CaseAccount.account_id == account_id)
+        .with_for_update()
+    )
 
 
 def institution_lanes(db: Session, institution_ids: set[int]) -> dict[int, Lane]:

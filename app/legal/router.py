@@ -18,6 +18,7 @@ from app.cases.schemas import InstructionRead, ReturnRead
 from app.cases.service import read_back, rollup_status
 from app.deps import Admin, AppSettings, DbSession, Supervisor, SupervisorAction
 from app.dispatch.models import Instruction
+from app.dispatch.service import lock_case_account
 from app.errors import NO_NUL, AppError, Conflict, Invalid, NotFound, request_language
 from app.i18n import Language, t
 from app.idempotency import ActionOnce
@@ -43,7 +44,6 @@ from app.legal.service import (
     Scan,
     find_case_account,
     freeze,
-    lock_case_account,
     release,
     renew,
 )

@@ -129,16 +129,6 @@ def find_case_account(
     return None if found is None else (found[0], found[1])
 
 
-def lock_case_account(db: Session, *, case_id: int, account_id: int) -> None:
-    """Take the account's turn in the case: actions on it (freeze, renew, release, query,
-    resend) run one after the other, so a second one sees what the first did."""
-    db.execute(
-        select(CaseAccount.id)
-        .where(CaseAccount.case_id == case_id, CaseAccount.account_id == account_id)
-        .with_for_update()
-    )
-
-
 def _under_way(db: Session, *, case_id: int, account_id: int) -> Instruction | None:
     """A stop-payment, freeze or release of the account still waiting for its outcome."""
     return db.scalar(

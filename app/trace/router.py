@@ -10,10 +10,11 @@ from app.cases.router import VisibleCase
 from app.cases.schemas import InstructionRead
 from app.cases.service import read_back
 from app.deps import DbSession, SupervisorAction
+from app.dispatch.service import lock_case_account
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
 from app.idempotency import ActionOnce
-from app.legal.service import find_case_account, lock_case_account
+from app.legal.service import find_case_account
 from app.trace.service import request_query
 
 router = APIRouter(prefix="/api/v1/cases", tags=["follow the money"])
