@@ -9,12 +9,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
-from app.dispatch.models import Instruction
+from app.audit.service import record_event
+from app.db import make_engine, make_sessionmaker, transaction, utcnow
+from app.dispatch.models import Instruction, InstructionKind
+from app.dispatch.service import InstructionOrder, create_instructions
+from app.migrate import downgrade, upgrade
+from tests.conftest import migrated_database
+from tests.factories import make_user
 from tests.hostile.repeat_fixtures import Scene, bounced
 
 
@@ -156,3 +161,54 @@ def test_a_time_in_the_window_is_sent_as_corrected(
     assert resent.replaces_id == scene.stop.id
     assert resent.transaction_time is not None
     assert abs(resent.transaction_time - (utcnow() - dt.timedelta(minutes=9))).total_seconds() < 60
+
+
+def test_resends_made_before_the_revision_are_linked_first_one_only() -> None:
+    """Revision 0011 links each original to its first resend, from the audit events; later
+    duplicates (the attack's) stay unlinked, so the unique constraint can be created."""
+    with migrated_database() as url:
+        engine = make_engine(url)
+        try:
+            with transaction(make_sessionmaker(engine)) as db:
+                scene = Scene(db)
+                bounced(scene.stop)
+                user = make_user(db)
+                resends = []
+                for _ in range(3):
+                    [resent] = create_instructions(
+                        db,
+                        case_id=scene.case.id,
+                        priority="high",
+                        user=user,
+                        orders=[
+                            InstructionOrder(
+                                kind=InstructionKind.stop_payment,
+                                institution_id=scene.stop.institution_id,
+                                account_id=scene.stop.account_id,
+                                parent_id=scene.stop.id,
+                            )
+                        ],
+                    )
+                    record_event(
+                        db,
+                        kind="instruction.resent",
+                        user=user,
+                        case_id=scene.case.id,
+                        instruction_id=resent.id,
+                        data={"replaces": scene.stop.id},
+                    )
+                    resends.append(resent.id)
+            downgrade(url, "0009")
+            upgrade(url)
+            with engine.connect() as conn:
+                linked = conn.execute(
+                    text("SELECT id, replaces_id FROM instruction WHERE id = ANY(:ids)"),
+                    {"ids": resends},
+                ).all()
+            assert sorted(linked) == [
+                (resends[0], scene.stop.id),
+                (resends[1], None),
+                (resends[2], None),
+            ]
+        finally:
+            engine.dispose()
