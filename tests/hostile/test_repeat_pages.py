@@ -3,6 +3,7 @@ rendering of a form is one action."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from fastapi.testclient import TestClient
@@ -10,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, Unit
+from app.db import utcnow
 from app.dispatch.models import Instruction
 from tests.factories import make_user
-from tests.hostile.repeat_fixtures import Scene, bounced
+from tests.hostile.repeat_fixtures import Scene, bounced, escalated, holding
 from tests.intake.conftest import sign_in
 
 FORM = re.compile(r"<form class=\"(api|return|resend)\"[^>]*>")
@@ -53,3 +55,22 @@ def test_a_double_click_on_the_resend_form_resends_once(client: TestClient, db: 
     assert clicks[0].json() == clicks[1].json()
     count = select(func.count()).where(Instruction.replaces_id == scene.stop.id)
     assert db.scalar(count) == 1
+
+
+def test_the_dashboards_escalation_and_deadline_forms_carry_keys_too(
+    client: TestClient, db: Session
+) -> None:
+    lapsing, phoned = Scene(db), Scene(db)
+    holding(lapsing.stop, lapsing.amount)
+    lapsing.stop.expires_at = utcnow() + dt.timedelta(hours=1)
+    escalated(phoned.stop)
+    phoned.case.unit_id = lapsing.case.unit_id
+    db.flush()
+    unit = db.get_one(Unit, lapsing.case.unit_id)
+    sign_in(client, make_user(db, role=Role.supervisor, unit=unit))
+    page = client.get("/dashboard").text
+    assert f"/cases/{lapsing.case.case_no}/freezes" in page
+    assert f"/escalations/{phoned.stop.id}/handled" in page
+    keys = _keys(page)
+    assert len(keys) >= 2
+    assert len(set(keys)) == len(keys)
