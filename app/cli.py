@@ -401,6 +401,10 @@ def audit_verify(seal: bool) -> None:
                 pass
     with _db() as db:
         verdict = chain.verify(db, keys=keys, checkpoints=settings.audit_checkpoint_path)
+    if not settings.audit_checkpoint_path.exists():
+        click.echo(
+            f"No checkpoint file at {settings.audit_checkpoint_path}: a cut tail would not show."
+        )
     for first, last in verdict.holes:
         ids = str(first) if first == last else f"{first}-{last}"
         click.echo(f"Ids never written (rolled back before sealing): {ids}")

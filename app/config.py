@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "demo-secret-key-change-me"
@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     # An event id still missing this long after a higher id was sealed is taken as rolled
     # back: the range below is closed, and an event turning up in it later is never sealed.
     audit_close_after_s: float = Field(default=300.0, ge=0)
+
+    @field_validator("audit_key", "audit_key_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @property
     def public_api_url(self) -> str:
