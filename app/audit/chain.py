@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from app.audit.checkpoint import against_checkpoint
 from app.audit.keys import Keyring
 from app.audit.models import Event, EventSeal
-from app.audit.service import allow_audit_writes
 from app.db import insert_rows
 
 GENESIS = "0" * 64
@@ -57,7 +56,6 @@ def digest(
 
 def seal(db: Session, *, keys: Keyring, close_after_s: float, batch: int = BATCH) -> int:
     """Seal the events not yet in the chain, oldest id first; returns how many."""
-    allow_audit_writes(db)
     db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALER_LOCK})
     last = db.scalars(select(EventSeal).order_by(EventSeal.seq.desc()).limit(1)).first()
     seq, prev, closed = (last.seq, last.hash, last.closed_upto) if last else (0, GENESIS, 0)
@@ -73,7 +71,10 @@ def seal(db: Session, *, keys: Keyring, close_after_s: float, batch: int = BATCH
     ).all()
     if not events:
         return 0
-    closed = max(closed, _closable(db, above=closed, close_after_s=close_after_s))
+    # Closed below every event of this pass: a seal's event is always above its closed_upto.
+    closed = max(
+        closed, min(_closable(db, above=closed, close_after_s=close_after_s), events[0].id - 1)
+    )
     rows = []
     for event in events:
         seq += 1
@@ -199,7 +200,7 @@ def _link_reason(keys: Keyring, walk: _Walk, link: EventSeal, event: Event | Non
     )
     if made != link.hash:
         return f"event {link.event_id} is not what was sealed"
-    if link.event_id <= walk.closed or link.closed_upto < walk.closed:
+    if link.event_id <= link.closed_upto or link.closed_upto < walk.closed:
         return f"event {link.event_id} was sealed in a range closed before it"
     return None
 
