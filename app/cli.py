@@ -394,7 +394,10 @@ def audit_verify(seal: bool) -> None:
     from app.audit.keys import Keyring
 
     settings = get_settings()
-    keys = Keyring.from_settings(settings)
+    try:
+        keys = Keyring.from_settings(settings)
+    except (RuntimeError, OSError) as exc:
+        raise click.ClickException(f"no audit key: {exc}") from exc
     if seal:
         with _db() as db:
             while chain.seal(db, keys=keys, close_after_s=settings.audit_close_after_s):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,7 +14,8 @@ from app.audit.checkpoint import UnreadableCheckpoint, latest_checkpoint, write_
 from app.audit.keys import DERIVED_KEY_ID, Keyring
 from app.audit.models import EventSeal
 from app.audit.service import record_event
-from app.config import Settings
+from app.cli import cli
+from app.config import Settings, get_settings
 
 
 def _settings(**values: object) -> Settings:
@@ -79,3 +81,21 @@ def test_outside_demo_mode_an_audit_key_must_be_set() -> None:
         Keyring.from_settings(unset)
     demo = Keyring.from_settings(_settings(demo=True))
     assert demo.current_id == DERIVED_KEY_ID
+
+
+def test_verify_without_a_key_outside_demo_mode_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+        "STOPAY_DEMO": "false",
+        "STOPAY_SECRET_KEY": "a-real-secret",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("STOPAY_AUDIT_KEY", "STOPAY_AUDIT_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["audit", "verify"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "no audit key: set STOPAY_AUDIT_KEY" in result.output
