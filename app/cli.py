@@ -388,20 +388,43 @@ def audit() -> None:
 @audit.command("verify")
 @click.option("--seal/--no-seal", default=True, help="Seal waiting events first.")
 def audit_verify(seal: bool) -> None:
-    """Walk the audit chain and recompute every hash; exit 1 at the first broken link."""
+    """Recompute every seal, name events in closed ranges and ids never written, and hold the
+    chain against the latest checkpoint; exit 1 if anything does not hold."""
     from app.audit import chain
+    from app.audit.keys import Keyring
 
+    settings = get_settings()
+    try:
+        keys = Keyring.from_settings(settings)
+    except (RuntimeError, OSError) as exc:
+        raise click.ClickException(f"no audit key: {exc}") from exc
     if seal:
         with _db() as db:
-            while chain.seal(db):
+            while chain.seal(db, keys=keys, close_after_s=settings.audit_close_after_s):
                 pass
     with _db() as db:
-        verdict = chain.verify(db)
+        verdict = chain.verify(db, keys=keys, checkpoints=settings.audit_checkpoint_path)
+    if not settings.audit_checkpoint_path.exists():
+        click.echo(
+            f"No checkpoint file at {settings.audit_checkpoint_path}: a cut tail would not show."
+        )
+    for first, last in verdict.holes:
+        ids = str(first) if first == last else f"{first}-{last}"
+        click.echo(f"Ids never written (rolled back before sealing): {ids}")
+    if verdict.broken_at is not None:
+        click.echo(
+            f"BROKEN at seal {verdict.broken_at}: {verdict.reason} "
+            f"({verdict.sealed} links hold before it).",
+            err=True,
+        )
+    for finding in verdict.findings:
+        click.echo(f"TAMPERED: {finding}", err=True)
     if not verdict.intact:
-        click.echo(f"BROKEN at seal {verdict.broken_at}: {verdict.reason} "
-                   f"({verdict.sealed} links hold before it).", err=True)  # fmt: skip
         sys.exit(1)
-    click.echo(f"Intact: {verdict.sealed} events sealed, {verdict.unsealed} not sealed yet.")
+    click.echo(
+        f"Intact: {verdict.sealed} events sealed, {verdict.unsealed} not sealed yet; "
+        f"ids up to {verdict.closed_upto} closed."
+    )
 
 
 @contextmanager

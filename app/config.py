@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "demo-secret-key-change-me"
@@ -102,6 +102,27 @@ class Settings(BaseSettings):
     # (`stopay run` in demo mode picks text unless this is set).
     log_format: Literal["json", "text"] = "json"
 
+    # The audit chain: seals are HMAC-SHA256 under a key that is never in the database, from
+    # STOPAY_AUDIT_KEY or the file STOPAY_AUDIT_KEY_FILE, named by STOPAY_AUDIT_KEY_ID (kept
+    # in each seal). After a rotation the old keys stay for verifying, by id, as JSON:
+    # STOPAY_AUDIT_PREVIOUS_KEYS='{"1": "old key"}'. Demo mode only: derived from secret_key.
+    audit_key: SecretStr | None = None
+    audit_key_file: Path | None = None
+    audit_key_id: str = Field(default="1", pattern=r"^[A-Za-z0-9._-]{1,32}$")
+    audit_previous_keys: dict[str, SecretStr] = {}
+    # The chain's head is appended to this file (default: data_dir/audit-checkpoints.log)
+    # this often, and when a worker stops; keep it where the database's owner cannot write.
+    audit_checkpoint_file: Path | None = None
+    audit_checkpoint_interval_s: float = Field(default=60.0, gt=0)
+    # An event id still missing this long after a higher id was sealed is taken as rolled
+    # back: the range below is closed, and an event turning up in it later is never sealed.
+    audit_close_after_s: float = Field(default=300.0, ge=0)
+
+    @field_validator("audit_key", "audit_key_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @property
     def public_api_url(self) -> str:
         return self.api_url or f"http://{self.api_host}:{self.api_port}"
@@ -138,6 +159,15 @@ class Settings(BaseSettings):
             raise RuntimeError(
                 "STOPAY_SECRET_KEY is the demo default; set a real secret outside demo mode"
             )
+        if not self.is_demo and self.audit_key is None and self.audit_key_file is None:
+            raise RuntimeError(
+                "set STOPAY_AUDIT_KEY or STOPAY_AUDIT_KEY_FILE outside demo mode: the audit "
+                "chain is sealed with it"
+            )
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.log"
 
 
 @lru_cache

@@ -108,7 +108,13 @@ def _banner(settings: Settings) -> str:
         f"  Simulator:     {settings.public_simulator_url}/",
         f"  Database:      {_where(settings.database_url, 'DATABASE_URL', data / 'postgres')}",
         f"  Broker:        {_where(settings.broker_url, 'BROKER_URL', data / 'redis')}",
+        f"  Audit chain:   checkpoints in {settings.audit_checkpoint_path.resolve()}",
     ]
+    if settings.audit_key is None and settings.audit_key_file is None:
+        lines.append(
+            "                 sealed with a key derived from the secret key (demo only: "
+            "set STOPAY_AUDIT_KEY)"
+        )
     if settings.is_demo:
         lines.append("  Demo log-ins:")
         lines.extend(

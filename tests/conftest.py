@@ -32,6 +32,7 @@ ADMIN_URL = os.environ.get(
 )
 BROKER_URL = os.environ.get("STOPAY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
 TEST_SECRET = "test-secret-key-not-the-default"
+TEST_AUDIT_KEY = "test-audit-key-not-in-the-database"
 
 
 def _libpq(url: str) -> str:
@@ -89,6 +90,7 @@ def settings(database_url: str) -> Settings:
         broker_url=BROKER_URL,
         demo=False,
         secret_key=TEST_SECRET,
+        audit_key=TEST_AUDIT_KEY,
         default_language="en",
         _env_file=None,  # type: ignore[call-arg]
     )

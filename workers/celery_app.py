@@ -60,6 +60,11 @@ def make_celery(settings: Settings) -> Celery:
                 "schedule": 2.0,
                 "options": {"priority": 0},
             },
+            "checkpoint-audit-chain": {
+                "task": "audit.checkpoint",
+                "schedule": settings.audit_checkpoint_interval_s,
+                "options": {"priority": 0},
+            },
             "purge-idempotency-keys": {
                 "task": "maintenance.purge_idempotency_keys",
                 "schedule": 3600.0,

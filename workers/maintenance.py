@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from zoneinfo import ZoneInfo
 
+from celery.signals import worker_shutdown
+
 from app.audit.chain import seal
+from app.audit.checkpoint import write_checkpoint
+from app.audit.keys import Keyring
 from app.cases.service import purge_expired_keys, rollup_status
 from app.config import get_settings
 from app.db import transaction, utcnow
@@ -43,5 +48,31 @@ def watch_clock() -> dict[str, int]:
 @celery_app.task(name="audit.seal")
 def seal_audit_trail() -> int:
     """Add the events written since the last pass to the tamper-evident chain."""
+    settings = get_settings()
     with transaction(task_sessionmaker()) as db:
-        return seal(db)
+        return seal(
+            db, keys=Keyring.from_settings(settings), close_after_s=settings.audit_close_after_s
+        )
+
+
+@celery_app.task(name="audit.checkpoint")
+def checkpoint_audit_chain() -> int | None:
+    """Append the chain's head to the checkpoint file outside the database; returns its seal
+    number, or None when the head has not moved since the last line."""
+    settings = get_settings()
+    with transaction(task_sessionmaker()) as db:
+        point = write_checkpoint(
+            db, keys=Keyring.from_settings(settings), path=settings.audit_checkpoint_path
+        )
+    return None if point is None else point.seq
+
+
+@worker_shutdown.connect
+def _checkpoint_on_shutdown(**_: object) -> None:
+    """A stopping worker seals what is waiting and checkpoints the head: the last events
+    before a shutdown are covered too."""
+    try:
+        seal_audit_trail()
+        checkpoint_audit_chain()
+    except Exception:
+        logging.getLogger(__name__).exception("audit checkpoint on shutdown failed")

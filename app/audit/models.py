@@ -38,7 +38,9 @@ class Event(Base):
 
 
 class EventSeal(Base):
-    """A link of the audit chain: the event's hash over the previous link's hash.
+    """A link of the audit chain: an HMAC, under the key named by key_id, over the event, the
+    previous link's hash and closed_upto (every event id up to it is sealed or was rolled
+    back: an event turning up there later is not sealed, and `stopay audit verify` names it).
 
     Seals are added by one sealer at a time, in the order events are sealed (not their ids:
     a transaction can commit an older id after a newer one), so inserting an event never
@@ -51,4 +53,6 @@ class EventSeal(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), unique=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(32))
+    closed_upto: Mapped[int] = mapped_column(BigInteger)
     sealed_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

@@ -6,17 +6,28 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.audit.chain import GENESIS, seal, verify
+from app.audit import chain
+from app.audit.chain import GENESIS
 from app.audit.models import Event, EventSeal
-from app.audit.service import record_event
+from app.audit.service import allow_audit_writes, record_event
 from app.db import make_engine, make_sessionmaker, transaction
+from tests.audit.keyring import AUDIT_KEY, AUDIT_KEY_ID, KEYS
 from tests.conftest import TEST_SECRET, migrated_database
+
+
+def seal(db: Session) -> int:
+    return chain.seal(db, keys=KEYS, close_after_s=0)
+
+
+def verify(db: Session) -> chain.Verdict:
+    return chain.verify(db, keys=KEYS)
 
 
 def _sealed(db: Session, count: int) -> list[Event]:
@@ -89,14 +100,22 @@ def test_the_chain_refuses_edits_like_the_events(db: Session) -> None:
         db.execute(text("DELETE FROM event_seal WHERE event_id = :id"), {"id": event.id})
 
 
-def test_stopay_audit_verify_seals_then_names_the_first_broken_link() -> None:
+def test_stopay_audit_verify_seals_then_names_the_first_broken_link(tmp_path: Path) -> None:
     with migrated_database() as url:
         engine = make_engine(url)
         with transaction(make_sessionmaker(engine)) as db:
             event = record_event(db, kind="test.cli", data={"amount": "455400.00"})
             db.flush()
             event_id = event.id
-        env = {**os.environ, "DATABASE_URL": url, "STOPAY_SECRET_KEY": TEST_SECRET}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "STOPAY_SECRET_KEY": TEST_SECRET,
+            "STOPAY_DEMO": "false",
+            "STOPAY_AUDIT_KEY": AUDIT_KEY,
+            "STOPAY_AUDIT_KEY_ID": AUDIT_KEY_ID,
+            "STOPAY_AUDIT_CHECKPOINT_FILE": str(tmp_path / "checkpoints.log"),
+        }
         command = [sys.executable, "-m", "app.cli", "audit", "verify"]
         ok = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         assert ok.returncode == 0, ok.stderr
@@ -136,4 +155,27 @@ def test_two_sealers_at_once_make_one_chain(fresh_sessionmaker: sessionmaker[Ses
     with fresh_sessionmaker() as db:
         verdict = verify(db)
     assert verdict.intact
+    assert verdict.unsealed == 0
+
+
+def test_late_events_beyond_a_full_batch_are_not_shut_out(own_db: Session) -> None:
+    """Transactions commit out of id order: events with low ids arriving after higher ones
+    were sealed are sealed too, even when a pass cannot take them all at once."""
+    db = own_db
+    late_ids = list(
+        db.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('event', 'id')) FROM generate_series(1, 3)")
+        )
+    )
+    for n in range(2):
+        record_event(db, kind="test.early", data={"n": n})
+    db.flush()
+    assert seal(db) == 2
+    allow_audit_writes(db)
+    db.add_all(Event(id=i, kind="test.late", actor_kind="system", data={}) for i in late_ids)
+    db.flush()
+    assert chain.seal(db, keys=KEYS, close_after_s=0, batch=2) == 2
+    assert chain.seal(db, keys=KEYS, close_after_s=0, batch=2) == 1
+    verdict = verify(db)
+    assert verdict.intact, (verdict.reason, verdict.findings)
     assert verdict.unsealed == 0

@@ -26,7 +26,7 @@ import redis
 from kombu import Connection
 
 from app.dispatch.publish import Lane, lane_queue
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET
 
 PROFILE = Path(__file__).with_name("profile.yaml")
 # Celery writes this straight to stdout when a worker is told to stop, not through logging.
@@ -150,6 +150,7 @@ def running_stack(
         "DATABASE_URL": database_url,
         "BROKER_URL": broker_url,
         "STOPAY_SECRET_KEY": TEST_SECRET,
+        "STOPAY_AUDIT_KEY": TEST_AUDIT_KEY,
         "STOPAY_DEMO": "false",
         "STOPAY_DATA_DIR": str(logs),
         "STOPAY_API_PORT": str(api_port),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET
 
 RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 
@@ -27,6 +27,7 @@ def _start(queue: str, log: Path, database_url: str) -> subprocess.Popen[bytes]:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("STOPAY_")},
            "DATABASE_URL": database_url, "BROKER_URL": RABBITMQ, "STOPAY_QUEUE": queue,
            "STOPAY_SECRET_KEY": TEST_SECRET, "STOPAY_DEMO": "false",
+           "STOPAY_AUDIT_KEY": TEST_AUDIT_KEY,
            "STOPAY_WORKER_CONCURRENCY": "2"}  # fmt: skip
     with log.open("wb") as out:
         return subprocess.Popen(
