@@ -20,7 +20,7 @@ from app.db import make_engine, make_sessionmaker, utcnow
 from app.dispatch.models import Instruction
 from app.main import create_app
 from tests.casework import instructions, make_case
-from tests.conftest import BROKER_URL, TEST_SECRET, migrated_database
+from tests.conftest import BROKER_URL, TEST_AUDIT_KEY, TEST_SECRET, migrated_database
 from tests.e2e.conftest import BROKERS
 from tests.e2e.stack import Stack, running_stack
 from tests.factories import fresh_card_no, make_user
@@ -50,6 +50,7 @@ def own_app(own_database: str) -> Iterator[FastAPI]:
         broker_url=BROKER_URL,
         demo=False,
         secret_key=TEST_SECRET,
+        audit_key=TEST_AUDIT_KEY,
         default_language="en",
         _env_file=None,  # type: ignore[call-arg]
     )
