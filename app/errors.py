@@ -130,7 +130,9 @@ def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
         ctx = dict(err.get("ctx") or {})
         kind = err.get("type", "")
         key = f"field.{kind}"
-        if kind == "string_pattern_mismatch" and ctx.get("pattern") == NO_NUL:
+        if kind == "nul_character" or (
+            kind == "string_pattern_mismatch" and ctx.get("pattern") == NO_NUL
+        ):
             message = t("problem.nul_character", lang)
         elif key in MESSAGES:
             try:

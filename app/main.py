@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -35,6 +35,7 @@ from app.intake.router import api as intake_api
 from app.legal.router import clock_router
 from app.legal.router import router as legal_router
 from app.middleware import AdmissionLimit, BodyLimit, SecurityHeaders
+from app.nul import refuse_nul
 from app.openapi import install_openapi
 from app.pages.router import router as pages_router
 from app.privacy import redact_access_log
@@ -106,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # Before any route's own work, the log-in included: no text with a NUL gets further.
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.auth.models import Role, Scope
 from app.i18n import Language
+from app.params import StrictBool
 
 Password = Field(min_length=12, max_length=200, description="At least 12 characters.")
 
@@ -158,4 +159,4 @@ class UserChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None

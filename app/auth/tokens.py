@@ -14,11 +14,12 @@ from app.auth import admin_service as people
 from app.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead
 from app.deps import Admin, AppSettings, DbSession
 from app.errors import request_language
+from app.params import DbId
 
 router = APIRouter(prefix="/api/v1/admin", tags=["API tokens"])
 
 Username = Annotated[str, Path(min_length=1, max_length=64)]
-TokenId = Annotated[int, Path(ge=1, le=2**62)]
+TokenId = Annotated[DbId, Path()]
 
 
 @router.post(

@@ -33,6 +33,7 @@ from app.institutions.models import Institution
 from app.institutions.scorecard import scorecards
 from app.legal.clock import LegalNow, legal_now
 from app.legal.service import LegalRules
+from app.params import DbId
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -179,7 +180,7 @@ def reveal_fragment(
     _csrf_checked: FormUser,
     case: VisibleCase,
     field: Annotated[PersonalField, Form()],
-    account_id: Annotated[int | None, Form(ge=1, le=2**62)] = None,
+    account_id: Annotated[DbId | None, Form()] = None,
 ) -> HTMLResponse:
     """The Reveal button (htmx): the value in clear, in place of the masked one; audited."""
     lang = request_language(request)

@@ -17,6 +17,7 @@ from app.dispatch.schemas import InstructionCorrection
 from app.dispatch.service import resend_corrected
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
+from app.params import BigDbId
 
 router = APIRouter(prefix="/api/v1/cases", tags=["instructions"])
 
@@ -38,7 +39,7 @@ def resend(
     settings: AppSettings,
     user: IntakeUser,
     case: VisibleCase,
-    instruction_id: Annotated[int, Path(ge=1, le=2**62)],
+    instruction_id: Annotated[BigDbId, Path()],
     body: InstructionCorrection,
 ) -> InstructionRead:
     lang = request_language(request)

@@ -15,6 +15,7 @@ from app.deps import Admin, DbSession
 from app.errors import NotFound, request_language
 from app.i18n import t
 from app.institutions.models import Institution
+from app.params import StrictBool
 
 router = APIRouter(prefix="/api/v1/institutions", tags=["institutions"])
 
@@ -32,7 +33,7 @@ class SecretRotated(BaseModel):
 class AccessChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    is_active: bool = Field(description="false: its callbacks are refused (403).")
+    is_active: StrictBool = Field(description="false: its callbacks are refused (403).")
 
 
 class AccessRead(BaseModel):
