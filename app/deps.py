@@ -147,3 +147,7 @@ SupervisorAction = Annotated[
     User, Depends(RequireRole(Role.supervisor, Role.admin, scope=Scope.holds_write))
 ]
 Admin = Annotated[User, Depends(RequireRole(Role.admin, scope=Scope.admin))]
+# Personal data in clear: a token needs `pii:reveal`, which `cases:read` does not imply.
+Revealer = Annotated[
+    User, Depends(RequireRole(Role.supervisor, Role.admin, scope=Scope.pii_reveal))
+]

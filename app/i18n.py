@@ -357,6 +357,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "scope.cases:write": {"zh-CN": "录入警情", "en": "report cases"},
     "scope.holds:write": {"zh-CN": "止付、冻结、返还操作", "en": "holds, freezes, returns"},
     "scope.admin": {"zh-CN": "系统管理", "en": "administration"},
+    "scope.pii:reveal": {"zh-CN": "查看未遮蔽的个人信息", "en": "see personal data unmasked"},
     # The legal clock
     "legal.under_way": {
         "zh-CN": "该账户已有指令（#{id}）在办理中，请等待机构答复后再操作",

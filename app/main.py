@@ -76,8 +76,9 @@ stops the money at every bank and payment institution it reached.
 **Authentication**: people log in at `/login` (session cookie; API calls from pages send
 `X-CSRF-Token`). API clients get a bearer token from `POST /api/v1/auth/tokens` (or from an
 admin, `POST /api/v1/admin/users/{username}/tokens`) and send `Authorization: Bearer <token>`.
-A token carries scopes (`cases:read`, `cases:write`, `holds:write`, `admin`), within what
-its user's role allows; each operation's `security` names the scope its token needs.
+A token carries scopes (`cases:read`, `cases:write`, `holds:write`, `admin`, `pii:reveal`),
+within what its user's role allows; each operation's `security` names the scope its token
+needs. `pii:reveal` (personal data in clear) is granted only when asked for by name.
 
 **Errors** are RFC 9457 `application/problem+json`; validation errors list each field's path
 and message in the caller's language (`Accept-Language: zh-CN` or `en`).

@@ -253,7 +253,9 @@ def change_user_form(
     form = "active" if is_active else "role"
     try:
         with db.begin_nested():
-            data = UserChange.model_validate(_filled({"role": role, "is_active": is_active}))
+            # A form sends text: "true" / "false" is how its button says it (JSON is strict).
+            typed = _filled({"role": role, "is_active": is_active})
+            data = UserChange.model_validate(typed, strict=False)
             people.change_user(db, username=username, data=data, admin=admin,
                                lang=request_language(request))  # fmt: skip
     except (ValidationError, AppError) as exc:

@@ -174,8 +174,9 @@ def issue_token(
 ) -> TokenRead | JSONResponse:
     """Exchange a username and password for a bearer token (for API clients).
 
-    The token gets the `scopes` asked for, or else every scope the user's role may hold;
-    asking for one the role may not hold is a 422 on `scopes`.
+    The token gets the `scopes` asked for, or else every scope the user's role may hold
+    but `pii:reveal` (personal data in clear), which must be asked for by name; asking
+    for one the role may not hold is a 422 on `scopes`.
     """
     address = _address(request)
     wait_s = lock_out(db, username=body.username, address=address, settings=settings)

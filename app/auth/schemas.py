@@ -30,7 +30,8 @@ class TokenCreate(BaseModel):
         default=None,
         min_length=1,
         max_length=len(Scope),
-        description="What the token may do; by default every scope the user's role may hold.",
+        description="What the token may do; by default every scope the user's role may hold "
+        "but `pii:reveal`, which must be asked for by name.",
     )
 
 

@@ -26,7 +26,7 @@ from app.dashboard.live import panel_events
 from app.dashboard.service import overview, queue
 from app.dashboard.trail import CLASSES, graph, trail_accounts
 from app.db import utcnow
-from app.deps import AppSettings, CurrentPrincipal, DbSession, Supervisor
+from app.deps import AppSettings, CurrentPrincipal, DbSession, Revealer, Supervisor
 from app.errors import request_language
 from app.i18n import Language, t
 from app.institutions.models import Institution
@@ -176,7 +176,7 @@ def case_live(
 def reveal_fragment(
     request: Request,
     db: DbSession,
-    user: Supervisor,
+    user: Revealer,
     _csrf_checked: FormUser,
     case: VisibleCase,
     field: Annotated[PersonalField, Form()],
