@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 Language = Literal["zh-CN", "en"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
+
+
+@dataclass(frozen=True)
+class Named:
+    """A name the registry holds in both languages (an institution's): a message parameter
+    that `t` puts in the message's own language."""
+
+    zh: str
+    en: str
+
+    def in_language(self, lang: Language) -> str:
+        return self.zh if lang == "zh-CN" else self.en
+
 
 MESSAGES: dict[str, dict[Language, str]] = {
     # Problem titles
@@ -778,7 +792,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
 
 def t(key: str, lang: Language, **params: object) -> str:
     text = MESSAGES[key][lang]
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    named = {k: v.in_language(lang) for k, v in params.items() if isinstance(v, Named)}
+    return text.format(**(params | named))
 
 
 def negotiate(accept_language: str | None, default: Language) -> Language:

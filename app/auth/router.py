@@ -30,6 +30,7 @@ from app.deps import (
     AppSettings,
     CurrentPrincipal,
     DbSession,
+    NoStore,
     Principal,
     SignedIn,
 )
@@ -164,6 +165,7 @@ def set_language(
     "/auth/tokens",
     status_code=201,
     response_model=TokenRead,
+    dependencies=[NoStore],
     responses={
         401: {"description": "Wrong username or password"},
         429: {"description": "Too many failed log-ins: locked out for a while (Retry-After)"},

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from app.auth import admin_service as people
 from app.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead
-from app.deps import Admin, AppSettings, DbSession
+from app.deps import Admin, AppSettings, DbSession, NoStore
 from app.errors import request_language
 from app.params import DbId
 
@@ -25,6 +25,7 @@ TokenId = Annotated[DbId, Path()]
 @router.post(
     "/users/{username}/tokens",
     status_code=201,
+    dependencies=[NoStore],
     summary="Issue an API token for a user, with the scopes it may use",
     description="The token (`access_token`) is in this answer only; it cannot be read again. "
     "Its scopes must be ones the user's role may hold. Audited as `token.created`.",
