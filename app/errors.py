@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -147,6 +148,20 @@ def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
     return out
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (RFC 9110 §15.5.6: a 405's `Allow`).
+
+    The router names only the first route whose path matched, and GET /cases and
+    POST /cases are two routes.
+    """
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
@@ -208,6 +223,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         title_key = {
             404: "problem.not_found",
             405: "problem.method_not_allowed",
@@ -218,5 +236,5 @@ def install_error_handlers(app: FastAPI) -> None:
             request,
             status=exc.status_code,
             title_key=title_key,
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
