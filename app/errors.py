@@ -181,12 +181,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         lang = request_language(request)
         errors = field_errors(list(exc.errors()), lang)
+        detail = t("problem.validation_detail", lang, count=len(errors))
+        if {error["type"] for error in errors} == {"nul_character"}:
+            detail = t("problem.nul_character", lang)
         return problem(
-            request,
-            status=422,
-            title_key="problem.validation",
-            detail=t("problem.validation_detail", lang, count=len(errors)),
-            errors=errors,
+            request, status=422, title_key="problem.validation", detail=detail, errors=errors
         )
 
     @app.exception_handler(OperationalError)
@@ -206,7 +205,9 @@ def install_error_handlers(app: FastAPI) -> None:
         # PostgreSQL text cannot hold U+0000, so any text a client sends may be refused only
         # here; the transaction has been rolled back. Any other DataError is a value the app
         # should have checked first: a bug, left to the 500 handler.
-        if "NUL" not in str(exc.orig):
+        # (app/nul.py refuses NUL in what arrives; this catches text from anywhere else, in a
+        # text column or, as `\u0000`, in a JSON one.)
+        if "NUL" not in str(exc.orig) and "\\u0000" not in str(exc.orig):
             raise exc
         lang = request_language(request)
         return problem(
