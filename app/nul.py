@@ -42,6 +42,8 @@ def _pairs(kind: str, items: Any) -> Iterator[Loc]:
 
 
 async def _body_paths(request: Request) -> list[Loc]:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return []  # no body to read (and live streams keep theirs for the disconnect)
     content_type = request.headers.get("content-type", "")
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form()
