@@ -357,7 +357,8 @@ def create_unit(code: str, name_zh: str, name_en: str, kind: str, parent: str | 
     "scopes",
     multiple=True,
     type=click.Choice([scope.value for scope in Scope]),
-    help="Repeat for each scope; by default every scope the user's role may hold.",
+    help="Repeat for each scope; by default every scope the user's role may hold "
+    "but pii:reveal, which must be named.",
 )
 def create_token(username: str, name: str, scopes: tuple[str, ...]) -> None:
     """Print a new bearer token for an API client acting as USERNAME."""

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.dispatch.publish import attach_publisher
 from app.errors import Forbidden, Unauthorized, request_language
 from app.i18n import Language, t
+from app.middleware import NO_STORE
 
 SESSION_COOKIE = "stopay_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -41,6 +42,12 @@ def get_db(request: Request) -> Iterator[Session]:
             yield session
 
 
+def _no_store(request: Request) -> None:
+    setattr(request.state, NO_STORE, True)
+
+
+# On a route whose answer carries a secret (a new token, a callback key): never cached.
+NoStore = Depends(_no_store)
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 # scope="function": the commit happens before the answer leaves, so an acknowledged
 # write is a committed write.
@@ -147,3 +154,7 @@ SupervisorAction = Annotated[
     User, Depends(RequireRole(Role.supervisor, Role.admin, scope=Scope.holds_write))
 ]
 Admin = Annotated[User, Depends(RequireRole(Role.admin, scope=Scope.admin))]
+# Personal data in clear: a token needs `pii:reveal`, which `cases:read` does not imply.
+Revealer = Annotated[
+    User, Depends(RequireRole(Role.supervisor, Role.admin, scope=Scope.pii_reveal))
+]

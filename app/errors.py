@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -130,7 +131,9 @@ def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
         ctx = dict(err.get("ctx") or {})
         kind = err.get("type", "")
         key = f"field.{kind}"
-        if kind == "string_pattern_mismatch" and ctx.get("pattern") == NO_NUL:
+        if kind == "nul_character" or (
+            kind == "string_pattern_mismatch" and ctx.get("pattern") == NO_NUL
+        ):
             message = t("problem.nul_character", lang)
         elif key in MESSAGES:
             try:
@@ -143,6 +146,20 @@ def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
             message = t("field.invalid", lang) if lang == "zh-CN" else str(err.get("msg"))
         out.append({"field": ".".join(loc), "message": message, "type": kind})
     return out
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (RFC 9110 §15.5.6: a 405's `Allow`).
+
+    The router names only the first route whose path matched, and GET /cases and
+    POST /cases are two routes.
+    """
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -164,12 +181,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         lang = request_language(request)
         errors = field_errors(list(exc.errors()), lang)
+        detail = t("problem.validation_detail", lang, count=len(errors))
+        if {error["type"] for error in errors} == {"nul_character"}:
+            detail = t("problem.nul_character", lang)
         return problem(
-            request,
-            status=422,
-            title_key="problem.validation",
-            detail=t("problem.validation_detail", lang, count=len(errors)),
-            errors=errors,
+            request, status=422, title_key="problem.validation", detail=detail, errors=errors
         )
 
     @app.exception_handler(OperationalError)
@@ -189,7 +205,9 @@ def install_error_handlers(app: FastAPI) -> None:
         # PostgreSQL text cannot hold U+0000, so any text a client sends may be refused only
         # here; the transaction has been rolled back. Any other DataError is a value the app
         # should have checked first: a bug, left to the 500 handler.
-        if "NUL" not in str(exc.orig):
+        # (app/nul.py refuses NUL in what arrives; this catches text from anywhere else, in a
+        # text column or, as `\u0000`, in a JSON one.)
+        if "NUL" not in str(exc.orig) and "\\u0000" not in str(exc.orig):
             raise exc
         lang = request_language(request)
         return problem(
@@ -206,6 +224,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         title_key = {
             404: "problem.not_found",
             405: "problem.method_not_allowed",
@@ -216,5 +237,5 @@ def install_error_handlers(app: FastAPI) -> None:
             request,
             status=exc.status_code,
             title_key=title_key,
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )

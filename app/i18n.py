@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 Language = Literal["zh-CN", "en"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
+
+
+@dataclass(frozen=True)
+class Named:
+    """A name the registry holds in both languages (an institution's): a message parameter
+    that `t` puts in the message's own language."""
+
+    zh: str
+    en: str
+
+    def in_language(self, lang: Language) -> str:
+        return self.zh if lang == "zh-CN" else self.en
+
 
 MESSAGES: dict[str, dict[Language, str]] = {
     # Problem titles
@@ -357,6 +371,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "scope.cases:write": {"zh-CN": "录入警情", "en": "report cases"},
     "scope.holds:write": {"zh-CN": "止付、冻结、返还操作", "en": "holds, freezes, returns"},
     "scope.admin": {"zh-CN": "系统管理", "en": "administration"},
+    "scope.pii:reveal": {"zh-CN": "查看未遮蔽的个人信息", "en": "see personal data unmasked"},
     # The legal clock
     "legal.under_way": {
         "zh-CN": "该账户已有指令（#{id}）在办理中，请等待机构答复后再操作",
@@ -786,7 +801,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
 
 def t(key: str, lang: Language, **params: object) -> str:
     text = MESSAGES[key][lang]
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    named = {k: v.in_language(lang) for k, v in params.items() if isinstance(v, Named)}
+    return text.format(**(params | named))
 
 
 def negotiate(accept_language: str | None, default: Language) -> Language:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -36,6 +36,7 @@ from app.intake.router import api as intake_api
 from app.legal.router import clock_router
 from app.legal.router import router as legal_router
 from app.middleware import AdmissionLimit, BodyLimit, SecurityHeaders
+from app.nul import refuse_nul
 from app.openapi import install_openapi
 from app.pages.router import router as pages_router
 from app.privacy import redact_access_log
@@ -76,8 +77,9 @@ stops the money at every bank and payment institution it reached.
 **Authentication**: people log in at `/login` (session cookie; API calls from pages send
 `X-CSRF-Token`). API clients get a bearer token from `POST /api/v1/auth/tokens` (or from an
 admin, `POST /api/v1/admin/users/{username}/tokens`) and send `Authorization: Bearer <token>`.
-A token carries scopes (`cases:read`, `cases:write`, `holds:write`, `admin`), within what
-its user's role allows; each operation's `security` names the scope its token needs.
+A token carries scopes (`cases:read`, `cases:write`, `holds:write`, `admin`, `pii:reveal`),
+within what its user's role allows; each operation's `security` names the scope its token
+needs. `pii:reveal` (personal data in clear) is granted only when asked for by name.
 
 **Errors** are RFC 9457 `application/problem+json`; validation errors list each field's path
 and message in the caller's language (`Accept-Language: zh-CN` or `en`).
@@ -107,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # Before any route's own work, the log-in included: no text with a NUL gets further.
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -23,8 +23,21 @@ SECURITY_HEADERS = [
 ]
 
 
+# Set in the request's state (app/deps.py `NoStore`) by routes whose answer carries a secret.
+NO_STORE = "no_store"
+
+
+def _keep_out_of_caches(scope: Scope, present: set[bytes]) -> bool:
+    """An answer that carries a token, a key or a session cookie: no cache may keep it."""
+    marked = bool(scope.get("state", {}).get(NO_STORE))
+    return b"cache-control" not in present and (marked or b"set-cookie" in present)
+
+
 class SecurityHeaders:
-    """Pure ASGI (not BaseHTTPMiddleware) so streamed answers such as SSE are not buffered."""
+    """Pure ASGI (not BaseHTTPMiddleware) so streamed answers such as SSE are not buffered.
+
+    Also `Cache-Control: no-store` on answers that carry a secret or set a cookie.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,6 +52,8 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 present = {name for name, _ in headers}
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
+                if _keep_out_of_caches(scope, present):
+                    headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
 

@@ -66,7 +66,8 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "scheme": "bearer",
         "description": "An API token from `POST /api/v1/auth/tokens` or from an admin. "
         "Each operation lists the scope its token needs (`cases:read`, `cases:write`, "
-        "`holds:write` or `admin`); none listed: any valid token.",
+        "`holds:write`, `admin` or `pii:reveal`); none listed: any valid token. `pii:reveal` "
+        "is never in a token unless asked for by name.",
     },
     "session": {
         "type": "apiKey",

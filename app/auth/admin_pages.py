@@ -30,6 +30,7 @@ from app.db import utcnow
 from app.deps import Admin, AppSettings, CurrentPrincipal, DbSession
 from app.errors import AppError, field_errors, request_language
 from app.i18n import LANGUAGES, Language, t
+from app.params import DbId
 from app.web import render
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +48,7 @@ INPUTS = {
 }
 
 Username = Annotated[str, Path(min_length=1, max_length=64)]
-TokenId = Annotated[int, Path(ge=1, le=2**62)]
+TokenId = Annotated[DbId, Path()]
 # Bounded generously; the schemas' own limits speak to the person beside the input.
 Text = Annotated[str, Form(max_length=500)]
 
@@ -252,7 +253,9 @@ def change_user_form(
     form = "active" if is_active else "role"
     try:
         with db.begin_nested():
-            data = UserChange.model_validate(_filled({"role": role, "is_active": is_active}))
+            # A form sends text: "true" / "false" is how its button says it (JSON is strict).
+            typed = _filled({"role": role, "is_active": is_active})
+            data = UserChange.model_validate(typed, strict=False)
             people.change_user(db, username=username, data=data, admin=admin,
                                lang=request_language(request))  # fmt: skip
     except (ValidationError, AppError) as exc:

@@ -25,14 +25,21 @@ class Scope(StrEnum):
     cases_write = "cases:write"
     holds_write = "holds:write"
     admin = "admin"
+    # A person's ID number, phone or own account in clear (audited); `cases:read` shows
+    # them masked only.
+    pii_reveal = "pii:reveal"
 
 
 # The scopes each role may hold: exactly those of the routes the role may call.
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.call_taker: frozenset({Scope.cases_read, Scope.cases_write}),
-    Role.supervisor: frozenset({Scope.cases_read, Scope.cases_write, Scope.holds_write}),
-    Role.admin: frozenset({Scope.cases_read, Scope.holds_write, Scope.admin}),
+    Role.supervisor: frozenset(
+        {Scope.cases_read, Scope.cases_write, Scope.holds_write, Scope.pii_reveal}
+    ),
+    Role.admin: frozenset({Scope.cases_read, Scope.holds_write, Scope.admin, Scope.pii_reveal}),
 }
+# Never in a token by default: only when asked for by name.
+ASKED_FOR_ONLY: frozenset[Scope] = frozenset({Scope.pii_reveal})
 
 
 class UnitKind(StrEnum):

@@ -30,6 +30,7 @@ from app.deps import (
     AppSettings,
     CurrentPrincipal,
     DbSession,
+    NoStore,
     Principal,
     SignedIn,
 )
@@ -164,6 +165,7 @@ def set_language(
     "/auth/tokens",
     status_code=201,
     response_model=TokenRead,
+    dependencies=[NoStore],
     responses={
         401: {"description": "Wrong username or password"},
         429: {"description": "Too many failed log-ins: locked out for a while (Retry-After)"},
@@ -174,8 +176,9 @@ def issue_token(
 ) -> TokenRead | JSONResponse:
     """Exchange a username and password for a bearer token (for API clients).
 
-    The token gets the `scopes` asked for, or else every scope the user's role may hold;
-    asking for one the role may not hold is a 422 on `scopes`.
+    The token gets the `scopes` asked for, or else every scope the user's role may hold
+    but `pii:reveal` (personal data in clear), which must be asked for by name; asking
+    for one the role may not hold is a 422 on `scopes`.
     """
     address = _address(request)
     wait_s = lock_out(db, username=body.username, address=address, settings=settings)

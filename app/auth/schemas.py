@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.auth.models import Role, Scope
 from app.i18n import Language
+from app.params import StrictBool
 
 Password = Field(min_length=12, max_length=200, description="At least 12 characters.")
 
@@ -29,7 +30,8 @@ class TokenCreate(BaseModel):
         default=None,
         min_length=1,
         max_length=len(Scope),
-        description="What the token may do; by default every scope the user's role may hold.",
+        description="What the token may do; by default every scope the user's role may hold "
+        "but `pii:reveal`, which must be asked for by name.",
     )
 
 
@@ -158,4 +160,4 @@ class UserChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None

@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import Event
 from app.audit.service import record_event
-from app.auth.models import ROLE_SCOPES, ApiToken, Role, Scope, Unit, User, UserSession
+from app.auth.models import (
+    ASKED_FOR_ONLY,
+    ROLE_SCOPES,
+    ApiToken,
+    Role,
+    Scope,
+    Unit,
+    User,
+    UserSession,
+)
 from app.config import Settings
 from app.db import utcnow
 
@@ -102,11 +111,12 @@ def create_api_token(
 ) -> tuple[str, ApiToken]:
     """A new bearer token; returns the plain value (never stored) and the row.
 
-    Without `scopes` the token gets every scope the user's role may hold; one the role may
-    not hold raises ScopesBeyondRole, which each caller answers in its own way.
+    Without `scopes` the token gets every scope the user's role may hold but `pii:reveal`;
+    one the role may not hold raises ScopesBeyondRole, which each caller answers in its own
+    way.
     """
     role = Role(user.role)
-    granted = ROLE_SCOPES[role] if scopes is None else frozenset(scopes)
+    granted = ROLE_SCOPES[role] - ASKED_FOR_ONLY if scopes is None else frozenset(scopes)
     if beyond := scopes_beyond(role, granted):
         raise ScopesBeyondRole(role, beyond)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -12,18 +12,20 @@ from fastapi import APIRouter, Path, Request, Response
 
 from app.auth import admin_service as people
 from app.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead
-from app.deps import Admin, AppSettings, DbSession
+from app.deps import Admin, AppSettings, DbSession, NoStore
 from app.errors import request_language
+from app.params import DbId
 
 router = APIRouter(prefix="/api/v1/admin", tags=["API tokens"])
 
 Username = Annotated[str, Path(min_length=1, max_length=64)]
-TokenId = Annotated[int, Path(ge=1, le=2**62)]
+TokenId = Annotated[DbId, Path()]
 
 
 @router.post(
     "/users/{username}/tokens",
     status_code=201,
+    dependencies=[NoStore],
     summary="Issue an API token for a user, with the scopes it may use",
     description="The token (`access_token`) is in this answer only; it cannot be read again. "
     "Its scopes must be ones the user's role may hold. Audited as `token.created`.",

@@ -26,7 +26,7 @@ from app.cases.schemas import (
 from app.cases.service import plan_case, preview_priority, submit_case
 from app.cases.validation import CaseInvalid
 from app.db import utcnow
-from app.deps import AnyUser, AppSettings, CurrentUser, DbSession, IntakeUser, Supervisor
+from app.deps import AnyUser, AppSettings, CurrentUser, DbSession, IntakeUser, Revealer
 from app.errors import NO_NUL, Invalid, NotFound, request_language
 from app.i18n import Language, t
 from app.legal.clock import LegalNow
@@ -172,7 +172,8 @@ def revealed_value(
 @router.post(
     "/{case_no}/reveal",
     summary="Reveal one masked value of the case: the victim's ID number, phone or account",
-    description="Supervisors and admins. Each reveal is an audit event on the case "
+    description="Supervisors and admins; a token needs `pii:reveal` (`cases:read` shows "
+    "these values masked only). Each reveal is an audit event on the case "
     "(`pii.revealed`: who and which field, never the value).",
     responses={404: {"description": "No such case, or the case records no such value"}},
 )
@@ -180,7 +181,7 @@ def reveal(
     request: Request,
     response: Response,
     db: DbSession,
-    user: Supervisor,
+    user: Revealer,
     case: VisibleCase,
     body: RevealRequest,
 ) -> Revealed:

@@ -21,6 +21,7 @@ from app.cases.models import (
     TransferSource,
 )
 from app.dispatch.models import InstructionKind, InstructionState, Outcome
+from app.params import DbId, StrictBool
 
 MAX_AMOUNT = Decimal("100000000.00")  # 1亿 CNY in one transfer: anything above is a typo
 MAX_TRANSFERS = 200
@@ -84,7 +85,7 @@ class VictimIn(_In):
     name: str = Field(min_length=1, max_length=100)
     id_no: str | None = Field(default=None, max_length=32, description="Resident ID (GB 11643).")
     phone: str | None = Field(default=None, max_length=32)
-    is_enterprise: bool = False
+    is_enterprise: StrictBool = False
     enterprise_name: str | None = Field(default=None, max_length=200)
 
 
@@ -295,10 +296,8 @@ class RevealRequest(_In):
     )  # fmt: skip
 
     field: PersonalField
-    account_id: int | None = Field(
+    account_id: DbId | None = Field(
         default=None,
-        ge=1,
-        le=2**62,
         description="For `account_no`: which account of the case (`account_id` in its levels).",
     )
 

@@ -19,6 +19,7 @@ from stdnum.cn import ric
 from app.cards import luhn_ok
 from app.cases.models import AccountKind, ContactKind
 from app.cases.schemas import AccountRef, CaseCreate
+from app.i18n import Named
 from app.institutions.models import Institution, InstitutionKind
 from app.institutions.service import BinIndex
 
@@ -34,7 +35,7 @@ class FieldProblem:
 
     path: str
     key: str
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str | Named] = field(default_factory=dict)
 
 
 class CaseInvalid(Exception):
@@ -50,7 +51,7 @@ class InstitutionRef:
     id: int
     code: str
     kind: str
-    name_zh: str
+    name: Named
     bin_prefixes: tuple[str, ...]
 
 
@@ -59,7 +60,7 @@ class Directory:
 
     def __init__(self, institutions: list[Institution]) -> None:
         refs = [
-            InstitutionRef(i.id, i.code, i.kind, i.name_zh, tuple(i.bin_prefixes))
+            InstitutionRef(i.id, i.code, i.kind, Named(i.name_zh, i.name_en), tuple(i.bin_prefixes))
             for i in institutions
         ]
         self.by_code = {i.code: i for i in refs}
@@ -159,7 +160,7 @@ def _resolve_account(
     if institution.kind == InstitutionKind.national_platform:
         problems.append(
             FieldProblem(f"{path}.institution", "case.institution_not_party",
-                         {"name": institution.name_zh})
+                         {"name": institution.name})
         )  # fmt: skip
         return None
 
@@ -202,7 +203,7 @@ def _check_bank_number(
     if bin_code != institution.code:
         bank = directory.by_code[bin_code]
         problems.append(
-            FieldProblem(where, "case.card_bin_mismatch", {"bank": bank.name_zh, "code": bank.code})
+            FieldProblem(where, "case.card_bin_mismatch", {"bank": bank.name, "code": bank.code})
         )
         return None
     return AccountKind.bank_card

@@ -26,13 +26,14 @@ from app.dashboard.live import panel_events
 from app.dashboard.service import overview, queue
 from app.dashboard.trail import CLASSES, graph, trail_accounts
 from app.db import utcnow
-from app.deps import AppSettings, CurrentPrincipal, DbSession, Supervisor
+from app.deps import AppSettings, CurrentPrincipal, DbSession, Revealer, Supervisor
 from app.errors import request_language
 from app.i18n import Language, t
 from app.institutions.models import Institution
 from app.institutions.scorecard import scorecards
 from app.legal.clock import LegalNow, legal_now
 from app.legal.service import LegalRules
+from app.params import DbId
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -175,11 +176,11 @@ def case_live(
 def reveal_fragment(
     request: Request,
     db: DbSession,
-    user: Supervisor,
+    user: Revealer,
     _csrf_checked: FormUser,
     case: VisibleCase,
     field: Annotated[PersonalField, Form()],
-    account_id: Annotated[int | None, Form(ge=1, le=2**62)] = None,
+    account_id: Annotated[DbId | None, Form()] = None,
 ) -> HTMLResponse:
     """The Reveal button (htmx): the value in clear, in place of the masked one; audited."""
     lang = request_language(request)

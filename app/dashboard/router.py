@@ -28,6 +28,7 @@ from app.i18n import t
 from app.idempotency import ActionOnce
 from app.legal.clock import LegalNow
 from app.legal.service import LegalRules
+from app.params import BigDbId
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 exports = APIRouter(prefix="/api/v1", tags=["dashboard"])
@@ -35,7 +36,7 @@ exports = APIRouter(prefix="/api/v1", tags=["dashboard"])
 CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "UTF-8 CSV"}
 }
-InstructionId = Annotated[int, Path(ge=1, le=2**62)]
+InstructionId = Annotated[BigDbId, Path()]
 
 
 @router.get("/overview", summary="Today at a glance (the centre's time zone)")

@@ -27,6 +27,7 @@ from app.dispatch.service import AlreadyResent, NotResendable, resend_corrected
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
 from app.idempotency import ActionOnce
+from app.params import BigDbId
 
 router = APIRouter(prefix="/api/v1/cases", tags=["instructions"])
 
@@ -74,7 +75,7 @@ def resend(
     settings: AppSettings,
     user: IntakeUser,
     case: VisibleCase,
-    instruction_id: Annotated[int, Path(ge=1, le=2**62)],
+    instruction_id: Annotated[BigDbId, Path()],
     body: InstructionCorrection,
     once: ActionOnce,
 ) -> JSONResponse:

@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from app.audit.service import record_event
-from app.deps import Admin, DbSession
+from app.deps import Admin, DbSession, NoStore
 from app.errors import NotFound, request_language
 from app.i18n import t
 from app.institutions.models import Institution
+from app.params import StrictBool
 
 router = APIRouter(prefix="/api/v1/institutions", tags=["institutions"])
 
@@ -32,7 +33,7 @@ class SecretRotated(BaseModel):
 class AccessChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    is_active: bool = Field(description="false: its callbacks are refused (403).")
+    is_active: StrictBool = Field(description="false: its callbacks are refused (403).")
 
 
 class AccessRead(BaseModel):
@@ -56,6 +57,7 @@ def new_callback_secret() -> str:
 @router.post(
     "/{code}/secret-rotations",
     status_code=201,
+    dependencies=[NoStore],
     summary="Start a callback secret rotation: a new secret, the old one valid until finished",
     responses={404: {"description": "No such institution"}},
 )

@@ -47,6 +47,7 @@ from app.legal.service import (
     release,
     renew,
 )
+from app.params import BigDbId
 
 router = APIRouter(prefix="/api/v1/cases", tags=["legal clock"])
 clock_router = APIRouter(prefix="/api/v1/admin", tags=["legal clock"])
@@ -55,7 +56,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such case, or the account is not in this case"},
     409: {"description": "Not possible in the account's present state; the reason says why"},
 }
-ReturnId = Annotated[int, Path(ge=1, le=2**62)]
+ReturnId = Annotated[BigDbId, Path()]
 
 
 def refusal(exc: Refused, lang: Language) -> AppError:
@@ -274,7 +275,7 @@ def complete_return(
 )
 def document(
     request: Request, db: DbSession, user: Supervisor, case: VisibleCase,
-    document_id: Annotated[int, Path(ge=1, le=2**62)],
+    document_id: Annotated[BigDbId, Path()],
 ) -> Response:  # fmt: skip
     found = db.get(Document, document_id)
     if found is None or found.case_id != case.id:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import Event
-from app.auth.models import Role, Unit, UnitKind
+from app.auth.models import Role, Scope, Unit, UnitKind, User
 from app.cases.models import Case, CaseAccount
 from app.cases.reveal import REVEALED
 from tests.factories import VICTIM_SERIAL, bearer, card_no, case_payload, make_unit, make_user
@@ -24,6 +24,11 @@ def _case(client: TestClient, db: Session, unit: Unit, **changes: object) -> Cas
     return db.scalars(select(Case).where(Case.case_no == answer.json()["case_no"])).one()
 
 
+def _revealer(db: Session, user: User) -> dict[str, str]:
+    """A token that may reveal: `pii:reveal` is never in a token unless asked for."""
+    return bearer(db, user, scopes=[Scope.cases_read, Scope.pii_reveal])
+
+
 def _reveals(db: Session, case: Case) -> list[Event]:
     query = select(Event).where(Event.case_id == case.id, Event.kind == REVEALED)
     return list(db.scalars(query.order_by(Event.id)))
@@ -36,7 +41,7 @@ def test_a_supervisor_sees_the_id_number_and_the_reveal_is_audited_without_it(
     case = _case(client, db, unit)
     boss = make_user(db, role=Role.supervisor, unit=unit)
     answer = client.post(f"/api/v1/cases/{case.case_no}/reveal", json={"field": "victim.id_no"},
-                         headers=bearer(db, boss))  # fmt: skip
+                         headers=_revealer(db, boss))  # fmt: skip
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"field": "victim.id_no", "account_id": None, "value": ID_NO}
     assert answer.headers["cache-control"] == "no-store"
@@ -44,7 +49,7 @@ def test_a_supervisor_sees_the_id_number_and_the_reveal_is_audited_without_it(
     assert (event.actor_user_id, event.data) == (boss.id, {"field": "victim.id_no"})
     assert ID_NO not in json.dumps(event.data)
     # The case's own reading shows who looked, and still only the masked number.
-    detail = client.get(f"/api/v1/cases/{case.case_no}", headers=bearer(db, boss)).json()
+    detail = client.get(f"/api/v1/cases/{case.case_no}", headers=_revealer(db, boss)).json()
     assert [(e["kind"], e["actor"]) for e in detail["events"]][-1] == (REVEALED, boss.username)
     assert ID_NO not in json.dumps(detail)
 
@@ -54,7 +59,7 @@ def test_the_phone_and_the_victims_own_account_are_revealed_by_account_id(
 ) -> None:
     unit = make_unit(db)
     case = _case(client, db, unit)
-    boss = bearer(db, make_user(db, role=Role.admin, unit=unit))
+    boss = _revealer(db, make_user(db, role=Role.admin, unit=unit))
     url = f"/api/v1/cases/{case.case_no}/reveal"
     phone = client.post(url, json={"field": "victim.phone"}, headers=boss)
     assert phone.json()["value"] == "+8613800138000"
@@ -90,7 +95,7 @@ def test_a_case_is_revealed_only_to_whom_it_is_visible(client: TestClient, db: S
     case = _case(client, db, station)
     url = f"/api/v1/cases/{case.case_no}/reveal"
     for unit, status in ((make_unit(db), 404), (centre, 200)):
-        boss = bearer(db, make_user(db, role=Role.supervisor, unit=unit))
+        boss = _revealer(db, make_user(db, role=Role.supervisor, unit=unit))
         # The same rule as reading the case: another unit's case looks like a missing one.
         assert client.get(f"/api/v1/cases/{case.case_no}", headers=boss).status_code == status
         answer = client.post(url, json={"field": "victim.id_no"}, headers=boss)
@@ -103,7 +108,7 @@ def test_what_the_case_does_not_hold_is_not_revealed_nor_audited(
 ) -> None:
     unit = make_unit(db)
     case = _case(client, db, unit, victim={"name": "匿名"})  # no ID number, no phone
-    boss = bearer(db, make_user(db, role=Role.supervisor, unit=unit))
+    boss = _revealer(db, make_user(db, role=Role.supervisor, unit=unit))
     url = f"/api/v1/cases/{case.case_no}/reveal"
     assert client.post(url, json={"field": "victim.id_no"}, headers=boss).status_code == 404
     unnamed = client.post(url, json={"field": "account_no"}, headers=boss)
