@@ -15,7 +15,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app import logs
-from app.callbacks.body import BodyRefused, read_json, storable
+from app.callbacks.body import NUL, BodyRefused, read_json, storable
 from app.callbacks.models import CallbackInbox
 from app.callbacks.refusals import refuse
 from app.callbacks.rules import check_outcome
@@ -41,6 +41,7 @@ FROZEN = (Outcome.frozen_full, Outcome.frozen_partial)
 FOLLOWED_KINDS = (InstructionKind.stop_payment, InstructionKind.query, InstructionKind.freeze)
 NOTHING_SEEN = (Outcome.mismatch, Outcome.account_not_found, Outcome.rejected)
 WEBHOOK_ID_MAX = 128  # callback_inbox.webhook_id
+KEY_MAX = 64  # instruction.idempotency_key
 
 
 class CallbackRefused(Exception):
@@ -112,6 +113,19 @@ def _locked(
     return found[0], found[1]
 
 
+def _named(db: Session, institution: Institution, payload: Any) -> Instruction | None:
+    """The institution's instruction a body that is no valid outcome still names, if any."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    key = data.get("idempotency_key") if isinstance(data, dict) else None
+    if not isinstance(key, str) or not 0 < len(key) <= KEY_MAX or NUL in key:
+        return None
+    return db.scalar(
+        select(Instruction).where(
+            Instruction.idempotency_key == key, Instruction.institution_id == institution.id
+        )
+    )
+
+
 def _onward(report: OutcomeReport) -> list[Onward]:
     return [
         Onward(o.institution, o.account_no, o.holder_name, o.amount, o.occurred_at, o.reference)
@@ -155,6 +169,7 @@ def receive_callback(
         if problems or onward_problems:
             raise BodyRefused(problems + onward_problems)
     except BodyRefused as exc:
+        instruction = instruction or _named(db, institution, payload)
         refuse(
             db,
             institution=institution,
