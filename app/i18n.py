@@ -782,6 +782,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "dash.action.confirm_return": {"zh-CN": "确认返还方案", "en": "Confirm this split"},
     "dash.sent_ok": {"zh-CN": "已提交", "en": "Sent"},
     "dash.escalations": {"zh-CN": "超时升级", "en": "Escalations"},
+    "dash.refused_callbacks": {"zh-CN": "拒收回调", "en": "Refused callbacks"},
     "dash.escalations_empty": {"zh-CN": "暂无超时指令", "en": "No escalations"},
     "dash.no_contact": {"zh-CN": "未登记联系电话", "en": "no contact on file"},
     "dash.escalated_at": {

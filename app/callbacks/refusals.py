@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -12,8 +13,10 @@ from sqlalchemy.orm import Session
 from app.audit.service import record_event
 from app.callbacks.body import storable
 from app.callbacks.models import RefusedCallback
+from app.callbacks.schemas import RefusalReason, RefusedCallbackRead
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction
+from app.i18n import Language, t
 from app.institutions.models import Institution
 
 log = logging.getLogger(__name__)
@@ -72,24 +75,55 @@ def refuse(
     )
 
 
-def refused_counts(db: Session) -> dict[int, int]:
-    """Refused callbacks by institution id."""
-    rows = db.execute(
-        select(RefusedCallback.institution_id, func.count()).group_by(
-            RefusedCallback.institution_id
-        )
+def refused_counts(db: Session, *, since: dt.datetime | None = None) -> dict[int, int]:
+    """Refused callbacks by institution id (received since `since`, when given)."""
+    query = select(RefusedCallback.institution_id, func.count()).group_by(
+        RefusedCallback.institution_id
     )
-    return {int(institution_id): int(count) for institution_id, count in rows.tuples()}
+    if since is not None:
+        query = query.where(RefusedCallback.received_at >= since)
+    return {int(institution_id): int(count) for institution_id, count in db.execute(query)}
 
 
-def latest_refused(
-    db: Session, *, institution_id: int, limit: int = LISTED
-) -> list[RefusedCallback]:
-    return list(
-        db.scalars(
-            select(RefusedCallback)
-            .where(RefusedCallback.institution_id == institution_id)
-            .order_by(RefusedCallback.id.desc())
-            .limit(limit)
-        )
+def latest_refused(db: Session, *, limit: int = LISTED) -> dict[int, list[RefusedCallback]]:
+    """Each institution's latest `limit` refused callbacks, newest first (one query)."""
+    rank = (
+        func.row_number()
+        .over(partition_by=RefusedCallback.institution_id, order_by=RefusedCallback.id.desc())
+        .label("rank")
     )
+    ranked = select(RefusedCallback.id, rank).subquery()
+    rows = db.scalars(
+        select(RefusedCallback)
+        .join(ranked, ranked.c.id == RefusedCallback.id)
+        .where(ranked.c.rank <= limit)
+        .order_by(RefusedCallback.institution_id, RefusedCallback.id.desc())
+    )
+    found: dict[int, list[RefusedCallback]] = {}
+    for row in rows:
+        found.setdefault(row.institution_id, []).append(row)
+    return found
+
+
+def refused_read(row: RefusedCallback, lang: Language) -> RefusedCallbackRead:
+    """A refusal as supervisors read it, its reasons in `lang`."""
+    return RefusedCallbackRead(
+        id=row.id,
+        instruction_id=row.instruction_id,
+        webhook_id=row.webhook_id,
+        received_at=row.received_at,
+        reasons=[RefusalReason(**reason) for reason in _described(row, lang)],
+    )
+
+
+def _described(row: RefusedCallback, lang: Language) -> list[dict[str, str]]:
+    out = []
+    for reason in row.reasons:
+        rule = str(reason.get("rule", ""))
+        params = reason.get("params") or {}
+        try:
+            message = t(rule, lang, **params)
+        except (KeyError, IndexError, ValueError):
+            message = rule
+        out.append({"field": str(reason.get("field", "")), "rule": rule, "message": message})
+    return out
