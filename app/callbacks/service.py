@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -42,6 +43,16 @@ FOLLOWED_KINDS = (InstructionKind.stop_payment, InstructionKind.query, Instructi
 NOTHING_SEEN = (Outcome.mismatch, Outcome.account_not_found, Outcome.rejected)
 WEBHOOK_ID_MAX = 128  # callback_inbox.webhook_id
 KEY_MAX = 64  # instruction.idempotency_key
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A signed outcome that passed every check, with what it is about."""
+
+    instruction: Instruction
+    report: OutcomeReport
+    onward: list[Onward]
+    payload: Any
 
 
 class CallbackRefused(Exception):
@@ -133,6 +144,75 @@ def _onward(report: OutcomeReport) -> list[Onward]:
     ]
 
 
+def _checked(
+    db: Session,
+    *,
+    institution: Institution,
+    body: bytes,
+    webhook_id: str,
+    now: dt.datetime,
+    skew: dt.timedelta,
+) -> Checked:
+    """The locked instruction, the outcome and its onward transfers, every rule checked.
+
+    Raises CallbackRefused once the refusal is stored (and nothing else written).
+    """
+    payload: Any = None
+    instruction: Instruction | None = None
+    try:
+        payload = read_json(body)
+        report = _report(payload)
+        instruction, case_no = _locked(db, institution, report)
+        logs.bind(case_no=case_no, instruction_id=instruction.id, institution=institution.code)
+        problems = check_outcome(instruction, report, now=now, skew=skew)
+        onward = _onward(report) if _follows(instruction, report) else []
+        onward, onward_problems = check_onward(db, onward=onward, now=now, skew=skew)
+        if problems or onward_problems:
+            raise BodyRefused(problems + onward_problems)
+    except BodyRefused as exc:
+        refuse(
+            db,
+            institution=institution,
+            instruction=instruction or _named(db, institution, payload),
+            webhook_id=webhook_id,
+            problems=exc.problems,
+            payload=payload,
+        )
+        raise CallbackRefused(exc.problems, status=exc.status) from None
+    return Checked(instruction, report, onward, payload)
+
+
+def _first_delivery(
+    db: Session,
+    institution: Institution,
+    webhook_id: str,
+    headers: Mapping[str, str],
+    checked: Checked,
+    *,
+    now: dt.datetime,
+) -> bool:
+    """Whether this webhook-id is new (it is then in the inbox); False for a repeat."""
+    inbox_id = db.scalar(
+        pg_insert(CallbackInbox)
+        .values(
+            institution_id=institution.id,
+            webhook_id=webhook_id,
+            webhook_timestamp=dt.datetime.fromtimestamp(
+                int(float(headers["webhook-timestamp"])), dt.UTC
+            ),
+            payload=storable(checked.payload, masked=False),
+            instruction_id=checked.instruction.id,
+            # The outcome is applied in this same transaction, or nothing is kept.
+            processed_at=now,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[CallbackInbox.institution_id, CallbackInbox.webhook_id]
+        )
+        .returning(CallbackInbox.id)
+    )
+    return inbox_id is not None
+
+
 def receive_callback(
     db: Session,
     *,
@@ -156,52 +236,22 @@ def receive_callback(
     if not institution.is_active:
         raise Forbidden(t("callback.institution_disabled", lang, code=code))
     webhook_id = _verified(institution, body, headers, lang)
-    payload: Any = None
-    instruction: Instruction | None = None
-    try:
-        payload = read_json(body)
-        report = _report(payload)
-        instruction, case_no = _locked(db, institution, report)
-        logs.bind(case_no=case_no, instruction_id=instruction.id, institution=code)
-        problems = check_outcome(instruction, report, now=now, skew=skew)
-        onward = _onward(report) if _follows(instruction, report) else []
-        onward, onward_problems = check_onward(db, onward=onward, now=now, skew=skew)
-        if problems or onward_problems:
-            raise BodyRefused(problems + onward_problems)
-    except BodyRefused as exc:
-        instruction = instruction or _named(db, institution, payload)
-        refuse(
-            db,
-            institution=institution,
-            instruction=instruction,
-            webhook_id=webhook_id,
-            problems=exc.problems,
-            payload=payload,
-        )
-        raise CallbackRefused(exc.problems, status=exc.status) from None
-    inbox_id = db.scalar(
-        pg_insert(CallbackInbox)
-        .values(
-            institution_id=institution.id,
-            webhook_id=webhook_id,
-            webhook_timestamp=dt.datetime.fromtimestamp(
-                int(float(headers["webhook-timestamp"])), dt.UTC
-            ),
-            payload=storable(payload, masked=False),
-            instruction_id=instruction.id,
-            # The outcome is applied in this same transaction, or nothing is kept.
-            processed_at=now,
-        )
-        .on_conflict_do_nothing(
-            index_elements=[CallbackInbox.institution_id, CallbackInbox.webhook_id]
-        )
-        .returning(CallbackInbox.id)
+    checked = _checked(
+        db, institution=institution, body=body, webhook_id=webhook_id, now=now, skew=skew
     )
-    if inbox_id is None:
+    instruction, report = checked.instruction, checked.report
+    if not _first_delivery(db, institution, webhook_id, headers, checked, now=now):
         log.info("callback %s repeated: nothing changes", webhook_id)
         return "duplicate"
     applied = apply_outcome(
-        db, instruction, report, onward=onward, now=now, hold=hold, freeze=freeze, trace=trace
+        db,
+        instruction,
+        report,
+        onward=checked.onward,
+        now=now,
+        hold=hold,
+        freeze=freeze,
+        trace=trace,
     )
     status = "applied" if applied else "ignored"
     log.info("callback %s %s: %s %s", webhook_id, status, instruction.kind, report.outcome.value)
