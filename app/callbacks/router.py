@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
@@ -50,7 +50,7 @@ def callback(
     settings: AppSettings,
     institution_code: Annotated[str, Path(max_length=16)],
     body: Annotated[bytes, Depends(raw_body)],
-) -> Any:
+) -> CallbackAccepted | JSONResponse:
     lang = request_language(request)
     try:
         status = receive_callback(
