@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # (CNY) traced into an account.
     trace_max_depth: int = Field(default=3, ge=1, le=10)
     trace_min_amount: Decimal = Decimal("1000.00")
+    # An outcome's effective_at (and an onward transfer's time) may be this far past our
+    # clock, and effective_at this far before the instruction was first sent.
+    callback_clock_skew_s: int = Field(default=300, ge=0, le=3600)
     # How long an Idempotency-Key is remembered (at least 24 h).
     idempotency_ttl_s: int = 48 * 3600
     session_max_age_s: int = 12 * 3600

@@ -233,6 +233,55 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-CN": "机构 {code} 已停用，不接受其回调",
         "en": "Institution {code} is disabled; its callbacks are refused",
     },
+    "callback.refused": {
+        "zh-CN": "回调被拒收（{count} 处问题），未应用任何内容，已记录备查",
+        "en": "Callback refused ({count} problem(s)): nothing applied, the refusal kept on record",
+    },
+    "callback.webhook_id_long": {
+        "zh-CN": "webhook-id 不能超过 {max} 个字符",
+        "en": "webhook-id must not be longer than {max} characters",
+    },
+    "callback.not_json": {
+        "zh-CN": "回调内容不是有效的 JSON（UTF-8，数字须为有限值）",
+        "en": "The body is not valid JSON (UTF-8, finite numbers)",
+    },
+    "callback.too_deep": {
+        "zh-CN": "JSON 嵌套超过 {max} 层",
+        "en": "JSON nested more than {max} levels deep",
+    },
+    "callback.field_rule": {"zh-CN": "不符合规则：{rule}", "en": "Breaks a rule: {rule}"},
+    "callback.kind_mismatch": {
+        "zh-CN": "指令类型是 {kind}，与回调所报不符",
+        "en": "The instruction is a {kind}, not what the callback says",
+    },
+    "callback.outcome_not_allowed": {
+        "zh-CN": "{kind} 指令的结果只能是：{allowed}",
+        "en": "A {kind} instruction's outcome can only be one of: {allowed}",
+    },
+    "callback.time_range": {
+        "zh-CN": "时间应在 {earliest} 至 {latest} 之间",
+        "en": "Must be between {earliest} and {latest}",
+    },
+    "callback.amount_required": {
+        "zh-CN": "止付或冻结成功时须报告大于 0 的金额",
+        "en": "A stop or freeze that held money must report an amount above 0",
+    },
+    "callback.amount_over_asked": {
+        "zh-CN": "金额超过指令要求的 {asked}",
+        "en": "More than the {asked} the instruction asked for",
+    },
+    "callback.amount_full_partial": {
+        "zh-CN": "结果 {outcome} 与金额不符（指令要求 {asked}：全额须相等，部分须小于）",
+        "en": "Does not fit {outcome} (asked {asked}: full must equal it, partial be below it)",
+    },
+    "callback.amount_not_zero": {
+        "zh-CN": "结果为 {outcome} 时金额只能为空或 0",
+        "en": "With outcome {outcome} the amount must be empty or 0",
+    },
+    "callback.amount_over_balance": {
+        "zh-CN": "金额超过机构报告的余额 {balance}",
+        "en": "More than the balance of {balance} the institution reported",
+    },
     "auth.locked_out": {
         "zh-CN": "登录失败次数过多，已暂时锁定，请 {minutes} 分钟后再试",
         "en": "Too many failed log-ins: locked for now, try again in {minutes} minute(s)",
@@ -757,6 +806,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "dash.action.confirm_return": {"zh-CN": "确认返还方案", "en": "Confirm this split"},
     "dash.sent_ok": {"zh-CN": "已提交", "en": "Sent"},
     "dash.escalations": {"zh-CN": "超时升级", "en": "Escalations"},
+    "dash.refused_callbacks": {"zh-CN": "拒收回调", "en": "Refused callbacks"},
     "dash.escalations_empty": {"zh-CN": "暂无超时指令", "en": "No escalations"},
     "dash.no_contact": {"zh-CN": "未登记联系电话", "en": "no contact on file"},
     "dash.escalated_at": {

@@ -2,7 +2,7 @@
 
 from app.audit.models import Event, EventSeal
 from app.auth.models import ApiToken, Unit, User, UserSession
-from app.callbacks.models import CallbackInbox
+from app.callbacks.models import CallbackInbox, RefusedCallback
 from app.cases.models import (
     Account,
     Case,
@@ -33,6 +33,7 @@ __all__ = [
     "Institution",
     "Instruction",
     "Outbox",
+    "RefusedCallback",
     "SuspectContact",
     "Transfer",
     "Unit",

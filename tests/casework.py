@@ -60,9 +60,19 @@ def onward(bank: str, number: str, amount: str, *, minutes: int = 0) -> dict[str
 
 
 def report(client: TestClient, db: Session, instruction: Instruction, **changes: Any) -> None:
-    """The institution's signed callback with the outcome of `instruction`."""
+    """The institution's signed callback with the outcome of `instruction`.
+
+    An `effective_at` in the past is as if the instruction was sent just before it (an
+    outcome cannot take effect before its instruction went out).
+    """
     code = db.scalar(select(Institution.code).where(Institution.id == instruction.institution_id))
     assert code is not None
+    effective_at = changes.get("effective_at")
+    if isinstance(effective_at, str):
+        sent = dt.datetime.fromisoformat(effective_at) - dt.timedelta(minutes=1)
+        if instruction.first_attempt_at is None or instruction.first_attempt_at > sent:
+            instruction.first_attempt_at = sent
+            db.flush()
     answer = post(client, code, signed(db, code, outcome(instruction, **changes)))
     assert answer.json() == {"status": "applied"}, answer.text
 

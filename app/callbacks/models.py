@@ -25,3 +25,22 @@ class CallbackInbox(Base):
     received_at: Mapped[CreatedAt]
     processed_at: Mapped[dt.datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class RefusedCallback(Base):
+    """A signed callback that could not be true of its instruction: kept, never applied.
+
+    `reasons` are `{field, rule, params}`; `payload` is the body as parsed, personal data
+    masked and bounded (None when the body was not JSON at all).
+    """
+
+    __tablename__ = "refused_callback"
+    __table_args__ = (UniqueConstraint("institution_id", "webhook_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    instruction_id: Mapped[int | None] = mapped_column(ForeignKey("instruction.id"), index=True)
+    webhook_id: Mapped[str] = mapped_column(String(128))
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    payload: Mapped[Any | None] = mapped_column(JSONB)
+    received_at: Mapped[CreatedAt]

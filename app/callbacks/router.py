@@ -6,12 +6,14 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.callbacks.service import receive_callback
+from app.callbacks.service import CallbackRefused, receive_callback
 from app.db import utcnow
 from app.deps import AppSettings, DbSession
-from app.errors import request_language
+from app.errors import problem, request_language
+from app.i18n import Language, t
 from app.trace.service import TraceRules
 
 router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
@@ -28,13 +30,18 @@ async def raw_body(request: Request) -> bytes:
 
 @router.post(
     "/{institution_code}",
+    response_model=CallbackAccepted,
     summary="An institution reports an outcome (signed per Standard Webhooks)",
     description="Headers `webhook-id`, `webhook-timestamp`, `webhook-signature` "
     "(`v1,<base64 HMAC-SHA256>` with the institution's `whsec_` secret). A repeated "
     "`webhook-id` is answered 200 and changes nothing. See docs/institution-protocol.md.",
     responses={
         401: {"description": "Bad signature, or the timestamp is more than 5 minutes off"},
-        409: {"description": "No such instruction for this institution"},
+        409: {"description": "No such instruction for this institution (stored as refused)"},
+        422: {
+            "description": "The outcome cannot be true of its instruction, or the body is not "
+            "a readable outcome: stored as a refused callback, never applied"
+        },
     },
 )
 def callback(
@@ -43,16 +50,36 @@ def callback(
     settings: AppSettings,
     institution_code: Annotated[str, Path(max_length=16)],
     body: Annotated[bytes, Depends(raw_body)],
-) -> CallbackAccepted:
-    status = receive_callback(
-        db,
-        code=institution_code,
-        body=body,
-        headers=request.headers,
-        now=utcnow(),
-        hold=dt.timedelta(hours=settings.stop_payment_hold_h),
-        freeze=dt.timedelta(days=settings.freeze_days),
-        trace=TraceRules(settings.trace_max_depth, settings.trace_min_amount),
-        lang=request_language(request),
-    )
+) -> CallbackAccepted | JSONResponse:
+    lang = request_language(request)
+    try:
+        status = receive_callback(
+            db,
+            code=institution_code,
+            body=body,
+            headers=request.headers,
+            now=utcnow(),
+            hold=dt.timedelta(hours=settings.stop_payment_hold_h),
+            freeze=dt.timedelta(days=settings.freeze_days),
+            trace=TraceRules(settings.trace_max_depth, settings.trace_min_amount),
+            skew=dt.timedelta(seconds=settings.callback_clock_skew_s),
+            lang=lang,
+        )
+    except CallbackRefused as exc:
+        # Answered, not raised: the request's transaction commits the refusal record.
+        return refused(request, exc, lang)
     return CallbackAccepted(status=status)
+
+
+def refused(request: Request, exc: CallbackRefused, lang: Language) -> JSONResponse:
+    errors = [
+        {"field": p.path, "message": t(p.key, lang, **p.params), "type": p.key}
+        for p in exc.problems
+    ]
+    return problem(
+        request,
+        status=exc.status,
+        title_key="problem.conflict" if exc.status == 409 else "problem.validation",
+        detail=t("callback.refused", lang, count=len(errors)),
+        errors=errors,
+    )

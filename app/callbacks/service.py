@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,15 +16,20 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app import logs
+from app.callbacks.body import NUL, BodyRefused, read_json, storable
 from app.callbacks.models import CallbackInbox
+from app.callbacks.refusals import refuse
+from app.callbacks.rules import check_outcome
 from app.cases.models import Case, TransferSource
 from app.cases.service import rollup_status
+from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.transitions import move
-from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from app.errors import Forbidden, Invalid, NotFound, Unauthorized
 from app.i18n import Language, t
 from app.institutions.models import Institution
 from app.legal.service import end_holds, term_start
+from app.trace.checks import check_onward
 from app.trace.service import Onward, TraceRules, follow_onward, request_query
 from workers.adapters import OutcomeReport, parse_outcome
 
@@ -35,24 +41,176 @@ FROZEN = (Outcome.frozen_full, Outcome.frozen_partial)
 # Outcomes of these kinds may report where money went; those transfers are followed.
 FOLLOWED_KINDS = (InstructionKind.stop_payment, InstructionKind.query, InstructionKind.freeze)
 NOTHING_SEEN = (Outcome.mismatch, Outcome.account_not_found, Outcome.rejected)
+WEBHOOK_ID_MAX = 128  # callback_inbox.webhook_id
+KEY_MAX = 64  # instruction.idempotency_key
 
 
-def _verified(institution: Institution, body: bytes, headers: Mapping[str, str],
-              lang: Language) -> dict[str, Any]:  # fmt: skip
+@dataclass(frozen=True)
+class Checked:
+    """A signed outcome that passed every check, with what it is about."""
+
+    instruction: Instruction
+    report: OutcomeReport
+    onward: list[Onward]
+    payload: Any
+
+
+class CallbackRefused(Exception):
+    """A signed callback that cannot be applied; its refusal is stored and to be committed.
+
+    Not an AppError: the router answers it with a problem *without* rolling back, so the
+    refusal record survives while nothing of the outcome was written.
+    """
+
+    def __init__(self, problems: list[FieldProblem], *, status: int = 422) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+        self.status = status
+
+
+def _verified(
+    institution: Institution, body: bytes, headers: Mapping[str, str], lang: Language
+) -> str:
+    """The webhook-id of a body the institution signed (not parsed yet: see body.py)."""
     # While a rotation is under way the institution may still sign with the old secret.
     secrets = [institution.callback_secret, institution.callback_secret_previous]
-    payload: object = None
     for secret in filter(None, secrets):
         try:
-            payload = Webhook(secret).verify(body, dict(headers))
+            Webhook(secret).verify(body, dict(headers), json_parse=False)
             break
         except WebhookVerificationError:
             continue
     else:
         raise Unauthorized(t("callback.bad_signature", lang))
-    if not isinstance(payload, dict):
-        raise Invalid(t("callback.malformed", lang))
-    return payload
+    webhook_id = headers["webhook-id"]
+    if len(webhook_id) > WEBHOOK_ID_MAX:
+        raise Invalid(t("callback.webhook_id_long", lang, max=WEBHOOK_ID_MAX))
+    return webhook_id
+
+
+def _report(payload: Any) -> OutcomeReport:
+    try:
+        return parse_outcome(payload)
+    except ValidationError as exc:
+        problems = [
+            FieldProblem(
+                ".".join(str(p) for p in e["loc"]) or "body",
+                "callback.field_rule",
+                {"rule": e["msg"]},
+            )
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise BodyRefused(problems) from None
+
+
+def _locked(
+    db: Session, institution: Institution, report: OutcomeReport
+) -> tuple[Instruction, str]:
+    # Locked first: two deliveries of one callback queue here, and the second sees the first.
+    # The case number comes along for the log (only the instruction's row is locked).
+    found = db.execute(
+        select(Instruction, Case.case_no)
+        .join(Case, Case.id == Instruction.case_id)
+        .where(Instruction.idempotency_key == report.idempotency_key)
+        .with_for_update(of=Instruction)
+    ).one_or_none()
+    if found is None or found[0].institution_id != institution.id:
+        log.warning(
+            "callback from %s for an instruction not its own",
+            institution.code,
+            extra={"institution": institution.code},
+        )
+        raise BodyRefused([FieldProblem("data.idempotency_key", "callback.not_yours")], status=409)
+    return found[0], found[1]
+
+
+def _named(db: Session, institution: Institution, payload: Any) -> Instruction | None:
+    """The institution's instruction a body that is no valid outcome still names, if any."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    key = data.get("idempotency_key") if isinstance(data, dict) else None
+    if not isinstance(key, str) or not 0 < len(key) <= KEY_MAX or NUL in key:
+        return None
+    return db.scalar(
+        select(Instruction).where(
+            Instruction.idempotency_key == key, Instruction.institution_id == institution.id
+        )
+    )
+
+
+def _onward(report: OutcomeReport) -> list[Onward]:
+    return [
+        Onward(o.institution, o.account_no, o.holder_name, o.amount, o.occurred_at, o.reference)
+        for o in report.onward_transfers
+    ]
+
+
+def _checked(
+    db: Session,
+    *,
+    institution: Institution,
+    body: bytes,
+    webhook_id: str,
+    now: dt.datetime,
+    skew: dt.timedelta,
+) -> Checked:
+    """The locked instruction, the outcome and its onward transfers, every rule checked.
+
+    Raises CallbackRefused once the refusal is stored (and nothing else written).
+    """
+    payload: Any = None
+    instruction: Instruction | None = None
+    try:
+        payload = read_json(body)
+        report = _report(payload)
+        instruction, case_no = _locked(db, institution, report)
+        logs.bind(case_no=case_no, instruction_id=instruction.id, institution=institution.code)
+        problems = check_outcome(instruction, report, now=now, skew=skew)
+        onward = _onward(report) if _follows(instruction, report) else []
+        onward, onward_problems = check_onward(db, onward=onward, now=now, skew=skew)
+        if problems or onward_problems:
+            raise BodyRefused(problems + onward_problems)
+    except BodyRefused as exc:
+        refuse(
+            db,
+            institution=institution,
+            instruction=instruction or _named(db, institution, payload),
+            webhook_id=webhook_id,
+            problems=exc.problems,
+            payload=payload,
+        )
+        raise CallbackRefused(exc.problems, status=exc.status) from None
+    return Checked(instruction, report, onward, payload)
+
+
+def _first_delivery(
+    db: Session,
+    institution: Institution,
+    webhook_id: str,
+    headers: Mapping[str, str],
+    checked: Checked,
+    *,
+    now: dt.datetime,
+) -> bool:
+    """Whether this webhook-id is new (it is then in the inbox); False for a repeat."""
+    inbox_id = db.scalar(
+        pg_insert(CallbackInbox)
+        .values(
+            institution_id=institution.id,
+            webhook_id=webhook_id,
+            webhook_timestamp=dt.datetime.fromtimestamp(
+                int(float(headers["webhook-timestamp"])), dt.UTC
+            ),
+            payload=storable(checked.payload, masked=False),
+            instruction_id=checked.instruction.id,
+            # The outcome is applied in this same transaction, or nothing is kept.
+            processed_at=now,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[CallbackInbox.institution_id, CallbackInbox.webhook_id]
+        )
+        .returning(CallbackInbox.id)
+    )
+    return inbox_id is not None
 
 
 def receive_callback(
@@ -65,60 +223,38 @@ def receive_callback(
     hold: dt.timedelta,
     freeze: dt.timedelta,
     trace: TraceRules,
+    skew: dt.timedelta,
     lang: Language,
 ) -> str:
-    """Returns "applied", "duplicate" (a webhook-id seen before) or "ignored" (late)."""
+    """Returns "applied", "duplicate" (a webhook-id seen before) or "ignored" (late).
+
+    Raises CallbackRefused, its refusal stored, when the outcome cannot be true.
+    """
     institution = db.scalar(select(Institution).where(Institution.code == code))
     if institution is None:
         raise NotFound(t("callback.unknown_institution", lang, code=code))
     if not institution.is_active:
         raise Forbidden(t("callback.institution_disabled", lang, code=code))
-    payload = _verified(institution, body, headers, lang)
-    try:
-        report = parse_outcome(payload)
-    except ValidationError as exc:
-        raise Invalid(t("callback.malformed", lang), errors=[
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
-            for e in exc.errors()
-        ]) from exc  # fmt: skip
-    # Locked first: two deliveries of one callback queue here, and the second sees the first.
-    # The case number comes along for the log (only the instruction's row is locked).
-    found = db.execute(
-        select(Instruction, Case.case_no)
-        .join(Case, Case.id == Instruction.case_id)
-        .where(Instruction.idempotency_key == report.idempotency_key)
-        .with_for_update(of=Instruction)
-    ).one_or_none()
-    if found is None or found[0].institution_id != institution.id:
-        log.warning("callback from %s for an instruction not its own", code,
-                    extra={"institution": code})  # fmt: skip
-        raise Conflict(t("callback.not_yours", lang))
-    instruction, case_no = found
-    logs.bind(case_no=case_no, instruction_id=instruction.id, institution=code)
-    inbox_id = db.scalar(
-        pg_insert(CallbackInbox)
-        .values(
-            institution_id=institution.id,
-            webhook_id=headers["webhook-id"],
-            webhook_timestamp=dt.datetime.fromtimestamp(
-                int(headers["webhook-timestamp"]), dt.UTC
-            ),
-            payload=payload,
-            instruction_id=instruction.id,
-            # The outcome is applied in this same transaction, or nothing is kept.
-            processed_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[CallbackInbox.institution_id,
-                                                CallbackInbox.webhook_id])
-        .returning(CallbackInbox.id)
-    )  # fmt: skip
-    if inbox_id is None:
-        log.info("callback %s repeated: nothing changes", headers["webhook-id"])
+    webhook_id = _verified(institution, body, headers, lang)
+    checked = _checked(
+        db, institution=institution, body=body, webhook_id=webhook_id, now=now, skew=skew
+    )
+    instruction, report = checked.instruction, checked.report
+    if not _first_delivery(db, institution, webhook_id, headers, checked, now=now):
+        log.info("callback %s repeated: nothing changes", webhook_id)
         return "duplicate"
-    applied = apply_outcome(db, instruction, report, now=now, hold=hold, freeze=freeze, trace=trace)
+    applied = apply_outcome(
+        db,
+        instruction,
+        report,
+        onward=checked.onward,
+        now=now,
+        hold=hold,
+        freeze=freeze,
+        trace=trace,
+    )
     status = "applied" if applied else "ignored"
-    log.info("callback %s %s: %s %s", headers["webhook-id"], status, instruction.kind,
-             report.outcome.value)  # fmt: skip
+    log.info("callback %s %s: %s %s", webhook_id, status, instruction.kind, report.outcome.value)
     return status
 
 
@@ -127,6 +263,7 @@ def apply_outcome(
     instruction: Instruction,
     report: OutcomeReport,
     *,
+    onward: list[Onward],
     now: dt.datetime,
     hold: dt.timedelta,
     freeze: dt.timedelta,
@@ -152,36 +289,60 @@ def apply_outcome(
         instruction.effective_at = report.effective_at or now
         start = term_start(db, instruction, instruction.effective_at)
         instruction.expires_at = start + (hold if outcome in STOPPED else freeze)
-    move(db, instruction, InstructionState.done, data={
-        "outcome": outcome.value,
-        "amount_stopped": str(report.amount_stopped) if report.amount_stopped is not None else None,
-        "mismatch_field": instruction.mismatch_field,
-    })  # fmt: skip
+    move(
+        db,
+        instruction,
+        InstructionState.done,
+        data={
+            "outcome": outcome.value,
+            "amount_stopped": str(report.amount_stopped)
+            if report.amount_stopped is not None
+            else None,
+            "mismatch_field": instruction.mismatch_field,
+        },
+    )
     if outcome == Outcome.released:
         end_holds(db, instruction, now=now)
-    _follow(db, instruction, report, now=now, trace=trace)
+    _follow(db, instruction, report, onward, now=now, trace=trace)
     rollup_status(db, case_id=instruction.case_id)
     return True
 
 
+def _follows(instruction: Instruction, report: OutcomeReport) -> bool:
+    """Whether the onward transfers this outcome reports are followed (and so checked)."""
+    return instruction.kind in FOLLOWED_KINDS and report.outcome not in NOTHING_SEEN
+
+
 def _follow(
-    db: Session, instruction: Instruction, report: OutcomeReport, *, now: dt.datetime,
+    db: Session,
+    instruction: Instruction,
+    report: OutcomeReport,
+    onward: list[Onward],
+    *,
+    now: dt.datetime,
     trace: TraceRules,
-) -> None:  # fmt: skip
+) -> None:
     kind = instruction.kind
-    if kind not in FOLLOWED_KINDS or report.outcome in NOTHING_SEEN:
+    if not _follows(instruction, report):
         return
-    onward = [
-        Onward(o.institution, o.account_no, o.holder_name, o.amount, o.occurred_at, o.reference)
-        for o in report.onward_transfers
-    ]
     source = TransferSource.query if kind == InstructionKind.query else TransferSource.callback
-    follow_onward(db, source=instruction, onward=onward, cashed_out=report.cashed_out,
-                  source_kind=source, now=now, rules=trace)  # fmt: skip
+    follow_onward(
+        db,
+        source=instruction,
+        onward=onward,
+        cashed_out=report.cashed_out,
+        source_kind=source,
+        now=now,
+        rules=trace,
+    )
     if kind == InstructionKind.stop_payment and report.outcome == Outcome.no_funds and not onward:
         assert instruction.account_id is not None
-        request_query(db, case=db.get_one(Case, instruction.case_id),
-                      account_id=instruction.account_id,
-                      institution_id=instruction.institution_id,
-                      holder_name=instruction.holder_name, parent_id=instruction.id,
-                      user=None)  # fmt: skip
+        request_query(
+            db,
+            case=db.get_one(Case, instruction.case_id),
+            account_id=instruction.account_id,
+            institution_id=instruction.institution_id,
+            holder_name=instruction.holder_name,
+            parent_id=instruction.id,
+            user=None,
+        )

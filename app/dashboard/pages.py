@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.router import FormUser
+from app.callbacks.refusals import latest_refused, refused_counts, refused_read
 from app.cases.models import Case
 from app.cases.reads import read_case
 from app.cases.router import VisibleCase, revealed_value
@@ -65,17 +66,27 @@ def helpers(lang: Language, zone: str) -> dict[str, Any]:
             "local": local, "duration": duration}  # fmt: skip
 
 
-def _scorecard(db: Session, now: dt.datetime) -> list[dict[str, Any]]:
-    """Institutions with instructions in the window, or trouble (escalations, breaker)."""
+def _scorecard(db: Session, now: dt.datetime, lang: Language) -> list[dict[str, Any]]:
+    """Institutions with instructions in the window, or trouble (escalations, breaker,
+    refused callbacks)."""
     cards = scorecards(db, since=now - SCORECARD_WINDOW)
+    refused = refused_counts(db, since=now - SCORECARD_WINDOW)
+    latest = latest_refused(db) if refused else {}
     rows = []
     for inst in db.scalars(
         select(Institution).where(Institution.is_active).order_by(Institution.code)
     ):
         card = cards.get(inst.id)
-        if card is None and inst.breaker_state == "closed":
+        if card is None and inst.breaker_state == "closed" and inst.id not in refused:
             continue
-        rows.append({"inst": inst, "card": card})
+        rows.append(
+            {
+                "inst": inst,
+                "card": card,
+                "refused": refused.get(inst.id, 0),
+                "refused_latest": [refused_read(r, lang) for r in latest.get(inst.id, [])],
+            }
+        )
     return rows
 
 
@@ -92,7 +103,7 @@ def dashboard_panels(
         "queue": {"q": queue(db, user=user, now=now, limit=QUEUE_ROWS)},
         "deadlines": {"items": items, "counts": counts, "now": now},
         "escalations": {"items": esc.escalations(db, user=user)},
-        "scorecard": {"rows": _scorecard(db, utcnow())},
+        "scorecard": {"rows": _scorecard(db, utcnow(), lang)},
     }
     base = helpers(lang, settings.timezone)
     return {

@@ -23,6 +23,9 @@ class Overview(BaseModel):
     first_stop_p50_s: float | None = Field(
         description="Median seconds from the call to the first stop-payment taking effect"
     )
+    refused_callbacks: int = Field(
+        default=0, description="Signed callbacks refused today, all institutions (never applied)"
+    )
 
 
 class QueueItem(BaseModel):

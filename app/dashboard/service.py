@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.service import unit_subtree
+from app.callbacks.refusals import refused_counts
 from app.cases.models import Account, Case, CaseAccount, CaseStatus, Priority
 from app.dashboard.holds import first_stops
 from app.dashboard.schemas import CompletionPoint, Overview, Queue, QueueItem
@@ -110,6 +111,7 @@ def overview(db: Session, *, user: User, now: dt.datetime, timezone: str) -> Ove
         frozen=Decimal(frozen),
         returned=Decimal(returned or 0),
         first_stop_p50_s=None if median is None else round(float(median), 1),
+        refused_callbacks=sum(refused_counts(db, since=start).values()),
     )
 
 

@@ -3,11 +3,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import case, select
 
+from app.auth.models import Role
+from app.callbacks.refusals import latest_refused, refused_counts, refused_read
 from app.db import utcnow
 from app.deps import AnyUser, DbSession
+from app.errors import request_language
 from app.institutions.models import Institution
 from app.institutions.schemas import InstitutionRead, InstitutionStats
 from app.institutions.scorecard import scorecards
@@ -21,20 +24,28 @@ _KIND_ORDER = case(
 
 @router.get("/institutions")
 def list_institutions(
+    request: Request,
     db: DbSession,
     user: AnyUser,
     window_h: Annotated[int, Query(ge=1, le=24 * 90, description="Stats window, hours")] = 24,
 ) -> list[InstitutionRead]:
     """The registry (national platform, banks, payment institutions) with each one's scorecard:
-    ack and completion percentiles, success and mismatch rates, open escalations, breaker."""
+    ack and completion percentiles, success and mismatch rates, open escalations, breaker,
+    refused callbacks (and, for supervisors and admins, the latest of them with reasons)."""
     rows = db.scalars(
         select(Institution).where(Institution.is_active).order_by(_KIND_ORDER, Institution.code)
     )
-    cards = scorecards(db, since=utcnow() - dt.timedelta(hours=window_h))
+    since = utcnow() - dt.timedelta(hours=window_h)
+    cards = scorecards(db, since=since)
+    refused = refused_counts(db, since=since)
+    lang = request_language(request)
+    latest = latest_refused(db) if user.role in (Role.supervisor, Role.admin) else {}
     answer = []
     for row in rows:
         item = InstitutionRead.model_validate(row)
         card = cards.get(row.id)
         item.stats = InstitutionStats.model_validate(card) if card else None
+        item.refused_callbacks = refused.get(row.id, 0)
+        item.refused_latest = [refused_read(r, lang) for r in latest.get(row.id, [])]
         answer.append(item)
     return answer

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.callbacks.schemas import RefusedCallbackRead
 from app.institutions.models import BreakerState, InstitutionKind
 
 
@@ -48,3 +49,10 @@ class InstitutionRead(BaseModel):
     bin_prefixes: list[str]
     breaker_state: BreakerState
     stats: InstitutionStats | None = None
+    refused_callbacks: int = Field(
+        default=0, description="Signed callbacks refused in the window (never applied)"
+    )
+    refused_latest: list[RefusedCallbackRead] = Field(
+        default_factory=list,
+        description="The latest refused callbacks with their reasons (supervisors and admins)",
+    )

@@ -16,8 +16,9 @@ from app.legal.service import LegalRules, hold_totals, watch
 from tests.casework import events, instructions, make_case, report, supervisor_of
 from tests.factories import bearer, fresh_card_no, make_user
 
-# The API keeps the legal clock on the real time: the stops confirm a few minutes ago.
-T = utcnow().replace(second=0, microsecond=0) - dt.timedelta(minutes=10)
+# The API keeps the legal clock on the real time: the stops confirm long enough ago that
+# every outcome below (up to T + 30 h) has already taken effect, as a real one must have.
+T = utcnow().replace(second=0, microsecond=0) - dt.timedelta(hours=31)
 RULES = LegalRules()
 PDF = base64.b64encode(b"%PDF-1.4 freeze decision").decode()
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.cases.models import Account, Case, CaseAccount, Transfer
 from app.dispatch.models import Instruction, Outbox
 from app.dispatch.transitions import claim_attempt
+from tests.callbacks.signing import outcome, post, signed
 from tests.casework import (
     AT,
     events,
@@ -205,12 +206,18 @@ def test_an_account_another_case_holds_is_not_stopped_again_and_both_cases_show_
     assert len(instructions(db, third)) == 1
 
 
-def test_onward_money_at_an_unknown_institution_is_noted(client: TestClient, db: Session) -> None:
+def test_onward_money_at_an_unknown_institution_refuses_the_outcome(
+    client: TestClient, db: Session
+) -> None:
     case = make_case(db, (fresh_card_no("CCB"), "50000.00"))
     [stop] = instructions(db, case)
-    report(client, db, stop, onward_transfers=[onward("NOSUCH", "12345678", "20000.00")])
-    [note] = events(db, case, "trace.unknown_institution")
-    assert note.data == {"institutions": ["NOSUCH"]}
+    data = outcome(stop, onward_transfers=[onward("NOSUCH", "12345678", "20000.00")])
+    answer = post(client, "CCB", signed(db, "CCB", data))
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["field"] == "data.onward_transfers.0.institution"
+    db.refresh(stop)
+    assert stop.state != "done"
     assert len(instructions(db, case)) == 1
 
 

@@ -1,0 +1,129 @@
+"""Refused callbacks: stored once per webhook-id, audited, counted for supervisors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from app.audit.service import record_event
+from app.callbacks.body import storable
+from app.callbacks.models import RefusedCallback
+from app.callbacks.schemas import RefusalReason, RefusedCallbackRead
+from app.cases.validation import FieldProblem
+from app.dispatch.models import Instruction
+from app.i18n import Language, t
+from app.institutions.models import Institution
+
+log = logging.getLogger(__name__)
+PATH_MAX = 200
+# How many of an institution's latest refusals its dashboard row lists.
+LISTED = 5
+
+
+def reasons(problems: list[FieldProblem]) -> list[dict[str, Any]]:
+    """`{field, rule, params}` for each problem, bounded and storable."""
+    return [
+        storable({"field": p.path[:PATH_MAX], "rule": p.key, "params": p.params}, masked=False)
+        for p in problems
+    ]
+
+
+def refuse(
+    db: Session,
+    *,
+    institution: Institution,
+    instruction: Instruction | None,
+    webhook_id: str,
+    problems: list[FieldProblem],
+    payload: Any,
+) -> None:
+    """Keep the refusal (once per webhook-id) and audit it; nothing of the outcome is written.
+
+    The caller has written nothing else in this transaction, so committing it keeps the
+    refusal and only the refusal.
+    """
+    stored = db.scalar(
+        pg_insert(RefusedCallback)
+        .values(
+            institution_id=institution.id,
+            instruction_id=instruction.id if instruction is not None else None,
+            webhook_id=webhook_id,
+            reasons=reasons(problems),
+            payload=storable(payload, masked=True),
+        )
+        .on_conflict_do_nothing(
+            index_elements=[RefusedCallback.institution_id, RefusedCallback.webhook_id]
+        )
+        .returning(RefusedCallback.id)
+    )
+    fields = sorted({p.path[:PATH_MAX] for p in problems})
+    log.warning("callback %s from %s refused: %s", webhook_id, institution.code, ", ".join(fields))
+    if stored is None:
+        return
+    record_event(
+        db,
+        kind="callback.refused",
+        institution_id=institution.id,
+        case_id=instruction.case_id if instruction is not None else None,
+        instruction_id=instruction.id if instruction is not None else None,
+        data={"refused_callback": stored, "webhook_id": webhook_id, "fields": fields},
+    )
+
+
+def refused_counts(db: Session, *, since: dt.datetime | None = None) -> dict[int, int]:
+    """Refused callbacks by institution id (received since `since`, when given)."""
+    query = select(RefusedCallback.institution_id, func.count()).group_by(
+        RefusedCallback.institution_id
+    )
+    if since is not None:
+        query = query.where(RefusedCallback.received_at >= since)
+    return {int(institution_id): int(count) for institution_id, count in db.execute(query)}
+
+
+def latest_refused(db: Session, *, limit: int = LISTED) -> dict[int, list[RefusedCallback]]:
+    """Each institution's latest `limit` refused callbacks, newest first (one query)."""
+    rank = (
+        func.row_number()
+        .over(partition_by=RefusedCallback.institution_id, order_by=RefusedCallback.id.desc())
+        .label("rank")
+    )
+    ranked = select(RefusedCallback.id, rank).subquery()
+    rows = db.scalars(
+        select(RefusedCallback)
+        .join(ranked, ranked.c.id == RefusedCallback.id)
+        .where(ranked.c.rank <= limit)
+        .order_by(RefusedCallback.institution_id, RefusedCallback.id.desc())
+    )
+    found: dict[int, list[RefusedCallback]] = {}
+    for row in rows:
+        found.setdefault(row.institution_id, []).append(row)
+    return found
+
+
+def refused_read(row: RefusedCallback, lang: Language) -> RefusedCallbackRead:
+    """A refusal as supervisors read it, its reasons in `lang`."""
+    return RefusedCallbackRead(
+        id=row.id,
+        instruction_id=row.instruction_id,
+        webhook_id=row.webhook_id,
+        received_at=row.received_at,
+        reasons=[RefusalReason(**reason) for reason in _described(row, lang)],
+    )
+
+
+def _described(row: RefusedCallback, lang: Language) -> list[dict[str, str]]:
+    out = []
+    for reason in row.reasons:
+        rule = str(reason.get("rule", ""))
+        params = reason.get("params") or {}
+        try:
+            message = t(rule, lang, **params)
+        except (KeyError, IndexError, ValueError):
+            message = rule
+        out.append({"field": str(reason.get("field", "")), "rule": rule, "message": message})
+    return out

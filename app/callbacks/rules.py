@@ -1,0 +1,101 @@
+"""What an outcome may say about its instruction: checked before anything of it is applied.
+
+The same table is in docs/institution-protocol.md ("Checks on an outcome"). Every check is
+arithmetic on the instruction row already loaded and locked: no query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.cases.validation import FieldProblem
+from app.dispatch.models import Instruction, InstructionKind, Outcome
+from workers.adapters import OutcomeReport
+
+K, OC = InstructionKind, Outcome
+REFUSALS = frozenset({OC.mismatch, OC.account_not_found, OC.rejected})
+# The outcomes an institution may answer to each kind of instruction.
+ALLOWED: dict[InstructionKind, frozenset[Outcome]] = {
+    K.stop_payment: frozenset({OC.stopped_full, OC.stopped_partial, OC.no_funds}) | REFUSALS,
+    K.freeze: frozenset({OC.frozen_full, OC.frozen_partial, OC.no_funds}) | REFUSALS,
+    K.release: frozenset({OC.released, OC.account_not_found, OC.rejected}),
+    K.register: frozenset({OC.registered, OC.rejected}),
+    K.query: frozenset({OC.answered}) | REFUSALS,
+}
+HELD = frozenset({OC.stopped_full, OC.stopped_partial, OC.frozen_full, OC.frozen_partial})
+FULL = frozenset({OC.stopped_full, OC.frozen_full})
+AMOUNT = "data.amount_stopped"
+
+
+def check_outcome(
+    instruction: Instruction, report: OutcomeReport, *, now: dt.datetime, skew: dt.timedelta
+) -> list[FieldProblem]:
+    """Every rule `report` breaks for `instruction`, by field (empty: it may be applied)."""
+    problems: list[FieldProblem] = []
+    if report.kind is not None and report.kind != instruction.kind:
+        problems.append(
+            FieldProblem("data.kind", "callback.kind_mismatch", {"kind": instruction.kind})
+        )
+    allowed = ALLOWED[InstructionKind(instruction.kind)]
+    if report.outcome not in allowed:
+        names = ", ".join(sorted(o.value for o in allowed))
+        problems.append(
+            FieldProblem(
+                "data.outcome",
+                "callback.outcome_not_allowed",
+                {"kind": instruction.kind, "allowed": names},
+            )
+        )
+        return problems
+    problems.extend(_amounts(instruction, report))
+    earliest = (instruction.first_attempt_at or instruction.created_at) - skew
+    latest = now + skew
+    at = report.effective_at
+    if at is not None and not earliest <= at <= latest:
+        problems.append(
+            FieldProblem(
+                "data.effective_at",
+                "callback.time_range",
+                {
+                    "earliest": earliest.isoformat(timespec="seconds"),
+                    "latest": latest.isoformat(timespec="seconds"),
+                },
+            )
+        )
+    return problems
+
+
+def _amounts(instruction: Instruction, report: OutcomeReport) -> list[FieldProblem]:
+    asked, got, outcome = instruction.amount_requested, report.amount_stopped, report.outcome
+    problems: list[FieldProblem] = []
+    if outcome in HELD:
+        if got is None or got <= 0:
+            problems.append(FieldProblem(AMOUNT, "callback.amount_required"))
+        elif asked is not None and got > asked:
+            problems.append(
+                FieldProblem(AMOUNT, "callback.amount_over_asked", {"asked": f"{asked:.2f}"})
+            )
+        elif asked is not None and (got == asked) != (outcome in FULL):
+            problems.append(
+                FieldProblem(
+                    AMOUNT,
+                    "callback.amount_full_partial",
+                    {"asked": f"{asked:.2f}", "outcome": outcome.value},
+                )
+            )
+    elif outcome == OC.released:
+        if got is not None and asked is not None and got > asked:
+            problems.append(
+                FieldProblem(AMOUNT, "callback.amount_over_asked", {"asked": f"{asked:.2f}"})
+            )
+    elif got:
+        problems.append(
+            FieldProblem(AMOUNT, "callback.amount_not_zero", {"outcome": outcome.value})
+        )
+    if got is not None and report.balance is not None and got > report.balance:
+        problems.append(
+            FieldProblem(
+                AMOUNT, "callback.amount_over_balance", {"balance": f"{report.balance:.2f}"}
+            )
+        )
+    return problems
