@@ -17,6 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import UploadFile
 
 NUL = "\x00"
+# Routes that read their own raw body with stricter checks of their own, and keep what they
+# refuse: an institution's callback is checked, and a refusal stored, by app/callbacks.
+OWN_BODY_PREFIXES = ("/api/v1/callbacks/",)
 Loc = tuple[str | int, ...]
 
 
@@ -44,11 +47,15 @@ def _pairs(kind: str, items: Any) -> Iterator[Loc]:
 async def _body_paths(request: Request) -> list[Loc]:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return []  # no body to read (and live streams keep theirs for the disconnect)
+    if request.url.path.startswith(OWN_BODY_PREFIXES):
+        return []
     content_type = request.headers.get("content-type", "")
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form()
-        named = [(n, v.filename or "") if isinstance(v, UploadFile) else (n, v)
-                 for n, v in form.multi_items()]  # fmt: skip
+        named = [
+            (n, v.filename or "") if isinstance(v, UploadFile) else (n, v)
+            for n, v in form.multi_items()
+        ]
         return list(_pairs("body", named))
     raw = await request.body()
     # JSON spells a NUL `\u0000`; a raw one makes the body unreadable (FastAPI says so).
@@ -56,8 +63,8 @@ async def _body_paths(request: Request) -> list[Loc]:
         return []
     try:
         parsed = json.loads(raw)
-    except ValueError:
-        return []
+    except (ValueError, RecursionError):
+        return []  # not JSON, or nested past Python's stack: the route's parser refuses it
     return list(_nul_paths(parsed, ("body",)))
 
 

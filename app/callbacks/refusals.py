@@ -16,7 +16,7 @@ from app.callbacks.models import RefusedCallback
 from app.callbacks.schemas import RefusalReason, RefusedCallbackRead
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction
-from app.i18n import Language, t
+from app.i18n import Language, Named, t
 from app.institutions.models import Institution
 
 log = logging.getLogger(__name__)
@@ -26,11 +26,27 @@ LISTED = 5
 
 
 def reasons(problems: list[FieldProblem]) -> list[dict[str, Any]]:
-    """`{field, rule, params}` for each problem, bounded and storable."""
+    """`{field, rule, params}` for each problem, bounded and storable; a registry name keeps
+    both its languages (`{"zh": …, "en": …}`), so it is read back in the reader's."""
     return [
-        storable({"field": p.path[:PATH_MAX], "rule": p.key, "params": p.params}, masked=False)
+        storable(
+            {"field": p.path[:PATH_MAX], "rule": p.key, "params": _plain(p.params)}, masked=False
+        )
         for p in problems
     ]
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: {"zh": v.zh, "en": v.en} if isinstance(v, Named) else v for k, v in params.items()}
+
+
+def _named(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: Named(str(v["zh"]), str(v["en"]))
+        if isinstance(v, dict) and set(v) == {"zh", "en"}
+        else v
+        for k, v in params.items()
+    }
 
 
 def refuse(
@@ -120,7 +136,7 @@ def _described(row: RefusedCallback, lang: Language) -> list[dict[str, str]]:
     out = []
     for reason in row.reasons:
         rule = str(reason.get("rule", ""))
-        params = reason.get("params") or {}
+        params = _named(reason.get("params") or {})
         try:
             message = t(rule, lang, **params)
         except (KeyError, IndexError, ValueError):
