@@ -27,6 +27,7 @@ from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
 from app.legal.clock import LegalNow
 from app.legal.service import LegalRules
+from app.web import content_disposition
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 exports = APIRouter(prefix="/api/v1", tags=["dashboard"])
@@ -117,7 +118,7 @@ def _csv(body: str, filename: str) -> Response:
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": content_disposition(filename)},
     )
 
 
