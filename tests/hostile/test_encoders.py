@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.dashboard.exports import csv_cell, to_csv
+from app.intake.live import sse_event
 from app.web import content_disposition, script_json, templates
 
 BREAKOUTS = [
@@ -133,3 +134,12 @@ def test_content_disposition_names_the_file_and_cannot_split_the_header(name: st
     assert inner
     assert not set(inner) & set('"\\/;\r\n')
     assert content_disposition(name, disposition="inline").startswith("inline; ")
+
+
+@pytest.mark.parametrize("text", ["a\u2028b", "a\u2029b", "a\x0cb", "a\x1cb", "a\x85b"])
+def test_a_live_update_keeps_separators_that_are_not_line_ends_for_sse(text: str) -> None:
+    assert sse_event("trail", f"<td>{text}</td>") == f"event: trail\ndata: <td>{text}</td>\n\n"
+
+
+def test_a_live_update_splits_at_each_sse_line_end() -> None:
+    assert sse_event("p", "a\r\nb\rc\nd") == "event: p\ndata: a\ndata: b\ndata: c\ndata: d\n\n"
