@@ -178,8 +178,9 @@ def test_the_case_pages_show_hostile_names_as_text(
     page = signed_in(browser, stack, seeded.boss, watch)
     for n, case in enumerate(seeded.cases):
         path = f"/dashboard/cases/{case.case_no}"
-        visit(page, path, "#trail-chart svg")
+        visit(page, path, "#trail")
         assert_clean(page, path, watch)
+        page.wait_for_selector("#trail-chart svg")  # drawn from the JSON it read back
         shown = page.locator(
             "#trail tr.account:not([data-level='0']) div.muted.small"
         ).all_text_contents()
