@@ -115,9 +115,15 @@ def stack(
 ) -> Iterator[Stack]:
     url = sessions.kw["bind"].url.render_as_string(hide_password=False)
     # The API alone: no worker sends anything, the test plays the banks.
-    with running_stack(database_url=url, broker_url=BROKER, queue=QUEUE,
-                       logs=tmp_path_factory.mktemp("xss-stack"), settings={},
-                       workers=(), services=("api",)) as running:  # fmt: skip
+    with running_stack(
+        database_url=url,
+        broker_url=BROKER,
+        queue=QUEUE,
+        logs=tmp_path_factory.mktemp("xss-stack"),
+        settings={},
+        workers=(),
+        services=("api",),
+    ) as running:
         yield running
 
 
@@ -135,8 +141,9 @@ def browser() -> Iterator[Browser]:
 
 
 def signed_in(browser: Browser, stack: Stack, username: str, watch: Watch) -> Page:
-    context = browser.new_context(base_url=stack.api_url, viewport={"width": 1480, "height": 1000},
-                                  locale="en-US")  # fmt: skip
+    context = browser.new_context(
+        base_url=stack.api_url, viewport={"width": 1480, "height": 1000}, locale="en-US"
+    )
     context.add_init_script(WATCH)
     page = context.new_page()
     page.set_default_timeout(15_000)
