@@ -1,15 +1,21 @@
-"""Server-rendered pages: one Jinja2 environment over each domain's templates/ folder."""
+"""Server-rendered pages: one Jinja2 environment over each domain's templates/ folder, and
+the encoders for the contexts text reaches outside plain HTML (autoescape covers that)."""
 
 from __future__ import annotations
 
+import json
+import re
+import unicodedata
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from app.errors import request_language
 from app.i18n import t
@@ -17,12 +23,37 @@ from app.i18n import t
 APP_DIR = Path(__file__).parent
 TEMPLATE_DIRS = [APP_DIR / "templates", *sorted(APP_DIR.glob("*/templates"))]
 
+# Inside <script> the HTML parser ends the element at "</script" whatever JSON thinks, and
+# "<!--" changes how it looks for the end; in a single-quoted attribute (hx-vals) a ' ends
+# the value and & starts a character reference. JSON may write any of them as \uXXXX: the
+# data stays the same and the markup cannot change.
+# U+2028/U+2029 are escaped too: they end a line in JavaScript source (pre-ES2019).
+_SCRIPT_UNSAFE = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&'\u2028\u2029"})
+_FILENAME_FALLBACK = re.compile(r"[^A-Za-z0-9._ -]")
+
+
+def script_json(value: Any) -> Markup:
+    """`value` as JSON that is safe inside <script type="application/json"> and in a
+    single-quoted HTML attribute; JSON.parse reads it back unchanged. Every page's `tojson`."""
+    return Markup(json.dumps(value, ensure_ascii=False).translate(_SCRIPT_UNSAFE))
+
+
+def content_disposition(filename: str, *, disposition: str = "attachment") -> str:
+    """A Content-Disposition header value (RFC 6266): the name in full as RFC 5987
+    `filename*`, and an ASCII `filename` without quotes, backslashes or control characters
+    for clients that read only that one."""
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    fallback = _FILENAME_FALLBACK.sub("_", ascii_name).strip(" .") or "download"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 _env = Environment(
     loader=ChoiceLoader([FileSystemLoader(str(d)) for d in TEMPLATE_DIRS]),
     autoescape=select_autoescape(default=True),
 )
 # A fresh Idempotency-Key in each rendered action form: a double click is one action.
 _env.globals["fresh_key"] = lambda: uuid.uuid4().hex
+_env.filters["tojson"] = script_json
 templates = Jinja2Templates(env=_env)
 
 

@@ -1,7 +1,8 @@
 """CSV exports of a case (one row per instruction) and of the institution scorecard.
 
-Cells that a spreadsheet would run as a formula (starting =, +, -, @, tab or CR) get a
-leading apostrophe: names and account numbers come from victims and institutions, verbatim.
+Cells that a spreadsheet would run as a formula (starting =, +, -, @, tab, CR or LF, or their
+full-width forms, also after spaces) get a leading apostrophe (OWASP's advice on CSV
+injection): names and account numbers come from victims and institutions, verbatim.
 A victim's own account number is masked, as on every page.
 """
 
@@ -23,7 +24,7 @@ from app.institutions.models import Institution
 from app.institutions.scorecard import scorecards
 from app.privacy import shown_account_no
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = frozenset("=+-@\t\r\n＝＋－＠")
 CASE_COLUMNS = (
     "case_no", "instruction_id", "kind", "level", "institution", "account_no", "holder_name",
     "state", "outcome", "amount_requested", "amount_stopped", "mismatch_field", "created_at",
@@ -38,13 +39,14 @@ SCORECARD_COLUMNS = (
 Cell = str | int | float | bool | Decimal | dt.datetime | None
 
 
-def _cell(value: Cell) -> str:
+def csv_cell(value: Cell) -> str:
+    """One cell's text; a string a spreadsheet would take for a formula is made plain text."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
         return value.isoformat()
     text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_START):
+    if isinstance(value, str) and text.lstrip(" \u3000")[:1] in FORMULA_START:
         return "'" + text
     return text
 
@@ -53,7 +55,7 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     # A byte-order mark so that spreadsheet programs read the Chinese names as UTF-8.
     return "\ufeff" + out.getvalue()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -148,8 +147,7 @@ def case_panels(db: Session, *, case_id: int, settings: Settings, lang: Language
     read = read_case(db, case=case, now=now)
     accounts = trail_accounts(read)
     context = {**helpers(lang, settings.timezone), "case": read, "accounts": accounts,
-               "graph": json.dumps(graph(read, accounts), ensure_ascii=False),
-               "classes": CLASSES}  # fmt: skip
+               "graph": graph(read, accounts), "classes": CLASSES}  # fmt: skip
     return {
         name: templates.get_template(f"dash/_case_{name}.html").render(**context)
         for name in ("head", "trail", "timeline")

@@ -29,6 +29,7 @@ from app.idempotency import ActionOnce
 from app.legal.clock import LegalNow
 from app.legal.service import LegalRules
 from app.params import BigDbId
+from app.web import content_disposition
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 exports = APIRouter(prefix="/api/v1", tags=["dashboard"])
@@ -120,7 +121,7 @@ def _csv(body: str, filename: str) -> Response:
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": content_disposition(filename)},
     )
 
 

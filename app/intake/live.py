@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
@@ -31,6 +32,7 @@ KEEPALIVE_S = 15.0
 MAX_STREAM_S = 600.0
 OPEN_STATES = {InstructionState.pending, InstructionState.sent, InstructionState.escalated}
 BAD_OUTCOMES = {Outcome.mismatch, Outcome.rejected, Outcome.account_not_found, Outcome.no_funds}
+SSE_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,10 @@ def read_status(db: Session, *, case_id: int) -> CaseStatusView:
 
 
 def sse_event(event: str, data: str) -> str:
-    """One server-sent event; every line of `data` gets its own `data:` field."""
-    lines = "\n".join(f"data: {line}" for line in (data.splitlines() or [""]))
+    """One server-sent event; every line of `data` gets its own `data:` field. Lines end
+    only at CR and LF, as the SSE parser sees them: str.splitlines() would also break (and
+    so change) text at U+2028, U+2029, form feeds and the like."""
+    lines = "\n".join(f"data: {line}" for line in SSE_LINE_END.split(data))
     return f"event: {event}\n{lines}\n\n"
 
 

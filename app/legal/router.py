@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -48,6 +47,7 @@ from app.legal.service import (
     renew,
 )
 from app.params import BigDbId
+from app.web import content_disposition
 
 router = APIRouter(prefix="/api/v1/cases", tags=["legal clock"])
 clock_router = APIRouter(prefix="/api/v1/admin", tags=["legal clock"])
@@ -280,12 +280,12 @@ def document(
     found = db.get(Document, document_id)
     if found is None or found.case_id != case.id:
         raise NotFound(t("legal.document_not_found", request_language(request), id=document_id))
-    return Response(found.content, media_type=found.content_type, headers={
-        "Content-Disposition": f"inline; filename*=UTF-8''{_quoted(found.filename)}"})  # fmt: skip
-
-
-def _quoted(filename: str) -> str:
-    return quote(filename, safe="")
+    disposition = content_disposition(found.filename, disposition="inline")
+    return Response(
+        found.content,
+        media_type=found.content_type,
+        headers={"Content-Disposition": disposition},
+    )
 
 
 def _clock(request: Request, settings: AppSettings) -> None:

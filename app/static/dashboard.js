@@ -17,6 +17,9 @@
     ...(key ? { "Idempotency-Key": key } : {}),
   });
 
+  // ECharts puts a tooltip formatter's string in as HTML: names from banks are text.
+  const escapeHTML = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
   function problemText(problem) {
     const first = (problem.errors || [])[0];
     return (first && first.message) || problem.detail || problem.title || "error";
@@ -120,8 +123,9 @@
     trailChart ||= window.echarts.init(trail, null, { renderer: "svg" });
     trailChart.resize();
     trailChart.setOption({
-      tooltip: { formatter: (p) => p.dataType === "edge" ? `¥${p.data.amount}`
-        : `${p.data.account_no}<br>${p.data.holder}${p.data.held ? `<br>¥${p.data.held}` : ""}` },
+      tooltip: { formatter: (p) => p.dataType === "edge" ? `¥${escapeHTML(p.data.amount)}`
+        : [p.data.account_no, p.data.holder, p.data.held && `¥${p.data.held}`]
+          .filter(Boolean).map(escapeHTML).join("<br>") },
       animation: false,
       series: [{
         type: "graph", layout: "none", roam: true, edgeSymbol: ["none", "arrow"], edgeSymbolSize: 8,
