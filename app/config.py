@@ -91,8 +91,8 @@ class Settings(BaseSettings):
     # How long an Idempotency-Key is remembered (at least 24 h).
     idempotency_ttl_s: int = 48 * 3600
     session_max_age_s: int = 12 * 3600
-    # Log-in throttle: this many failures in the window lock the account (or the address)
-    # until the oldest of them leaves the window.
+    # Log-in throttle: this many failures in the window lock the account from that address
+    # (or the address, for every account) until the oldest of them leaves the window.
     login_window_s: int = 15 * 60
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
@@ -104,8 +104,8 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(default=10.0, gt=0)
     max_pending_bodies_per_address: int = Field(default=8, ge=1)
     # Live streams (SSE) open at once per user and per token or log-in session; more get 429.
-    max_streams_per_user: int = Field(default=6, ge=1)
-    max_streams_per_credential: int = Field(default=3, ge=1)
+    max_streams_per_user: int = Field(default=8, ge=1)
+    max_streams_per_credential: int = Field(default=4, ge=1)
     # A read (GET) that meets a serialization failure is run again this many times.
     read_retries: int = Field(default=3, ge=0)
     # Addresses (or networks, comma-separated) of reverse proxies whose X-Forwarded-For and

@@ -9,10 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.audit.models import Event
+from app.config import Settings
 from app.db import transaction
+from app.deps import get_db
+from app.main import create_app
 from tests.factories import PASSWORD, make_user
 from tests.hostile.clients_fixtures import Api, api_process
 
@@ -91,3 +97,33 @@ def test_a_stranger_hammering_a_username_does_not_keep_its_owner_out(api: Api) -
         assert log_in(owner, username, PASSWORD) == 201
     [logged_in] = events(api, "auth.login", address="127.0.0.5")
     assert logged_in.data["via"] == "token"
+
+
+@pytest.fixture
+def behind_proxy(settings: Settings, db: Session) -> Iterator[FastAPI]:
+    """The app with 10.0.0.5 as its trusted reverse proxy; requests share the test's
+    transaction (as in tests/conftest.py)."""
+    app = create_app(settings.model_copy(update={"trusted_proxies": "10.0.0.5"}))
+
+    def _test_db() -> Iterator[Session]:
+        with db.begin_nested():
+            yield db
+
+    app.dependency_overrides[get_db] = _test_db
+    yield app
+    app.state.engine.dispose()
+
+
+def test_only_a_trusted_proxy_names_the_client_address(behind_proxy: FastAPI, db: Session) -> None:
+    forwarded = {"X-Forwarded-For": "198.51.100.9"}
+    body = {"username": "nobody-proxied", "password": "guess", "name": "t"}
+    for peer in ("10.0.0.5", "10.0.0.6"):
+        with TestClient(behind_proxy, client=(peer, 40000)) as client:
+            answer = client.post("/api/v1/auth/tokens", json=body, headers=forwarded)
+            assert answer.status_code == 401
+    recorded = db.scalars(
+        select(Event.data["address"].astext)
+        .where(Event.kind == "auth.login_failed", Event.data["username"].astext == body["username"])
+        .order_by(Event.id)
+    ).all()
+    assert recorded == ["198.51.100.9", "10.0.0.6"]  # the proxy's word; a client's is not
