@@ -33,9 +33,9 @@ BODY_TIMEOUT_S = 4.0
 SETTINGS = {
     "STOPAY_BODY_TIMEOUT_S": str(BODY_TIMEOUT_S),
     "STOPAY_MAX_PENDING_BODIES_PER_ADDRESS": "8",
-    # Today's limits; a request refused admission is told so after 2 s rather than 10.
+    # Today's limits; a request refused admission is told so after 3 s rather than 10.
     "STOPAY_MAX_CONCURRENT_REQUESTS": "32",
-    "STOPAY_ADMISSION_WAIT_S": "2",
+    "STOPAY_ADMISSION_WAIT_S": "3",
     "STOPAY_MAX_STREAMS_PER_CREDENTIAL": "3",
     "STOPAY_MAX_STREAMS_PER_USER": "6",
 }
