@@ -80,7 +80,9 @@ def api(host: str | None, port: int | None) -> None:
             workers=settings.api_workers,
             log_level="info",
             log_config=logging_config("api", settings.log_format),
-            proxy_headers=True,
+            # X-Forwarded-For is believed only from STOPAY_TRUSTED_PROXIES, by the app itself
+            # (app/main.py); uvicorn's own handling would trust 127.0.0.1 by default.
+            proxy_headers=False,
         )
 
 

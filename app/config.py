@@ -94,12 +94,26 @@ class Settings(BaseSettings):
     # How long an Idempotency-Key is remembered (at least 24 h).
     idempotency_ttl_s: int = 48 * 3600
     session_max_age_s: int = 12 * 3600
-    # Log-in throttle: this many failures in the window lock the account (or the address)
-    # until the oldest of them leaves the window.
+    # Log-in throttle: this many failures in the window lock the account from that address
+    # (or the address, for every account) until the oldest of them leaves the window.
     login_window_s: int = 15 * 60
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     api_token_max_age_s: int = 90 * 24 * 3600
+    # Clients cannot take the service away from others (docs/SECURITY.md, "Clients").
+    # A request body must have arrived in full this long after its headers, or 408; it is
+    # read before the request takes an admission slot. At most this many bodies still
+    # arriving at once per client address; more get 429.
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    max_pending_bodies_per_address: int = Field(default=8, ge=1)
+    # Live streams (SSE) open at once per user and per token or log-in session; more get 429.
+    max_streams_per_user: int = Field(default=8, ge=1)
+    max_streams_per_credential: int = Field(default=4, ge=1)
+    # A read (GET) that meets a serialization failure is run again this many times.
+    read_retries: int = Field(default=3, ge=0)
+    # Addresses (or networks, comma-separated) of reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed. None by default: the peer's own address is the client's.
+    trusted_proxies: str = ""
     readiness_timeout_s: float = 2.0
     # Every process logs to stderr: one JSON object a line, or text for a person reading
     # (`stopay run` in demo mode picks text unless this is set).

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from psycopg.errors import DeadlockDetected, SerializationFailure
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, Scope, User, UserSession
-from app.auth.service import csrf_matches, resolve_api_token, resolve_session
+from app.auth.service import csrf_matches, resolve_api_token, resolve_session, touch_token
 from app.config import Settings
 from app.dispatch.publish import attach_publisher
 from app.errors import Forbidden, Unauthorized, request_language
 from app.i18n import Language, t
-from app.middleware import NO_STORE
+from app.middleware import NO_STORE, mark_retryable
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "stopay_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -30,16 +35,41 @@ def get_db(request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent.
 
     Tasks buffered during the request are published once the commit has succeeded. Reads
-    (GET) see one consistent snapshot.
+    (GET) see one consistent snapshot, and write nothing in it: bookkeeping such as a
+    token's last use is written after, in a short transaction of its own (_bookkeeping). A
+    read that meets a serialization failure is marked for RetryReads to run again.
     """
-    with request.app.state.sessionmaker() as session:
-        attach_publisher(session, request.app.state.publisher)
+    factory = request.app.state.sessionmaker
+    try:
+        with factory() as session:
+            attach_publisher(session, request.app.state.publisher)
+            with session.begin():
+                if request.method == "GET":
+                    # One snapshot for the whole answer: a case and its instructions read
+                    # in separate statements must not straddle a callback's commit.
+                    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                yield session
+            _bookkeeping(request, session)
+    except OperationalError as exc:
+        if isinstance(exc.orig, RETRYABLE):
+            mark_retryable(request.scope)
+        raise
+
+
+RETRYABLE = (SerializationFailure, DeadlockDetected)
+
+
+def _bookkeeping(request: Request, session: Session) -> None:
+    """Writes that must never fail nor slow the request they are about."""
+    token_id = getattr(request.state, "touch_token", None)
+    if token_id is None:
+        return
+    try:
         with session.begin():
-            if request.method == "GET":
-                # One snapshot for the whole answer: a case and its instructions read in
-                # separate statements must not straddle a callback's commit.
-                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            yield session
+            session.connection(execution_options={"isolation_level": "READ COMMITTED"})
+            touch_token(session, token_id=token_id)
+    except SQLAlchemyError as exc:
+        log.warning("token last use not written: %s", str(exc).splitlines()[0])
 
 
 def _no_store(request: Request) -> None:
@@ -66,11 +96,17 @@ class Principal:
     session: UserSession | None
 
     @property
+    def credential_key(self) -> str:
+        """Names the token or log-in session (never its value), e.g. to count its streams."""
+        return self.credential or f"session:{self.session.id if self.session else ''}"
+
+    @property
     def csrf_token(self) -> str:
         """What our pages put in their forms' hidden field; none for a bearer token."""
         return self.session.csrf_token if self.session else ""
 
     scopes: frozenset[Scope] | None = None
+    credential: str = ""
 
 
 def get_principal(request: Request, db: DbSession) -> Principal:
@@ -82,7 +118,11 @@ def get_principal(request: Request, db: DbSession) -> Principal:
         if grant is None:
             raise Unauthorized(t("auth.bad_token", lang), headers={"WWW-Authenticate": "Bearer"})
         request.state.language = grant.user.language
-        return Principal(user=grant.user, session=None, scopes=grant.scopes)
+        if grant.stale:
+            request.state.touch_token = grant.token_id
+        return Principal(
+            user=grant.user, session=None, scopes=grant.scopes, credential=grant.credential
+        )
     cookie = request.cookies.get(SESSION_COOKIE)
     resolved = resolve_session(db, token=cookie) if cookie else None
     if resolved is None:

@@ -287,6 +287,24 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "Too many failed log-ins: locked for now, try again in {minutes} minute(s)",
     },
     "problem.too_many_log_ins": {"zh-CN": "登录尝试过多", "en": "Too many log-in attempts"},
+    # Clients: slow bodies and live streams (app/middleware.py, app/intake/live.py)
+    "problem.request_timeout": {"zh-CN": "请求超时", "en": "Request timeout"},
+    "clients.body_timeout": {
+        "zh-CN": "请求体未在 {seconds} 秒内传完，未保存。",
+        "en": "The request body did not arrive within {seconds} s; nothing was saved.",
+    },
+    "problem.too_many_requests": {"zh-CN": "请求过多", "en": "Too many requests"},
+    "clients.slow_bodies": {
+        "zh-CN": "来自该地址的未传完请求过多，本次未保存，请稍后重试。",
+        "en": "Too many unfinished requests from this address; nothing was saved. "
+        "Try again shortly.",
+    },
+    "clients.too_many_streams": {
+        "zh-CN": "实时更新连接过多（每个用户最多 {per_user} 个，"
+        "每个令牌或登录最多 {per_credential} 个），请关闭其他页面后重试。",
+        "en": "Too many live updates open (at most {per_user} per user and {per_credential} "
+        "per token or log-in); close another page and try again.",
+    },
     "admin.no_such_user": {"zh-CN": "没有用户 {username}", "en": "No user {username}"},
     "admin.no_such_unit": {"zh-CN": "没有单位 {unit}", "en": "No unit {unit}"},
     "admin.username_taken": {

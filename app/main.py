@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.auth.admin import router as people_admin
 from app.auth.admin_pages import router as people_pages
@@ -31,11 +32,12 @@ from app.health.router import router as health_router
 from app.idempotency import install_replay
 from app.institutions.admin import router as institutions_admin
 from app.institutions.router import router as institutions_router
+from app.intake.live import StreamCaps
 from app.intake.pages import router as intake_pages
 from app.intake.router import api as intake_api
 from app.legal.router import clock_router
 from app.legal.router import router as legal_router
-from app.middleware import AdmissionLimit, BodyLimit, SecurityHeaders
+from app.middleware import AdmissionLimit, BodyFirst, BodyLimit, RetryReads, SecurityHeaders
 from app.nul import refuse_nul
 from app.openapi import install_openapi
 from app.pages.router import router as pages_router
@@ -121,16 +123,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_replay(app)
     install_openapi(app)
     redact_access_log()
+    app.state.stream_caps = StreamCaps(
+        per_user=settings.max_streams_per_user,
+        per_credential=settings.max_streams_per_credential,
+    )
+    # Innermost first: a read is run again inside its admission slot; a body is read in
+    # full before the request waits for a slot.
+    app.add_middleware(RetryReads, retries=settings.read_retries)
     app.add_middleware(
         AdmissionLimit,
         limit=settings.max_concurrent_requests,
         wait_s=settings.admission_wait_s,
+    )
+    app.add_middleware(
+        BodyFirst,
+        timeout_s=settings.body_timeout_s,
+        per_address=settings.max_pending_bodies_per_address,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     # Added last, so outermost: the time a request waited for admission counts too.
     app.state.request_latency = request_latency()
     app.add_middleware(RequestTimer, histogram=app.state.request_latency)
+    if settings.trusted_proxies:
+        # The client's address from X-Forwarded-For, only when the peer is a trusted proxy
+        # (uvicorn itself is run with proxy_headers off: it would trust 127.0.0.1).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

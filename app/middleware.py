@@ -1,12 +1,17 @@
-"""ASGI middleware: security headers on every answer, a bound on request bodies, and
-admission control."""
+"""ASGI middleware: security headers on every answer, a bound on request bodies (their
+size and how long they take to arrive), admission control, and reads run again after a
+serialization failure."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
+from collections import Counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.i18n import t
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -152,6 +157,144 @@ class BodyLimit:
             f"请求体超过 {limit_mb} MB，未保存。The request body is over {limit_mb} MB; "
             "nothing was saved.",
         )  # fmt: skip
+
+
+class BodyFirst:
+    """Read a request's whole body before it goes further in: before admission, so a client
+    sending its body slowly (or never) holds no slot meant for requests that are ready.
+
+    The body must have arrived `timeout_s` after the request did, or the answer is 408. A
+    body that keeps the reader waiting (more than PROMPT_S for a part of it) counts against
+    its client address while it does; past `per_address` such bodies the answer is 429. A
+    body that arrives with its headers, as almost every one does, counts against nothing.
+    """
+
+    PROMPT_S = 0.2
+
+    def __init__(self, app: ASGIApp, *, timeout_s: float, per_address: int) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+        self.per_address = per_address
+        self._waiting: Counter[str] = Counter()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_body(scope):
+            await self.app(scope, receive, send)
+            return
+        address = scope["client"][0] if scope.get("client") else ""
+        try:
+            messages = await self._read(receive, address)
+        except TimeoutError:
+            detail = _both("clients.body_timeout", seconds=f"{self.timeout_s:g}")
+            title = _both("problem.request_timeout")
+            await _problem(send, scope["path"], 408, title, detail, headers=[CLOSE])
+            return
+        except _TooManyWaiting:
+            title, detail = _both("problem.too_many_requests"), _both("clients.slow_bodies")
+            retry = (b"retry-after", b"1")
+            await _problem(send, scope["path"], 429, title, detail, headers=[CLOSE, retry])
+            return
+        if messages is None:  # the client left (or BodyLimit has answered 413)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _read(self, receive: Receive, address: str) -> list[Message] | None:
+        messages: list[Message] = []
+        counted = False
+        part: asyncio.Future[Message] | None = None
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                while True:
+                    part = asyncio.ensure_future(receive())
+                    if not counted:
+                        await asyncio.wait({part}, timeout=self.PROMPT_S)
+                        if not part.done():
+                            counted = self._wait_in_line(address)
+                    message = await part
+                    if message["type"] != "http.request":
+                        return None
+                    messages.append(message)
+                    if not message.get("more_body", False):
+                        return messages
+        finally:
+            if part is not None and not part.done():
+                part.cancel()
+            if counted:
+                self._waiting[address] -= 1
+                if self._waiting[address] <= 0:
+                    del self._waiting[address]
+
+    def _wait_in_line(self, address: str) -> bool:
+        if self._waiting[address] >= self.per_address:
+            raise _TooManyWaiting
+        self._waiting[address] += 1
+        return True
+
+
+CLOSE = (b"connection", b"close")
+
+
+class _TooManyWaiting(Exception):
+    pass
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = dict(scope["headers"])
+    length = headers.get(b"content-length", b"0").strip()
+    return b"transfer-encoding" in headers or not length.isdigit() or int(length) > 0
+
+
+RETRY_MARK = "stopay.retry_read"
+
+
+def mark_retryable(scope: Scope) -> None:
+    """Tell RetryReads that this request's failure is worth another run (the dependency that
+    made its transaction saw a serialization failure)."""
+    scope.setdefault("state", {})[RETRY_MARK] = True
+
+
+class RetryReads:
+    """Run a read (GET or HEAD) again, up to `retries` times, when its transaction met a
+    serialization failure, rather than answer 503. A read has no body and wrote nothing,
+    and the failure is known before any of its answer was sent, so running it again is safe.
+    """
+
+    def __init__(self, app: ASGIApp, *, retries: int) -> None:
+        self.app = app
+        self.retries = retries
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        state = dict(scope.get("state", {}))
+        for attempt in range(self.retries + 1):
+            # The same scope each time (outer middleware read what routing writes into it),
+            # with the request's state as it was before the first run.
+            scope["state"] = dict(state)
+            last = attempt == self.retries
+            dropped = False
+
+            async def guarded(message: Message, last: bool = last) -> None:
+                nonlocal dropped
+                if message["type"] == "http.response.start" and not last:
+                    dropped = bool(scope["state"].get(RETRY_MARK))
+                if not dropped:
+                    await send(message)
+
+            await self.app(scope, receive, guarded)
+            if not dropped:
+                return
+            await asyncio.sleep(random.uniform(0.005, 0.02) * 2**attempt)
+
+
+def _both(key: str, **params: object) -> str:
+    """Answered before any user or language is known: both languages."""
+    return f"{t(key, 'zh-CN', **params)} / {t(key, 'en', **params)}"
 
 
 async def _overloaded(path: str, send: Send) -> None:

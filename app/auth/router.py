@@ -209,6 +209,7 @@ def me(db: DbSession, user: SignedIn) -> UserRead:
 
 
 def _address(request: Request) -> str:
-    # Behind a reverse proxy this is the proxy's address unless uvicorn is told to trust
-    # X-Forwarded-For (--forwarded-allow-ips); the per-account limit holds either way.
+    # The peer's address; X-Forwarded-For only when the peer is one of the proxies named in
+    # STOPAY_TRUSTED_PROXIES (app/main.py), so a client cannot choose the address that its
+    # failures count against, nor the one the audit trail records.
     return request.client.host if request.client else "unknown"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.models import Event
@@ -132,19 +132,32 @@ def create_api_token(
     return token, row
 
 
+# A token's last_used_at is written at most this often (and never by the read itself).
+TOKEN_TOUCH_EVERY = dt.timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class TokenGrant:
-    """What a valid bearer token lets its caller do: act as `user`, within `scopes`."""
+    """What a valid bearer token lets its caller do: act as `user`, within `scopes`.
+
+    `stale` says the token's last_used_at is due to be written (touch_token, after the
+    request's own transaction); `credential` names the token without being it.
+    """
 
     user: User
     scopes: frozenset[Scope]
+    token_id: int = 0
+    stale: bool = False
+    credential: str = ""
 
 
 def resolve_api_token(db: Session, *, token: str) -> TokenGrant | None:
+    """Reads only: a read request's snapshot must never write (see touch_token)."""
+    digest = _digest(token)
     found = db.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == _digest(token))
+        .where(ApiToken.token_hash == digest)
     ).one_or_none()
     now = utcnow()
     if found is None:
@@ -152,13 +165,32 @@ def resolve_api_token(db: Session, *, token: str) -> TokenGrant | None:
     row, user = found
     if row.revoked_at is not None or row.expires_at <= now or not user.is_active:
         return None
-    # Written at most once a minute, so a busy client does not update the row on every call.
-    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
-        row.last_used_at = now
+    stale = row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_EVERY
     # Never more than the role allows today: a user moved to a lesser role keeps their
     # tokens, but only the scopes the new role may hold.
     scopes = frozenset(Scope(s) for s in row.scopes) & ROLE_SCOPES[Role(user.role)]
-    return TokenGrant(user=user, scopes=scopes)
+    credential = f"token:{digest}"
+    return TokenGrant(user=user, scopes=scopes, token_id=row.id, stale=stale, credential=credential)
+
+
+def touch_token(db: Session, *, token_id: int) -> None:
+    """Write a token's last_used_at, in a short READ COMMITTED transaction of its own.
+
+    At most once a minute, and never waiting: a row another request is writing right now is
+    skipped (that request writes the same time), so any number of concurrent calls on one
+    token cost one UPDATE and block nobody.
+    """
+    now = utcnow()
+    due = (
+        select(ApiToken.id)
+        .where(ApiToken.id == token_id)
+        .where(
+            (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at < now - TOKEN_TOUCH_EVERY)
+        )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    db.execute(update(ApiToken).where(ApiToken.id == due).values(last_used_at=now))
 
 
 def unit_subtree(unit_id: int) -> Select[int]:
@@ -170,7 +202,12 @@ def unit_subtree(unit_id: int) -> Select[int]:
 
 @dataclass(frozen=True)
 class Throttle:
-    """Failed log-ins allowed in a window, per account and per address, before a lock-out."""
+    """Failed log-ins allowed in a window before that kind of attempt waits.
+
+    `per_account` counts one account's failures from one address: a stranger who knows a
+    username and fails from their address does not lock its owner out of theirs.
+    `per_address` counts every failure from one address, whatever the account.
+    """
 
     window: dt.timedelta = dt.timedelta(minutes=15)
     per_account: int = 5
@@ -188,22 +225,21 @@ class Throttle:
 def locked_for(
     db: Session, *, username: str, address: str, now: dt.datetime, throttle: Throttle
 ) -> int | None:
-    """Seconds until the account (or the address) may try again; None when it may now.
+    """Seconds until the account (from this address), or the address, may try again; None
+    when it may now.
 
     Counted from the `auth.login_failed` events, so the lock holds across API replicas and
     restarts, and every attempt is on the record.
     """
     since = now - throttle.window
     failures = select(Event.occurred_at).where(
-        Event.kind == "auth.login_failed", Event.occurred_at > since
+        Event.kind == "auth.login_failed",
+        Event.occurred_at > since,
+        Event.data["address"].astext == address,
     )
-    for key, value, limit in (("username", username, throttle.per_account),
-                              ("address", address, throttle.per_address)):  # fmt: skip
-        recent = db.scalars(
-            failures.where(Event.data[key].astext == value)
-            .order_by(Event.occurred_at.desc())
-            .limit(limit)
-        ).all()
+    of_account = failures.where(Event.data["username"].astext == username)
+    for query, limit in ((of_account, throttle.per_account), (failures, throttle.per_address)):
+        recent = db.scalars(query.order_by(Event.occurred_at.desc()).limit(limit)).all()
         if len(recent) >= limit:
             # Free again once the oldest of the last `limit` failures leaves the window.
             return max(1, int((recent[-1] + throttle.window - now).total_seconds()) + 1)
@@ -212,7 +248,14 @@ def locked_for(
 
 def lock_out(db: Session, *, username: str, address: str, settings: Settings) -> int | None:
     """Seconds this log-in must wait, on the record as `auth.login_locked`; None when it may
-    go ahead. (The page and the token endpoint answer it each in their own way.)"""
+    go ahead. (The page and the token endpoint answer it each in their own way.)
+
+    Attempts on one account from one address take turns: a transaction lock on the pair is
+    held from this count until the attempt's own failure (or success) is committed, so
+    concurrent wrong passwords cannot all pass the count before any is recorded.
+    """
+    pair = f"login:{len(username)}:{username}:{address}"
+    db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(pair, 0))))
     wait_s = locked_for(db, username=username, address=address, now=utcnow(),
                         throttle=Throttle.from_settings(settings))  # fmt: skip
     if wait_s is None:

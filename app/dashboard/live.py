@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.models import Event
 from app.cases.reveal import REVEALED
-from app.intake.live import sse_event
+from app.intake.live import poll_limiter, sse_event
 
 POLL_S = 0.25
 REFRESH_S = 20.0
@@ -69,11 +69,13 @@ async def panel_events(
     while time.monotonic() - started < max_s:
         if await request.is_disconnected():
             return
-        latest = await anyio.to_thread.run_sync(marker)
+        latest = await anyio.to_thread.run_sync(marker, limiter=poll_limiter())
         if latest != seen or time.monotonic() - rendered_at > refresh_s:
             seen, rendered_at = latest, time.monotonic()
             changed = False
-            for name, html in (await anyio.to_thread.run_sync(panels)).items():
+            for name, html in (
+                await anyio.to_thread.run_sync(panels, limiter=poll_limiter())
+            ).items():
                 if sent.get(name) != html:
                     sent[name], changed = html, True
                     yield sse_event(name, html)

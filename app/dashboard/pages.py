@@ -26,11 +26,12 @@ from app.dashboard.live import panel_events
 from app.dashboard.service import overview, queue
 from app.dashboard.trail import CLASSES, graph, trail_accounts
 from app.db import utcnow
-from app.deps import AppSettings, CurrentPrincipal, DbSession, Revealer, Supervisor
+from app.deps import AppSettings, CurrentPrincipal, DbSession, Principal, Revealer, Supervisor
 from app.errors import request_language
 from app.i18n import Language, t
 from app.institutions.models import Institution
 from app.institutions.scorecard import scorecards
+from app.intake.live import live_response
 from app.legal.clock import LegalNow, legal_now
 from app.legal.service import LegalRules
 from app.params import DbId
@@ -39,7 +40,6 @@ from app.web import render, templates
 router = APIRouter(include_in_schema=False)
 QUEUE_ROWS = 30
 SCORECARD_WINDOW = dt.timedelta(hours=24)
-STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
 def helpers(lang: Language, zone: str) -> dict[str, Any]:
@@ -123,12 +123,14 @@ def dashboard_page(
     return render(request, "dash/dashboard.html", context)
 
 
-def _stream(events: Any) -> StreamingResponse:
-    return StreamingResponse(events, media_type="text/event-stream", headers=STREAM_HEADERS)
+def _stream(request: Request, principal: Principal, events: Any) -> StreamingResponse:
+    return live_response(request, principal, events)
 
 
 @router.get("/dashboard/live")
-def dashboard_live(request: Request, settings: AppSettings, user: Supervisor) -> StreamingResponse:
+def dashboard_live(
+    request: Request, settings: AppSettings, user: Supervisor, principal: CurrentPrincipal
+) -> StreamingResponse:
     """Server-sent events: each panel's HTML when it changed (htmx swaps it in)."""
     lang = request_language(request)
     factory = request.app.state.sessionmaker
@@ -138,7 +140,7 @@ def dashboard_live(request: Request, settings: AppSettings, user: Supervisor) ->
         viewer = db.get_one(User, user_id)
         return dashboard_panels(db, user=viewer, settings=settings, lang=lang)
 
-    return _stream(panel_events(request, factory=factory, render=panels))
+    return _stream(request, principal, panel_events(request, factory=factory, render=panels))
 
 
 def case_panels(db: Session, *, case_id: int, settings: Settings, lang: Language) -> dict[str, str]:
@@ -168,7 +170,11 @@ def case_page(
 
 @router.get("/dashboard/cases/{case_no}/live")
 def case_live(
-    request: Request, settings: AppSettings, user: Supervisor, case: VisibleCase
+    request: Request,
+    settings: AppSettings,
+    user: Supervisor,
+    principal: CurrentPrincipal,
+    case: VisibleCase,
 ) -> StreamingResponse:
     """Server-sent events: the case's head, money trail and timeline when they changed."""
     lang = request_language(request)
@@ -178,7 +184,8 @@ def case_live(
         return case_panels(db, case_id=case_id, settings=settings, lang=lang)
 
     factory = request.app.state.sessionmaker
-    return _stream(panel_events(request, factory=factory, render=panels, case_id=case_id))
+    events = panel_events(request, factory=factory, render=panels, case_id=case_id)
+    return _stream(request, principal, events)
 
 
 @router.post("/dashboard/cases/{case_no}/reveal", response_class=HTMLResponse)

@@ -4,6 +4,11 @@ The stream polls the database (every POLL_S) in a short session of its own each 
 open status page holds no connection between polls, and sends the rendered fragment only
 when it changed. It ends when the client goes away, when every instruction has an outcome
 (the page then has nothing left to wait for), or after MAX_STREAM_S (the browser reconnects).
+
+Every live stream (these and the dashboard's) goes through `live_response`: at most so many
+open at once per user and per token or log-in session (StreamCaps, 429 past them), and their
+polls run on POLL_THREADS threads of their own, so open streams never take the threads that
+requests need.
 """
 
 from __future__ import annotations
@@ -11,21 +16,32 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import threading
 import time
+import weakref
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import anyio
 from fastapi import Request
+from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.types import Receive, Scope, Send
 
 from app.cases.models import Account, Case, CaseAccount
 from app.dispatch.models import Instruction, InstructionState, Outcome
+from app.errors import AppError, request_language
+from app.i18n import t
 from app.institutions.models import Institution
 from app.privacy import shown_account_no
+
+if TYPE_CHECKING:
+    from app.deps import Principal
 
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
@@ -33,6 +49,81 @@ MAX_STREAM_S = 600.0
 OPEN_STATES = {InstructionState.pending, InstructionState.sent, InstructionState.escalated}
 BAD_OUTCOMES = {Outcome.mismatch, Outcome.rejected, Outcome.account_not_found, Outcome.no_funds}
 SSE_LINE_END = re.compile(r"\r\n|\r|\n")
+POLL_THREADS = 8
+STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+class TooManyStreams(AppError):
+    status_code = 429
+    title_key = "problem.too_many_requests"
+
+
+class StreamCaps:
+    """Live streams open at once in this API process, per user and per credential."""
+
+    def __init__(self, *, per_user: int, per_credential: int) -> None:
+        self.per_user = per_user
+        self.per_credential = per_credential
+        self._users: Counter[int] = Counter()
+        self._credentials: Counter[str] = Counter()
+        self._lock = threading.Lock()  # taken in the threadpool, given back in the loop
+
+    def take(self, *, user_id: int, credential: str) -> bool:
+        with self._lock:
+            full = self._users[user_id] >= self.per_user
+            if full or self._credentials[credential] >= self.per_credential:
+                return False
+            self._users[user_id] += 1
+            self._credentials[credential] += 1
+            return True
+
+    def give(self, *, user_id: int, credential: str) -> None:
+        with self._lock:
+            self._users[user_id] -= 1
+            self._credentials[credential] -= 1
+            self._users += Counter()  # drops the zeros
+            self._credentials += Counter()
+
+
+class _CappedStream(StreamingResponse):
+    """Gives its place back when the stream ends, however it ends."""
+
+    def __init__(self, events: AsyncIterator[str], *, release: Callable[[], None]) -> None:
+        super().__init__(events, media_type="text/event-stream", headers=STREAM_HEADERS)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+def live_response(
+    request: Request, principal: Principal, events: AsyncIterator[str]
+) -> StreamingResponse:
+    """The stream of `events`, or 429 when its user or credential has too many open."""
+    caps: StreamCaps = request.app.state.stream_caps
+    user_id, credential = principal.user.id, principal.credential_key
+    if not caps.take(user_id=user_id, credential=credential):
+        lang = request_language(request)
+        limits = {"per_user": caps.per_user, "per_credential": caps.per_credential}
+        detail = t("clients.too_many_streams", lang, **limits)
+        raise TooManyStreams(detail, headers={"Retry-After": "5"})
+    return _CappedStream(events, release=lambda: caps.give(user_id=user_id, credential=credential))
+
+
+_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def poll_limiter() -> anyio.CapacityLimiter:
+    """The threads every live stream's polls share (one set per event loop)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _LIMITERS:
+        _LIMITERS[loop] = anyio.CapacityLimiter(POLL_THREADS)
+    return _LIMITERS[loop]
 
 
 @dataclass(frozen=True)
@@ -169,7 +260,7 @@ async def status_events(
     while time.monotonic() - started < max_s:
         if await request.is_disconnected():
             return
-        view = await anyio.to_thread.run_sync(snapshot)
+        view = await anyio.to_thread.run_sync(snapshot, limiter=poll_limiter())
         fragment = render(view)
         if fragment != previous:
             previous, last_sent = fragment, time.monotonic()

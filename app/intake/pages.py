@@ -30,7 +30,7 @@ from app.errors import Forbidden, Invalid, field_errors, request_language
 from app.i18n import LANGUAGES, MESSAGES, Language, t
 from app.institutions.models import Institution, InstitutionKind
 from app.intake.form import TRANSFER_INPUTS, build_payload, fraud_type_code, row_counts
-from app.intake.live import CaseStatusView, read_status, status_events
+from app.intake.live import CaseStatusView, live_response, read_status, status_events
 from app.intake.parsing import format_local
 from app.intake.schemas import DRAFT_KEY_PATTERN, DraftSummary
 from app.intake.service import delete_draft, find_draft, list_drafts, submitted_case_no
@@ -281,7 +281,9 @@ def case_status(
 
 
 @router.get("/intake/cases/{case_no}/live")
-def case_status_stream(request: Request, user: AnyUser, case: VisibleCase) -> StreamingResponse:
+def case_status_stream(
+    request: Request, user: AnyUser, principal: CurrentPrincipal, case: VisibleCase
+) -> StreamingResponse:
     """Server-sent events: the status fragment whenever it changes (htmx swaps it in)."""
     events = status_events(
         request,
@@ -289,8 +291,4 @@ def case_status_stream(request: Request, user: AnyUser, case: VisibleCase) -> St
         case_id=case.id,
         render=_status_renderer(request_language(request)),
     )
-    return StreamingResponse(
-        events,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return live_response(request, principal, events)

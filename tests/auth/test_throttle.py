@@ -1,7 +1,9 @@
-"""Log-ins are throttled per account and per address; every attempt is on the record."""
+"""Log-ins are throttled per account from an address, and per address; every attempt is on
+the record."""
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
@@ -45,6 +47,18 @@ def test_five_failures_lock_the_account_even_against_the_right_password(
     other = make_user(db)
     fine = _token(client, other.username, PASSWORD)
     assert fine.status_code == 201
+
+
+def test_an_accounts_lock_holds_only_at_the_address_that_failed(
+    app: FastAPI, client: TestClient, db: Session
+) -> None:
+    user = make_user(db)
+    for _ in range(5):
+        assert _token(client, user.username, "guess").status_code == 401
+    assert _token(client, user.username, PASSWORD).status_code == 429
+    # The owner, elsewhere, is not kept out by whoever failed at "testclient".
+    with TestClient(app, client=("192.0.2.10", 50000)) as elsewhere:
+        assert _token(elsewhere, user.username, PASSWORD).status_code == 201
 
 
 def test_twenty_failures_from_one_address_lock_that_address(
