@@ -131,7 +131,7 @@ def _aware(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     return value.replace(tzinfo=zone) if value.tzinfo is None else value
 
 
-def _resolve_account(
+def resolve_account(
     ref: AccountRef, path: str, directory: Directory, problems: list[FieldProblem]
 ) -> ResolvedAccount | None:
     account_no = ref.account_no.strip()
@@ -308,8 +308,8 @@ def resolve_case(
         occurred_at = _aware(item.occurred_at, zone)
         problems += _check_time(occurred_at, f"transfers.{i}.occurred_at",
                                 received_at - LOOKBACK, now, "case.time_too_old")  # fmt: skip
-        source = _resolve_account(item.from_, f"transfers.{i}.from", directory, problems)
-        target = _resolve_account(item.to, f"transfers.{i}.to", directory, problems)
+        source = resolve_account(item.from_, f"transfers.{i}.from", directory, problems)
+        target = resolve_account(item.to, f"transfers.{i}.to", directory, problems)
         if source is None or target is None:
             continue
         if source.key == target.key:

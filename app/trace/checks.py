@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cases.schemas import AccountRef
-from app.cases.validation import LOOKBACK, Directory, FieldProblem, _resolve_account
+from app.cases.validation import LOOKBACK, Directory, FieldProblem, resolve_account
 from app.institutions.models import Institution
 from app.trace.service import Onward
 
@@ -29,7 +29,7 @@ def check_onward(
     for i, o in enumerate(onward):
         path = f"data.onward_transfers.{i}"
         ref = AccountRef(institution=o.institution, account_no=o.account_no)
-        resolved = _resolve_account(ref, path, directory, problems)
+        resolved = resolve_account(ref, path, directory, problems)
         if not earliest <= o.occurred_at <= latest:
             problems.append(
                 FieldProblem(
