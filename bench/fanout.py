@@ -87,6 +87,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: `app`, `bench`, `tests` import
 
 from bench.intake import (  # noqa: E402
+    AUDIT_KEY,
     SECRET_KEY,
     card_no,
     create_database,
@@ -342,6 +343,7 @@ def make_stack(
         "DATABASE_URL": url,
         "BROKER_URL": broker_url,
         "STOPAY_SECRET_KEY": SECRET_KEY,
+        "STOPAY_AUDIT_KEY": AUDIT_KEY,
         "STOPAY_DEMO": "false",
         "STOPAY_DATA_DIR": str(logs),
         "STOPAY_API_PORT": str(api_port),

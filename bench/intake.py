@@ -58,6 +58,7 @@ ADMIN_URL = os.environ.get(
 )
 BROKER_URL = "redis://127.0.0.1:6379/14"
 SECRET_KEY = "bench-secret-key-not-the-default"
+AUDIT_KEY = "bench-audit-key-not-in-the-database"
 HEADING = "## Intake (bench/intake.py)"
 PREAMBLE = (
     "# Benchmarks\n\n"
@@ -234,6 +235,7 @@ def prepare_database(url: str) -> str:
         broker_url=BROKER_URL,
         demo=False,
         secret_key=SECRET_KEY,
+        audit_key=AUDIT_KEY,
         _env_file=None,
     )
     seed_database(settings, url)
@@ -292,7 +294,11 @@ def start_api(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
         k: v for k, v in os.environ.items() if k not in ("STOPAY_DATABASE_URL", "STOPAY_BROKER_URL")
     }
     env.update(
-        DATABASE_URL=url, BROKER_URL=BROKER_URL, STOPAY_SECRET_KEY=SECRET_KEY, STOPAY_DEMO="false"
+        DATABASE_URL=url,
+        BROKER_URL=BROKER_URL,
+        STOPAY_SECRET_KEY=SECRET_KEY,
+        STOPAY_AUDIT_KEY=AUDIT_KEY,
+        STOPAY_DEMO="false",
     )
     # A file, not a pipe: uvicorn's access log would fill a pipe nobody reads and stall it.
     with log.open("wb") as out:
