@@ -533,6 +533,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-CN": "该 Idempotency-Key 已用于另一个不同的请求，请换一个新键",
         "en": "This Idempotency-Key was used with a different request; send a new key",
     },
+    "instruction.account_under_way": {
+        "zh-CN": "该账户已有{kind}指令（#{id}）在办理中，请等待机构答复后再更正重发",
+        "en": "A {kind} instruction about this account (#{id}) is still under way; "
+        "wait for its outcome before resending",
+    },
     "instruction.not_resendable": {
         "zh-CN": "只有被机构以“信息不符”或“拒绝”退回的止付指令可以更正重发",
         "en": "Only a stop-payment answered mismatch or rejected can be corrected and resent",

@@ -23,7 +23,13 @@ from app.db import utcnow
 from app.deps import AppSettings, DbSession, IntakeUser
 from app.dispatch.models import Instruction
 from app.dispatch.schemas import InstructionCorrection
-from app.dispatch.service import AlreadyResent, NotResendable, resend_corrected
+from app.dispatch.service import (
+    AlreadyResent,
+    NotResendable,
+    UnderWay,
+    lock_case_account,
+    resend_corrected,
+)
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
 from app.idempotency import ActionOnce
@@ -54,6 +60,24 @@ def _checked(
     )
 
 
+def _locked_original(db: DbSession, *, case_id: int, instruction_id: int) -> Instruction | None:
+    """The instruction, with its account's turn in the case taken first (as freeze, renew and
+    release take it, so they and a resend run one after the other) and then its own row."""
+    account_id = db.scalar(
+        select(Instruction.account_id).where(
+            Instruction.id == instruction_id, Instruction.case_id == case_id
+        )
+    )
+    if account_id is not None:
+        lock_case_account(db, case_id=case_id, account_id=account_id)
+    return db.scalar(
+        select(Instruction)
+        .where(Instruction.id == instruction_id, Instruction.case_id == case_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 @router.post(
     "/{case_no}/instructions/{instruction_id}/resend",
     status_code=201,
@@ -65,7 +89,9 @@ def _checked(
     responses={
         409: {
             "description": "Only a stop-payment answered mismatch or rejected can be corrected "
-            "and resent, and only once: `replacement_id` names the resend already made"
+            "and resent, and only once: `replacement_id` names the resend already made; and "
+            "not while another stop-payment, freeze or release of the account is under way: "
+            "`under_way_id` names it"
         }
     },
 )
@@ -84,11 +110,7 @@ def resend(
         correction = _checked(body, received_at=case.received_at, zone=ZoneInfo(settings.timezone))
     except CaseInvalid as exc:
         raise invalid(exc, lang) from exc
-    original = db.scalar(
-        select(Instruction)
-        .where(Instruction.id == instruction_id, Instruction.case_id == case.id)
-        .with_for_update()
-    )
+    original = _locked_original(db, case_id=case.id, instruction_id=instruction_id)
     if original is None:
         raise NotFound(t("instruction.not_found", lang, id=instruction_id))
     try:
@@ -106,5 +128,9 @@ def resend(
     except AlreadyResent as exc:
         message = t("instruction.already_resent", lang, replacement_id=exc.replacement_id)
         raise Conflict(message, extra={"replacement_id": exc.replacement_id}) from exc
+    except UnderWay as exc:
+        kind = t(f"kind.{exc.kind}", lang).lower()
+        message = t("instruction.account_under_way", lang, kind=kind, id=exc.instruction_id)
+        raise Conflict(message, extra={"under_way_id": exc.instruction_id}) from exc
     rollup_status(db, case_id=case.id)
     return once.answer(read_back(db, resent), status_code=201)

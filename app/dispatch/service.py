@@ -87,6 +87,35 @@ def lock_case_account(db: Session, *, case_id: int, account_id: int) -> None:
     )
 
 
+# An action on an account waits for these to be answered: one of them under way at a time.
+ACCOUNT_ACTIONS = (
+    InstructionKind.stop_payment.value,
+    InstructionKind.freeze.value,
+    InstructionKind.release.value,
+)
+OPEN_STATES = (
+    InstructionState.pending.value,
+    InstructionState.sent.value,
+    InstructionState.escalated.value,
+)
+
+
+def under_way(db: Session, *, case_id: int, account_id: int) -> Instruction | None:
+    """A stop-payment, freeze or release of the account in the case still waiting for its
+    outcome (read with the account's turn held, so it is still so when the caller acts)."""
+    return db.scalar(
+        select(Instruction)
+        .where(
+            Instruction.case_id == case_id,
+            Instruction.account_id == account_id,
+            Instruction.kind.in_(ACCOUNT_ACTIONS),
+            Instruction.state.in_(OPEN_STATES),
+        )
+        .order_by(Instruction.id)
+        .limit(1)
+    )
+
+
 def institution_lanes(db: Session, institution_ids: set[int]) -> dict[int, Lane]:
     kinds = db.execute(
         select(Institution.id, Institution.kind).where(Institution.id.in_(institution_ids))
@@ -109,6 +138,15 @@ class AlreadyResent(Exception):
         self.replacement_id = replacement_id
 
 
+class UnderWay(Exception):
+    """Another instruction on the account is waiting for its outcome: one at a time."""
+
+    def __init__(self, busy: Instruction) -> None:
+        super().__init__(f"{busy.kind} {busy.id} is under way on the account")
+        self.instruction_id = busy.id
+        self.kind = busy.kind
+
+
 def replacement_of(db: Session, *, original_id: int) -> int | None:
     return db.scalar(select(Instruction.id).where(Instruction.replaces_id == original_id))
 
@@ -126,7 +164,9 @@ def resend_corrected(
     """A new stop-payment with the corrected fields (a new key: it is a new request).
 
     Once per original: the caller holds the original's row lock, and the unique
-    `replaces_id` stops a second resend that got past it.
+    `replaces_id` stops a second resend that got past it. One instruction under way per
+    account: the caller holds the account's turn (`lock_case_account`), and a stop-payment,
+    freeze or release of it still waiting for its outcome refuses the resend.
     """
     if (
         original.kind != InstructionKind.stop_payment.value
@@ -137,6 +177,10 @@ def resend_corrected(
     earlier = replacement_of(db, original_id=original.id)
     if earlier is not None:
         raise AlreadyResent(earlier)
+    if original.account_id is not None:
+        busy = under_way(db, case_id=original.case_id, account_id=original.account_id)
+        if busy is not None:
+            raise UnderWay(busy)
     order = InstructionOrder(
         kind=InstructionKind.stop_payment,
         institution_id=original.institution_id,

@@ -27,7 +27,7 @@ from app.cases.models import Account, Case, CaseAccount, Transfer
 from app.cases.validation import normalise_account_no
 from app.config import Settings
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
-from app.dispatch.service import InstructionOrder, create_instructions
+from app.dispatch.service import InstructionOrder, create_instructions, under_way
 from app.dispatch.transitions import move
 from app.institutions.models import Institution
 from app.legal.models import Document, ReturnState, VictimReturn
@@ -131,14 +131,7 @@ def find_case_account(
 
 def _under_way(db: Session, *, case_id: int, account_id: int) -> Instruction | None:
     """A stop-payment, freeze or release of the account still waiting for its outcome."""
-    return db.scalar(
-        select(Instruction).where(
-            Instruction.case_id == case_id,
-            Instruction.account_id == account_id,
-            Instruction.kind.in_([*HOLD_KINDS, InstructionKind.release.value]),
-            Instruction.state.in_(OPEN),
-        )
-    )
+    return under_way(db, case_id=case_id, account_id=account_id)
 
 
 def _latest_stop(db: Session, *, case_id: int, account_id: int) -> Instruction | None:

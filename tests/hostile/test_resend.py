@@ -1,26 +1,35 @@
 """A bounced stop-payment is corrected and resent once, with fields checked as intake checks
-them: a second resend is a 409 naming the first, a time out of the report's window a 422."""
+them: a second resend is a 409 naming the first, a time out of the report's window a 422.
+A resend takes the account's turn like a freeze, renewal or release: while another of them is
+under way on the account it is a 409 naming it, and at the same moment only one goes."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.models import Event
 from app.audit.service import record_event
 from app.db import make_engine, make_sessionmaker, transaction, utcnow
-from app.dispatch.models import Instruction, InstructionKind
-from app.dispatch.service import InstructionOrder, create_instructions
+from app.dispatch.models import Instruction, InstructionKind, Outbox
+from app.dispatch.service import OPEN_STATES, InstructionOrder, create_instructions
 from app.migrate import downgrade, upgrade
 from tests.conftest import migrated_database
 from tests.factories import make_user
-from tests.hostile.repeat_fixtures import Scene, bounced
+from tests.hostile.repeat_fixtures import Scene, bounced, committed, own_app, own_database
+
+__all__ = ["committed", "own_app", "own_database"]
 
 
 def _resend(client: TestClient, scene: Scene, original: int, body: dict[str, Any]) -> Any:
@@ -212,3 +221,90 @@ def test_resends_made_before_the_revision_are_linked_first_one_only() -> None:
             ]
         finally:
             engine.dispose()
+
+
+FREEZE_DOCUMENT = "穗公（反诈）冻字〔2026〕8号"
+
+
+def _freeze_body(scene: Scene) -> dict[str, str]:
+    return {**scene.account, "document_no": FREEZE_DOCUMENT, "amount": str(scene.amount)}
+
+
+def _on_account(db: Session, scene: Scene) -> list[tuple[int, str, str]]:
+    """Every instruction of the case on the scene's account: id, kind, state."""
+    rows = db.execute(
+        select(Instruction.id, Instruction.kind, Instruction.state)
+        .where(
+            Instruction.case_id == scene.case.id,
+            Instruction.account_id == scene.stop.account_id,
+        )
+        .order_by(Instruction.id)
+    )
+    return [(row.id, row.kind, row.state) for row in rows]
+
+
+def _resent_events(db: Session, scene: Scene) -> int:
+    query = select(func.count()).where(
+        Event.case_id == scene.case.id, Event.kind == "instruction.resent"
+    )
+    return db.scalar(query) or 0
+
+
+@pytest.mark.parametrize(("language", "words"), [("zh-CN", "冻结"), ("en", "freeze")])
+def test_a_resend_while_a_freeze_is_under_way_is_a_409_naming_it_and_creates_nothing(
+    client: TestClient, db: Session, scene: Scene, language: str, words: str
+) -> None:
+    frozen = client.post(scene.url("freezes"), json=_freeze_body(scene), headers=scene.headers)
+    assert frozen.status_code == 201, frozen.text
+    freeze_id = frozen.json()["id"]
+    before = _on_account(db, scene)
+    outbox = db.scalar(select(func.count()).select_from(Outbox))
+    headers = {**scene.headers, "Accept-Language": language}
+    url = scene.url(f"instructions/{scene.stop.id}/resend")
+    answer = client.post(url, json={"holder_name": "刘某某"}, headers=headers)
+    assert answer.status_code == 409, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["under_way_id"] == freeze_id
+    assert f"#{freeze_id}" in problem["detail"]
+    assert words in problem["detail"]
+    db.expire_all()
+    assert _on_account(db, scene) == before
+    assert db.scalar(select(func.count()).select_from(Outbox)) == outbox
+    assert _resent_events(db, scene) == 0
+
+
+def _race(client: TestClient, committed: sessionmaker[Session]) -> tuple[Scene, list[Any]]:
+    """A freeze and a resend of one bounced stop-payment, posted at the same moment."""
+    with transaction(committed) as db:
+        scene = Scene(db)
+        bounced(scene.stop)
+    posts = [
+        (scene.url("freezes"), _freeze_body(scene)),
+        (scene.url(f"instructions/{scene.stop.id}/resend"), {"holder_name": "刘某某"}),
+    ]
+    start = threading.Barrier(len(posts))
+
+    def post(i: int) -> httpx.Response:
+        start.wait(timeout=30)
+        url, body = posts[i]
+        return client.post(url, json=body, headers=scene.tokens[i])
+
+    with ThreadPoolExecutor(max_workers=len(posts)) as pool:
+        return scene, list(pool.map(post, range(len(posts))))
+
+
+def test_a_freeze_and_a_resend_at_the_same_moment_leave_one_instruction_under_way(
+    own_app: FastAPI, committed: sessionmaker[Session]
+) -> None:
+    """Committed requests on real connections, several rounds: whichever takes the account's
+    turn first goes (201), the other sees it and is a 409."""
+    with TestClient(own_app) as client:
+        for _ in range(4):
+            scene, answers = _race(client, committed)
+            assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+            with committed() as db:
+                busy = [row for row in _on_account(db, scene) if row[2] in OPEN_STATES]
+            assert len(busy) == 1, busy
+            [won] = [a for a in answers if a.status_code == 201]
+            assert busy[0][0] == won.json()["id"]
