@@ -1,7 +1,9 @@
 """Schemathesis against /openapi.json: no 5xx, every answer as documented, log-in enforced.
 
-The cases are generated from the schema the app serves, and sent to the app in process (ASGI)
-inside the test's rolled-back transaction. schemathesis's own loader for fixtures
+The cases are generated from the schema the app serves, and sent to the app in process (ASGI).
+Each role's run (call-taker, supervisor, admin, and a stranger with no credentials) commits
+into a throw-away database of its own, as the service would, and publishes what it sends to a
+Redis database no other test uses, emptied before and after. schemathesis's own loader for fixtures
 (`schemathesis.pytest.from_fixture`) fails on pytest 9.2 (it sets `Function._nodeid`, which
 is gone), so each operation gets a Hypothesis test built from `APIOperation.as_strategy`,
 reported as a subtest.
@@ -11,19 +13,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import redis
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.models import ROLE_SCOPES, Role
+from app.config import Settings
+from app.db import make_engine, make_sessionmaker, transaction
 from app.errors import PROBLEM_JSON
+from app.main import create_app
+from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET, migrated_database
 from tests.factories import bearer, case_payload, make_unit, make_user
 from tests.test_route_roles import MATRIX, ROLE_OF
 
@@ -49,6 +57,47 @@ RULES_BEYOND_THE_SCHEMA = {
         "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
     }
 }
+
+
+# These runs' own Redis database: no other test or bench uses 9 (`grep -rn "6379/" tests bench`).
+OWN_BROKER = "redis://127.0.0.1:6379/9"
+
+
+@dataclass(frozen=True)
+class Own:
+    """The app on a throw-away database, a client of it, and committing sessions."""
+
+    app: FastAPI
+    client: TestClient
+    sessions: sessionmaker[Session]
+
+
+@pytest.fixture
+def own() -> Iterator[Own]:
+    broker = redis.Redis.from_url(OWN_BROKER)
+    broker.flushdb()
+    try:
+        with migrated_database() as url:
+            settings = Settings(
+                database_url=url,
+                broker_url=OWN_BROKER,
+                demo=False,
+                secret_key=TEST_SECRET,
+                audit_key=TEST_AUDIT_KEY,
+                default_language="en",
+                _env_file=None,  # type: ignore[call-arg]
+            )
+            app = create_app(settings)
+            engine = make_engine(url)
+            try:
+                with TestClient(app, base_url="http://testserver") as client:
+                    yield Own(app, client, make_sessionmaker(engine))
+            finally:
+                engine.dispose()
+                app.state.engine.dispose()
+    finally:
+        broker.flushdb()
+        broker.close()
 
 
 def _operations(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -111,20 +160,19 @@ def _answers_as_documented(case: Case) -> None:
 
 
 @pytest.mark.parametrize("role", [Role.call_taker, Role.supervisor, Role.admin])
-def test_every_answer_is_documented(
-    app: FastAPI, client: TestClient, db: Session, subtests: pytest.Subtests, role: Role
-) -> None:
+def test_every_answer_is_documented(own: Own, subtests: pytest.Subtests, role: Role) -> None:
     # Each role reaches its own operations past the log-in, with every scope it may hold.
-    unit = make_unit(db)
-    taker = bearer(db, make_user(db, role=Role.call_taker, unit=unit))
-    created = client.post("/api/v1/cases", json=case_payload(transfers=2), headers=taker)
+    with transaction(own.sessions) as db:
+        unit = make_unit(db)
+        taker = bearer(db, make_user(db, role=Role.call_taker, unit=unit))
+        headers = bearer(db, make_user(db, role=role, unit=unit), scopes=ROLE_SCOPES[role])
+    created = own.client.post("/api/v1/cases", json=case_payload(transfers=2), headers=taker)
     assert created.status_code == 201, created.text
-    headers = bearer(db, make_user(db, role=role, unit=unit), scopes=ROLE_SCOPES[role])
     token = headers["Authorization"].removeprefix("Bearer ")
-    document = client.get("/openapi.json").json()
+    document = own.client.get("/openapi.json").json()
     with_body = [label for label, operation in _operations(document) if "requestBody" in operation]
     schema = _load(
-        app,
+        own.app,
         auth={"openapi": {"bearer": {"bearer": token}}},
         operations=[{"include-name": with_body, "checks": RULES_BEYOND_THE_SCHEMA}],
     )
@@ -148,9 +196,9 @@ def _refused_to_a_stranger(case: Case) -> None:
 
 
 def test_strangers_are_refused_everywhere_but_the_public_operations(
-    app: FastAPI, subtests: pytest.Subtests
+    own: Own, subtests: pytest.Subtests
 ) -> None:
-    schema = _load(app)
+    schema = _load(own.app)
     public = {
         label for label, operation in _operations(schema.raw_schema) if "security" not in operation
     }
