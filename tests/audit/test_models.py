@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -43,3 +43,33 @@ def test_an_event_is_stamped_when_written_not_when_its_transaction_began(db: Ses
 def test_ranges_cannot_close_so_fast_that_honest_commits_look_like_tampering() -> None:
     with pytest.raises(ValidationError, match="audit_close_after_s"):
         Settings(secret_key=TEST_SECRET, audit_close_after_s=0)
+
+
+def test_writing_events_takes_no_extra_statement(db: Session) -> None:
+    """The audit service's mark rides in the first event's INSERT: no extra round trip per
+    transaction on the callback path, and the rows read back without another query."""
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if not statement.startswith(("SAVEPOINT", "RELEASE")):  # the test's own transaction
+            statements.append(statement)
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        first = record_event(db, kind="test.one_statement", data={"n": 1})
+        db.flush()
+        assert (first.kind, first.actor_kind, first.data) == (
+            "test.one_statement",
+            "system",
+            {"n": 1},
+        )
+        assert len(statements) == 1, statements
+        more = [record_event(db, kind="test.one_statement", data={"n": n}) for n in (2, 3)]
+        db.flush()
+        assert first.id < more[0].id < more[1].id
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    # The first event carries the mark; the later ones go in one statement.
+    assert len(statements) == 2, statements
+    assert all(s.startswith("INSERT INTO event") for s in statements), statements
