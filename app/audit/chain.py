@@ -170,9 +170,23 @@ class _Walk:
     head: EventSeal | None = None
     broken_at: int | None = None
     reason: str | None = None
+    # Keys a later key took over from: one of them on a later seal is a forgery with a
+    # retired (perhaps leaked) key.
+    retired: set[str] = field(default_factory=set)
+
+    def step(self, link: EventSeal) -> None:
+        if self.head is not None and self.head.key_id != link.key_id:
+            self.retired.add(self.head.key_id)
+        self.sealed, self.closed, self.head = self.sealed + 1, link.closed_upto, link
 
 
-def verify(db: Session, *, keys: Keyring, checkpoints: Path | None = None) -> Verdict:
+def verify(
+    db: Session,
+    *,
+    keys: Keyring,
+    checkpoints: Path | None = None,
+    checkpoint_interval_s: float = 60.0,
+) -> Verdict:
     """Walk the whole chain in order, recomputing every seal; then look for events slipped
     into a closed range, and hold the chain against the latest checkpoint if there is one."""
     rows = db.execute(
@@ -188,12 +202,12 @@ def verify(db: Session, *, keys: Keyring, checkpoints: Path | None = None) -> Ve
             if fault is not None:
                 walk.broken_at, walk.reason = fault
                 break
-            walk.sealed, walk.closed, walk.head = walk.sealed + 1, link.closed_upto, link
+            walk.step(link)
     finally:
         rows.close()  # a server-side cursor, left open when the walk stops early
     findings = _intruders(db, closed=walk.closed) + _backdated(db)
     if checkpoints is not None:
-        findings += against_checkpoint(db, checkpoints, keys=keys)
+        findings += against_checkpoint(db, checkpoints, keys=keys, interval_s=checkpoint_interval_s)
     return Verdict(
         sealed=walk.sealed,
         unsealed=_unsealed(db),
@@ -223,6 +237,8 @@ def _link_reason(keys: Keyring, walk: _Walk, link: EventSeal, event: Event | Non
         return "it does not follow the seal before it"
     if link.key_id not in keys.keys:
         return f"it is sealed with key {link.key_id!r}, which is not configured"
+    if link.key_id in walk.retired:
+        return f"it is sealed with key {link.key_id!r}, retired before it by a later key"
     if event is None:
         return f"event {link.event_id} is missing"
     made = digest(
