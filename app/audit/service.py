@@ -82,5 +82,6 @@ def _first_in_transaction(db: Session) -> bool:
 def allow_audit_writes(db: Session) -> None:
     """Mark this transaction (or savepoint) as the audit service's, once: for writers that
     insert events otherwise than with record_event or as_audit_writer."""
+    db.flush()  # an event waiting to be inserted may be the one to carry the mark
     if _first_in_transaction(db):
         db.connection().execute(text("SELECT set_config(:name, 'on', true)"), {"name": _WRITER})
