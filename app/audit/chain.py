@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ from app.audit.checkpoint import against_checkpoint
 from app.audit.keys import Keyring
 from app.audit.models import Event, EventSeal
 from app.db import insert_rows
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 # Events are sealed in batches of at most this many per pass.
@@ -128,6 +131,12 @@ def _in_time(rows: Iterable[Row[Event, dt.datetime]]) -> list[Event]:
         if latest is None or event.occurred_at >= latest - SLACK:
             events.append(event)
             latest = max(latest or event.occurred_at, event.occurred_at)
+        else:
+            log.error(
+                "audit: event %d is backdated (%s); it is not sealed",
+                event.id,
+                event.occurred_at.isoformat(),
+            )
     return events
 
 
