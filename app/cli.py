@@ -406,7 +406,12 @@ def audit_verify(seal: bool) -> None:
             while chain.seal(db, keys=keys, close_after_s=settings.audit_close_after_s):
                 pass
     with _db() as db:
-        verdict = chain.verify(db, keys=keys, checkpoints=settings.audit_checkpoint_path)
+        verdict = chain.verify(
+            db,
+            keys=keys,
+            checkpoints=settings.audit_checkpoint_path,
+            checkpoint_interval_s=settings.audit_checkpoint_interval_s,
+        )
     if not settings.audit_checkpoint_path.exists():
         click.echo(
             f"No checkpoint file at {settings.audit_checkpoint_path}: a cut tail would not show."

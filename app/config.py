@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     audit_checkpoint_interval_s: float = Field(default=60.0, gt=0)
     # An event id still missing this long after a higher id was sealed is taken as rolled
     # back: the range below is closed, and an event turning up in it later is never sealed.
-    audit_close_after_s: float = Field(default=300.0, ge=0)
+    audit_close_after_s: float = Field(default=300.0, ge=60)
 
     @field_validator("audit_key", "audit_key_file", mode="before")
     @classmethod

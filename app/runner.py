@@ -24,7 +24,9 @@ from app.config import Settings
 from app.demo import DEMO_USERS
 from app.embedded import EmbeddedPostgres, EmbeddedRedis
 
-STOP_TIMEOUT_S = 15.0
+# A worker's warm shutdown waits for its running tasks, then seals and checkpoints the audit
+# chain (workers/maintenance.py): as long as docker-compose's stop_grace_period.
+STOP_TIMEOUT_S = 60.0
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
-from celery.signals import worker_shutdown
+from celery.signals import worker_shutdown, worker_shutting_down
 
 from app.audit.chain import seal
 from app.audit.checkpoint import write_checkpoint
@@ -67,10 +67,13 @@ def checkpoint_audit_chain() -> int | None:
     return None if point is None else point.seq
 
 
+@worker_shutting_down.connect
 @worker_shutdown.connect
 def _checkpoint_on_shutdown(**_: object) -> None:
     """A stopping worker seals what is waiting and checkpoints the head: the last events
-    before a shutdown are covered too."""
+    before a shutdown are covered too. Once as the shutdown begins (a warm shutdown then waits
+    for running tasks, and a container may be killed before it ends) and again at its end if
+    the head moved meanwhile."""
     try:
         seal_audit_trail()
         checkpoint_audit_chain()

@@ -10,22 +10,31 @@ Event ids come from a sequence, and a rolled-back transaction leaves a hole. Eac
 `closed_upto`: every id up to it is sealed or was rolled back (still missing
 `audit_close_after_s` after a higher id was sealed). The sealer never seals an event in a
 closed range, and `stopay audit verify` names one that turns up there.
+
+An event is stamped when its row is inserted, right after its id is drawn, so ids and times
+rise together. The sealer refuses an event dated more than `SLACK` before the sealed event
+under its id (a backdated row slipped into an id not yet closed), leaves it out of the chain,
+and verify names it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, ScalarSelect, SQLColumnExpression, func, select, text
+from sqlalchemy.orm import Session, aliased
 
 from app.audit.checkpoint import against_checkpoint
 from app.audit.keys import Keyring
 from app.audit.models import Event, EventSeal
 from app.db import insert_rows
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 # Events are sealed in batches of at most this many per pass.
@@ -33,6 +42,9 @@ BATCH = 5000
 # The sealer looks this far below the last sealed id for events committed late.
 LATE_WINDOW = 100_000
 SEALER_LOCK = 0x5E41  # pg_advisory_xact_lock key: one sealer at a time
+# How far an event may be dated before the sealed event under its id (a busy machine can stall
+# a session between drawing an id and stamping the row).
+SLACK = dt.timedelta(seconds=60)
 
 
 def content(event: Event) -> str:
@@ -60,8 +72,8 @@ def seal(db: Session, *, keys: Keyring, close_after_s: float, batch: int = BATCH
     last = db.scalars(select(EventSeal).order_by(EventSeal.seq.desc()).limit(1)).first()
     seq, prev, closed = (last.seq, last.hash, last.closed_upto) if last else (0, GENESIS, 0)
     top = db.scalar(select(func.max(EventSeal.event_id))) or 0
-    events = db.scalars(
-        select(Event)
+    found = db.execute(
+        select(Event, _floor(Event.id))
         .where(
             Event.id > max(closed, top - LATE_WINDOW),
             ~select(EventSeal.event_id).where(EventSeal.event_id == Event.id).exists(),
@@ -69,6 +81,7 @@ def seal(db: Session, *, keys: Keyring, close_after_s: float, batch: int = BATCH
         .order_by(Event.id)
         .limit(batch)
     ).all()
+    events = _in_time(found)
     if not events:
         return 0
     # Closed below every event of this pass: a seal's event is always above its closed_upto.
@@ -94,6 +107,37 @@ def seal(db: Session, *, keys: Keyring, close_after_s: float, batch: int = BATCH
         prev = link
     insert_rows(db, EventSeal, rows)
     return len(rows)
+
+
+def _floor(event_id: SQLColumnExpression[int]) -> ScalarSelect[dt.datetime]:
+    """When the sealed event just under this id happened."""
+    under = aliased(Event)
+    return (
+        select(under.occurred_at)
+        .join(EventSeal, EventSeal.event_id == under.id)
+        .where(EventSeal.event_id < event_id)
+        .order_by(EventSeal.event_id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _in_time(rows: Iterable[Row[Event, dt.datetime]]) -> list[Event]:
+    """The events not dated before the ones under them (by more than SLACK), in id order."""
+    events: list[Event] = []
+    latest: dt.datetime | None = None
+    for event, floor in rows:
+        latest = max(t for t in (latest, floor) if t is not None) if latest or floor else None
+        if latest is None or event.occurred_at >= latest - SLACK:
+            events.append(event)
+            latest = max(latest or event.occurred_at, event.occurred_at)
+        else:
+            log.error(
+                "audit: event %d is backdated (%s); it is not sealed",
+                event.id,
+                event.occurred_at.isoformat(),
+            )
+    return events
 
 
 def _closable(db: Session, *, above: int, close_after_s: float) -> int:
@@ -135,9 +179,23 @@ class _Walk:
     head: EventSeal | None = None
     broken_at: int | None = None
     reason: str | None = None
+    # Keys a later key took over from: one of them on a later seal is a forgery with a
+    # retired (perhaps leaked) key.
+    retired: set[str] = field(default_factory=set)
+
+    def step(self, link: EventSeal) -> None:
+        if self.head is not None and self.head.key_id != link.key_id:
+            self.retired.add(self.head.key_id)
+        self.sealed, self.closed, self.head = self.sealed + 1, link.closed_upto, link
 
 
-def verify(db: Session, *, keys: Keyring, checkpoints: Path | None = None) -> Verdict:
+def verify(
+    db: Session,
+    *,
+    keys: Keyring,
+    checkpoints: Path | None = None,
+    checkpoint_interval_s: float = 60.0,
+) -> Verdict:
     """Walk the whole chain in order, recomputing every seal; then look for events slipped
     into a closed range, and hold the chain against the latest checkpoint if there is one."""
     rows = db.execute(
@@ -153,12 +211,12 @@ def verify(db: Session, *, keys: Keyring, checkpoints: Path | None = None) -> Ve
             if fault is not None:
                 walk.broken_at, walk.reason = fault
                 break
-            walk.sealed, walk.closed, walk.head = walk.sealed + 1, link.closed_upto, link
+            walk.step(link)
     finally:
         rows.close()  # a server-side cursor, left open when the walk stops early
-    findings = _intruders(db, closed=walk.closed)
+    findings = _intruders(db, closed=walk.closed) + _backdated(db)
     if checkpoints is not None:
-        findings += against_checkpoint(db, checkpoints, keys=keys)
+        findings += against_checkpoint(db, checkpoints, keys=keys, interval_s=checkpoint_interval_s)
     return Verdict(
         sealed=walk.sealed,
         unsealed=_unsealed(db),
@@ -188,6 +246,8 @@ def _link_reason(keys: Keyring, walk: _Walk, link: EventSeal, event: Event | Non
         return "it does not follow the seal before it"
     if link.key_id not in keys.keys:
         return f"it is sealed with key {link.key_id!r}, which is not configured"
+    if link.key_id in walk.retired:
+        return f"it is sealed with key {link.key_id!r}, retired before it by a later key"
     if event is None:
         return f"event {link.event_id} is missing"
     made = digest(
@@ -220,6 +280,27 @@ def _intruders(db: Session, *, closed: int) -> list[str]:
         f"event {i} is in the closed range (ids up to {closed}) but not sealed: it was "
         "written there after the range was closed"
         for i in ids
+    ]
+
+
+def _backdated(db: Session) -> list[str]:
+    """Events left out of the chain because they are dated before the sealed event under
+    their id: written later, with a time in the past."""
+    floor = _floor(Event.id)
+    rows = db.execute(
+        select(Event.id, Event.occurred_at, floor)
+        .where(
+            ~select(EventSeal.event_id).where(EventSeal.event_id == Event.id).exists(),
+            Event.occurred_at < floor - SLACK,
+        )
+        .order_by(Event.id)
+        .limit(20)
+    ).all()
+    return [
+        f"event {i} is dated {at.astimezone(dt.UTC).isoformat()}, before the event sealed under"
+        f" its id ({under.astimezone(dt.UTC).isoformat()}): it was written later, backdated,"
+        " and is not sealed"
+        for i, at, under in rows
     ]
 
 

@@ -23,6 +23,8 @@ from app.audit.models import EventSeal
 
 # The last line is within this many bytes of the end of the file.
 TAIL_BYTES = 16 * 1024
+# A chain with no checkpoint is named once its first seal is this much older than an interval.
+OVERDUE_GRACE = dt.timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -115,14 +117,16 @@ def latest_checkpoint(path: Path, *, keys: Keyring) -> Checkpoint | None:
     return point
 
 
-def against_checkpoint(db: Session, path: Path, *, keys: Keyring) -> list[str]:
+def against_checkpoint(
+    db: Session, path: Path, *, keys: Keyring, interval_s: float = 60.0
+) -> list[str]:
     """What does not match between the database's chain and the latest checkpoint."""
     try:
         point = latest_checkpoint(path, keys=keys)
     except UnreadableCheckpoint as exc:
         return [str(exc)]
     if point is None:
-        return []
+        return _overdue(db, path, interval_s=interval_s)
     found = db.get(EventSeal, point.seq)
     if found is None:
         top = db.scalars(select(EventSeal.seq).order_by(EventSeal.seq.desc()).limit(1)).first()
@@ -130,9 +134,27 @@ def against_checkpoint(db: Session, path: Path, *, keys: Keyring) -> list[str]:
             f"seal {point.seq} (event {point.event_id}), checkpointed at {point.at}, is "
             f"missing: the chain was cut back to seal {top or 0}"
         ]
+    if point.key_id not in (keys.current_id, found.key_id):
+        return [
+            f"the last checkpoint in {path} is signed with key {point.key_id!r}, which neither"
+            f" sealed seal {point.seq} nor is the current key"
+        ]
     if (found.event_id, found.hash) != (point.event_id, point.hash):
         return [
             f"seal {point.seq} is not the one checkpointed at {point.at}: the chain was "
             "sealed again"
         ]
     return []
+
+
+def _overdue(db: Session, path: Path, *, interval_s: float) -> list[str]:
+    """No checkpoint at all: fine on a fresh install, not once the first seal is older than
+    a checkpoint interval (and a minute's grace)."""
+    first = db.scalars(select(EventSeal.sealed_at).order_by(EventSeal.seq).limit(1)).first()
+    late = dt.timedelta(seconds=interval_s) + OVERDUE_GRACE
+    if first is None or first > dt.datetime.now(dt.UTC) - late:
+        return []
+    return [
+        f"there is no checkpoint in {path}, though seal 1 was made at "
+        f"{first.astimezone(dt.UTC).isoformat()}: the file was removed or never written"
+    ]

@@ -27,7 +27,11 @@ class Event(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    occurred_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), index=True)
+    # When the row is inserted (not when its transaction began): ids and times rise together,
+    # which the sealer holds every event to (app/audit/chain.py).
+    occurred_at: Mapped[dt.datetime] = mapped_column(
+        server_default=func.clock_timestamp(), index=True
+    )
     kind: Mapped[str] = mapped_column(String(64), index=True)
     actor_kind: Mapped[str] = mapped_column(String(12))
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

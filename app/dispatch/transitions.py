@@ -37,7 +37,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from app import logs
 from app.audit.models import ActorKind, Event
-from app.audit.service import allow_audit_writes, record_event
+from app.audit.service import as_audit_writer, record_event
 from app.cases.models import Account, Case
 from app.dispatch.models import Instruction, InstructionState, Outbox, Outcome
 from app.institutions.models import Institution
@@ -229,7 +229,7 @@ def _ack_statements() -> tuple[ReturningInsert[tuple[int]], Update]:
         ["kind", "actor_kind", "institution_id", "case_id", "instruction_id", "data"],
         select(
             literal(f"instruction.{S.sent.value}"),
-            literal(ActorKind.institution.value),
+            as_audit_writer(ActorKind.institution.value),
             moved.c.institution_id,
             moved.c.case_id,
             moved.c.id,
@@ -245,7 +245,6 @@ def record_ack(db: Session, *, instruction_id: int, reference: str, now: dt.date
     one statement. An outcome may have arrived before the ack; then only the times fill in."""
     move_and_record, fill_in = _ack_statements()
     params = {"p_instruction_id": instruction_id, "p_reference": reference, "p_now": now}
-    allow_audit_writes(db)
     connection = db.connection()
     if connection.execute(move_and_record, params).first() is None:
         connection.execute(fill_in, params)

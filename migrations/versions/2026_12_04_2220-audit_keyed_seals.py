@@ -20,8 +20,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # The audit service sets stopay.audit_writer with SET LOCAL (set_config(..., true)) in the
-# transaction that writes events. An event is stamped now() (the transaction's start) unless
-# given a time: anything far from the clock is backdating (or forward-dating).
+# transaction that writes events. An event is stamped clock_timestamp() (when it is inserted,
+# not when its transaction began) unless given a time: anything far from the clock is
+# backdating (or forward-dating), and a long honest transaction is never taken for it.
 EVENT_INSERT_GUARD = """
 CREATE FUNCTION event_insert_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -46,6 +47,7 @@ def upgrade() -> None:
     op.execute("ALTER TABLE event_seal ENABLE TRIGGER event_seal_append_only")
     op.add_column("event_seal", sa.Column("key_id", sa.String(length=32), nullable=False))
     op.add_column("event_seal", sa.Column("closed_upto", sa.BigInteger(), nullable=False))
+    op.execute("ALTER TABLE event ALTER COLUMN occurred_at SET DEFAULT clock_timestamp()")
     op.execute(EVENT_INSERT_GUARD)
     op.execute(
         "CREATE TRIGGER event_insert_guard BEFORE INSERT ON event "
@@ -56,6 +58,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER event_insert_guard ON event")
     op.execute("DROP FUNCTION event_insert_guard()")
+    op.execute("ALTER TABLE event ALTER COLUMN occurred_at SET DEFAULT now()")
     op.execute("ALTER TABLE event_seal DISABLE TRIGGER event_seal_append_only")
     op.execute("DELETE FROM event_seal")
     op.execute("ALTER TABLE event_seal ENABLE TRIGGER event_seal_append_only")

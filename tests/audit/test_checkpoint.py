@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from celery.signals import worker_shutdown
+from celery.signals import Signal, worker_shutdown, worker_shutting_down
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,14 +76,17 @@ def test_beat_checkpoints_the_head_as_a_signed_line(db: Session, checkpoints: Pa
     )
 
 
-def test_a_stopping_worker_seals_and_checkpoints(db: Session, checkpoints: Path) -> None:
+@pytest.mark.parametrize("signal", [worker_shutting_down, worker_shutdown], ids=lambda s: s.name)
+def test_a_stopping_worker_seals_and_checkpoints(
+    db: Session, checkpoints: Path, signal: Signal
+) -> None:
     record_event(db, kind="test.checkpoint")
     db.flush()
     maintenance.seal_audit_trail()
     maintenance.checkpoint_audit_chain()
     last = record_event(db, kind="test.before_shutdown")
     db.flush()
-    worker_shutdown.send(sender=None)
+    signal.send(sender=None)
     lines = _lines(checkpoints)
     assert len(lines) == 2
     assert lines[-1]["event_id"] == last.id
@@ -98,6 +101,8 @@ def test_an_edited_checkpoint_line_is_named(db: Session, checkpoints: Path) -> N
     maintenance.seal_audit_trail()
     maintenance.checkpoint_audit_chain()
     [line] = _lines(checkpoints)
-    checkpoints.write_text(json.dumps({**line, "seq": 1}) + "\n", encoding="utf-8")
+    checkpoints.write_text(
+        json.dumps({**line, "seq": int(str(line["seq"])) + 1}) + "\n", encoding="utf-8"
+    )
     verdict = chain.verify(db, keys=KEYS, checkpoints=checkpoints)
     assert verdict.findings == (f"the last checkpoint in {checkpoints} is not correctly signed",)

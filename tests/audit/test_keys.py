@@ -6,13 +6,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.audit import chain
-from app.audit.checkpoint import UnreadableCheckpoint, latest_checkpoint, write_checkpoint
+from app.audit.checkpoint import (
+    Checkpoint,
+    UnreadableCheckpoint,
+    latest_checkpoint,
+    write_checkpoint,
+)
 from app.audit.keys import DERIVED_KEY_ID, Keyring
-from app.audit.models import EventSeal
+from app.audit.models import Event, EventSeal
 from app.audit.service import record_event
 from app.cli import cli
 from app.config import Settings, get_settings
@@ -99,3 +104,99 @@ def test_verify_without_a_key_outside_demo_mode_says_so(monkeypatch: pytest.Monk
         get_settings.cache_clear()
     assert result.exit_code == 1
     assert "no audit key: set STOPAY_AUDIT_KEY" in result.output
+
+
+OLD = {"audit_key": "old-key", "audit_key_id": "2026-11"}
+NEW = {"audit_key": "new-key", "audit_key_id": "2026-12"}
+
+
+def _rotated(db: Session) -> tuple[Keyring, Keyring]:
+    """A chain sealed under the old key, then under the new one; (old, rotated) keyrings."""
+    old = Keyring.from_settings(_settings(**OLD))
+    _record_and_seal(db, old, 2)
+    rotated = Keyring.from_settings(
+        _settings(**NEW, audit_previous_keys={OLD["audit_key_id"]: OLD["audit_key"]})
+    )
+    _record_and_seal(db, rotated, 2)
+    assert chain.verify(db, keys=rotated).intact
+    return old, rotated
+
+
+def _as_attacker(db: Session) -> None:
+    db.execute(text("SET LOCAL session_replication_role = replica"))
+
+
+def test_a_seal_forged_with_a_retired_key_after_the_new_one_is_named(own_db: Session) -> None:
+    """Someone with the database and a leaked old key appends an event and seals it."""
+    db = own_db
+    old, rotated = _rotated(db)
+    head = db.scalars(select(EventSeal).order_by(EventSeal.seq.desc()).limit(1)).one()
+    _as_attacker(db)
+    forged = Event(kind="case.closed", actor_kind="system", data={})
+    db.add(forged)
+    db.flush()
+    seq = head.seq + 1
+    link = chain.digest(
+        old,
+        key_id=OLD["audit_key_id"],
+        seq=seq,
+        closed_upto=head.closed_upto,
+        prev_hash=head.hash,
+        event=forged,
+    )
+    db.add(
+        EventSeal(
+            seq=seq,
+            event_id=forged.id,
+            prev_hash=head.hash,
+            hash=link,
+            key_id=OLD["audit_key_id"],
+            closed_upto=head.closed_upto,
+        )
+    )
+    db.flush()
+
+    verdict = chain.verify(db, keys=rotated)
+    assert verdict.broken_at == seq
+    assert verdict.reason == "it is sealed with key '2026-11', retired before it by a later key"
+
+
+def test_a_checkpoint_forged_with_a_retired_key_is_named(own_db: Session, tmp_path: Path) -> None:
+    db = own_db
+    old, rotated = _rotated(db)
+    checkpoints = tmp_path / "checkpoints.log"
+    assert write_checkpoint(db, keys=rotated, path=checkpoints) is not None
+    head = db.scalars(select(EventSeal).order_by(EventSeal.seq.desc()).limit(1)).one()
+    forged = Checkpoint(
+        at="2026-12-04T23:00:00+00:00",
+        seq=head.seq,
+        event_id=head.event_id,
+        hash=head.hash,
+        key_id=OLD["audit_key_id"],
+    )
+    with checkpoints.open("a", encoding="utf-8") as file:
+        file.write(forged.line(old))
+
+    verdict = chain.verify(db, keys=rotated, checkpoints=checkpoints)
+    assert verdict.findings == (
+        f"the last checkpoint in {checkpoints} is signed with key '2026-11', which neither "
+        f"sealed seal {head.seq} nor is the current key",
+    )
+
+
+def test_a_missing_checkpoint_file_is_named_once_seals_are_older_than_an_interval(
+    own_db: Session, tmp_path: Path
+) -> None:
+    db = own_db
+    keys = Keyring.from_settings(_settings(**NEW))
+    _record_and_seal(db, keys, 2)
+    checkpoints = tmp_path / "removed.log"
+    fresh = chain.verify(db, keys=keys, checkpoints=checkpoints, checkpoint_interval_s=60)
+    assert fresh.intact  # a fresh install: no checkpoint written yet
+    _as_attacker(db)  # only to age the seals, as if three minutes had passed
+    db.execute(text("UPDATE event_seal SET sealed_at = sealed_at - interval '3 minutes'"))
+
+    verdict = chain.verify(db, keys=keys, checkpoints=checkpoints, checkpoint_interval_s=60)
+    assert not verdict.intact
+    [finding] = verdict.findings
+    assert finding.startswith(f"there is no checkpoint in {checkpoints}, though seal 1 was made")

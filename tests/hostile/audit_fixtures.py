@@ -66,7 +66,7 @@ def audit_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Au
             "STOPAY_AUDIT_KEY": AUDIT_KEY,
             "STOPAY_AUDIT_KEY_ID": AUDIT_KEY_ID,
             "STOPAY_AUDIT_CHECKPOINT_FILE": str(checkpoints),
-            "STOPAY_AUDIT_CLOSE_AFTER_S": "0",
+            "STOPAY_AUDIT_CLOSE_AFTER_S": "60",
         }.items():
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.audit import chain
 from app.audit.models import Event, EventSeal
 from app.audit.service import allow_audit_writes, record_event
+from app.db import transaction
 from tests.audit.keyring import KEYS
 from tests.hostile.audit_fixtures import AuditTarget, audit_target, stopay_audit_verify
 
@@ -75,6 +76,39 @@ def test_a_backdated_event_in_an_unused_id_is_named_and_never_sealed(
     result = stopay_audit_verify()
     assert result.exit_code == 1
     assert f"TAMPERED: event {hole} is in the closed range" in result.stderr
+    assert hole not in {s.event_id for s in _seals(audit_target)}
+
+
+def test_a_backdated_event_in_a_recent_unused_id_is_never_sealed_and_named(
+    audit_target: AuditTarget,
+) -> None:
+    """The id is above every closed range (its transaction rolled back a moment ago), so the
+    range check cannot catch it: the time can."""
+    audit_target.record(2)
+    with audit_target.sessions() as db:
+        unused = record_event(db, kind="test.rolled_back")
+        db.flush()
+        hole = unused.id
+        db.rollback()
+    audit_target.record(2)
+    with transaction(audit_target.sessions) as db:
+        assert chain.seal(db, keys=KEYS, close_after_s=300) == 4
+    with audit_target.superuser() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO event (id, occurred_at, kind, actor_kind, data) VALUES "
+                "(:id, now() - interval '14 minutes', 'case.closed', 'system', '{}')"
+            ),
+            {"id": hole},
+        )
+    with transaction(audit_target.sessions) as db:
+        assert chain.seal(db, keys=KEYS, close_after_s=300) == 0
+        assert chain.verify(db, keys=KEYS).closed_upto < hole
+
+    result = stopay_audit_verify()
+    assert result.exit_code == 1
+    assert f"TAMPERED: event {hole} is dated" in result.stderr
+    assert "backdated, and is not sealed" in result.stderr
     assert hole not in {s.event_id for s in _seals(audit_target)}
 
 
