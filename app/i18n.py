@@ -40,6 +40,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-CN": "文本中不能含有 NUL 字符（U+0000）",
         "en": "Text cannot contain the NUL character (U+0000)",
     },
+    "problem.lone_surrogate": {
+        "zh-CN": "文本中含有无法保存的单独 UTF-16 代理项（如 \\ud800）",
+        "en": "Text holds a lone UTF-16 surrogate (such as \\ud800), which cannot be stored",
+    },
+    "field.lone_surrogate": {
+        "zh-CN": "文本中含有无法保存的单独 UTF-16 代理项（如 \\ud800）",
+        "en": "Text holds a lone UTF-16 surrogate (such as \\ud800), which cannot be stored",
+    },
     "problem.validation_detail": {
         "zh-CN": "共 {count} 处输入有误，请按字段提示更正。",
         "en": "{count} field(s) need correcting; see errors.",

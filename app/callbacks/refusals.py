@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from typing import Any
 
@@ -23,6 +24,16 @@ log = logging.getLogger(__name__)
 PATH_MAX = 200
 # How many of an institution's latest refusals its dashboard row lists.
 LISTED = 5
+WEBHOOK_ID_MAX = 128  # refused_callback.webhook_id
+
+
+def stored_id(webhook_id: str) -> str:
+    """The webhook-id as a refusal keeps it: as sent, or (past WEBHOOK_ID_MAX) its start
+    and a digest of the whole, so two long ids stay two refusals and a repeat stays one."""
+    if len(webhook_id) <= WEBHOOK_ID_MAX:
+        return webhook_id
+    digest = hashlib.sha256(webhook_id.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{webhook_id[: WEBHOOK_ID_MAX - 65]}~{digest}"
 
 
 def reasons(problems: list[FieldProblem]) -> list[dict[str, Any]]:
@@ -63,6 +74,7 @@ def refuse(
     The caller has written nothing else in this transaction, so committing it keeps the
     refusal and only the refusal.
     """
+    webhook_id = stored_id(webhook_id)
     stored = db.scalar(
         pg_insert(RefusedCallback)
         .values(
