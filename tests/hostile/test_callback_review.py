@@ -116,9 +116,7 @@ def test_unicode_digits_at_intake_are_the_ascii_account(
     assert list(norms) == [card]
 
 
-def test_an_ethiopic_digit_is_refused_at_intake(
-    client: TestClient, db: Session
-) -> None:
+def test_an_ethiopic_digit_is_refused_at_intake(client: TestClient, db: Session) -> None:
     to = {"institution": "CCB", "account_no": "622700123456789012\u1369", "holder_name": "刘某"}
     payload = case_payload(transfers=[transfer_payload(to=to)])
     answer = client.post("/api/v1/cases", json=payload, headers=bearer(db, make_user(db)))
