@@ -7,7 +7,7 @@ import hashlib
 import logging
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -113,18 +113,26 @@ def refused_counts(db: Session, *, since: dt.datetime | None = None) -> dict[int
     return {int(institution_id): int(count) for institution_id, count in db.execute(query)}
 
 
-def latest_refused(db: Session, *, limit: int = LISTED) -> dict[int, list[RefusedCallback]]:
-    """Each institution's latest `limit` refused callbacks, newest first (one query)."""
-    rank = (
-        func.row_number()
-        .over(partition_by=RefusedCallback.institution_id, order_by=RefusedCallback.id.desc())
-        .label("rank")
+def latest_refused(
+    db: Session, *, since: dt.datetime | None = None, limit: int = LISTED
+) -> dict[int, list[RefusedCallback]]:
+    """Each institution's latest `limit` refused callbacks (received since `since`, when
+    given), newest first: one query, `limit` rows of the (institution_id, id) index read
+    backwards per institution, however many refusals are on record."""
+    latest = (
+        select(RefusedCallback.id)
+        .where(RefusedCallback.institution_id == Institution.id)
+        .order_by(RefusedCallback.id.desc())
+        .limit(limit)
     )
-    ranked = select(RefusedCallback.id, rank).subquery()
+    if since is not None:
+        latest = latest.where(RefusedCallback.received_at >= since)
+    ids = latest.correlate(Institution).lateral("latest")
     rows = db.scalars(
         select(RefusedCallback)
-        .join(ranked, ranked.c.id == RefusedCallback.id)
-        .where(ranked.c.rank <= limit)
+        .select_from(Institution)
+        .join(ids, true())
+        .join(RefusedCallback, RefusedCallback.id == ids.c.id)
         .order_by(RefusedCallback.institution_id, RefusedCallback.id.desc())
     )
     found: dict[int, list[RefusedCallback]] = {}

@@ -3,22 +3,31 @@ field (never a 500), its refusal kept with what it named, and nothing applied.""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.callbacks.models import RefusedCallback
-from app.callbacks.refusals import refused_read
+from app.callbacks.refusals import latest_refused, refused_read
 from app.cases.models import Account
+from app.db import utcnow
 from app.errors import PROBLEM_JSON
 from tests.callbacks.signing import outcome, post, signed
 from tests.casework import onward, supervisor_of
-from tests.factories import bearer, case_payload, fresh_card_no, make_user, transfer_payload
+from tests.factories import (
+    bearer,
+    case_payload,
+    fresh_card_no,
+    institution,
+    make_user,
+    transfer_payload,
+)
 from tests.hostile.callbacks_fixtures import (
     CODE,
     assert_refused,
@@ -203,3 +212,22 @@ def test_a_long_webhook_id_is_kept_as_a_refusal_once(client: TestClient, db: Ses
     assert len(kept[0].webhook_id) <= 128
     assert kept[0].instruction_id == stop.id
     assert snapshot(db, case) == before
+
+
+def test_the_latest_refusals_are_five_per_institution_within_the_window(db: Session) -> None:
+    ccb, icbc = (institution(db, code) for code in ("CCB", "ICBC"))
+    db.execute(delete(RefusedCallback))
+    now = utcnow()
+    ages = {ccb.id: range(9), icbc.id: range(2)}
+    for inst_id, hours in ages.items():
+        for h in hours:  # oldest first, so the newest has the highest id
+            db.add(RefusedCallback(institution_id=inst_id, webhook_id=f"msg_{inst_id}_{h}",
+                                   reasons=[], payload=None,
+                                   received_at=now - dt.timedelta(hours=10 - h)))  # fmt: skip
+    db.flush()
+    latest = latest_refused(db)
+    assert [r.webhook_id for r in latest[ccb.id]] == [f"msg_{ccb.id}_{h}" for h in (8, 7, 6, 5, 4)]
+    assert len(latest[icbc.id]) == 2
+    windowed = latest_refused(db, since=now - dt.timedelta(hours=3, minutes=30))
+    assert [r.webhook_id for r in windowed[ccb.id]] == [f"msg_{ccb.id}_{h}" for h in (8, 7)]
+    assert icbc.id not in windowed
