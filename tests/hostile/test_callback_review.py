@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, event, select
 from sqlalchemy.orm import Session
 
 from app.callbacks.models import RefusedCallback
@@ -231,3 +233,37 @@ def test_the_latest_refusals_are_five_per_institution_within_the_window(db: Sess
     windowed = latest_refused(db, since=now - dt.timedelta(hours=3, minutes=30))
     assert [r.webhook_id for r in windowed[ccb.id]] == [f"msg_{ccb.id}_{h}" for h in (8, 7)]
     assert icbc.id not in windowed
+
+
+@contextmanager
+def _statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL run on `engine` inside the block."""
+    seen: list[str] = []
+
+    def note(*args: Any) -> None:
+        seen.append(" ".join(str(args[2]).split()))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_repeat_is_answered_before_any_check_and_onward_reads_no_registry(
+    client: TestClient, db: Session, engine: Engine
+) -> None:
+    _, stop = stop_of(db)
+    _, other = stop_of(db)
+    transfer = onward("ICBC", "6222020000000000018", "2000.00")
+    post(client, CODE, signed(db, CODE, outcome(other, onward_transfers=[transfer])))
+    once = signed(db, CODE, outcome(stop, onward_transfers=[transfer]))
+    with _statements(engine) as first:
+        assert post(client, CODE, once).json() == {"status": "applied"}
+    assert any("INSERT INTO callback_inbox" in s for s in first)
+    # The registry was read (and its BIN index built) for the earlier callback, not again.
+    assert not [s for s in first if s.endswith("FROM institution WHERE institution.is_active")]
+    with _statements(engine) as again:
+        assert post(client, CODE, once).json() == {"status": "duplicate"}
+    # No instruction locked, no rule checked: the inbox answered.
+    assert not [s for s in again if "FOR UPDATE" in s or "FROM instruction" in s], again
