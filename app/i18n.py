@@ -290,6 +290,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-CN": "金额超过机构报告的余额 {balance}",
         "en": "More than the balance of {balance} the institution reported",
     },
+    "callback.amount_under_balance": {
+        "zh-CN": "部分止付/冻结须控制报告的全部余额 {balance}",
+        "en": "A partial stop or freeze holds all of the {balance} balance it reported",
+    },
+    "callback.balance_with_no_funds": {
+        "zh-CN": "结果为 no_funds 时余额须为 0（报告了 {balance}）",
+        "en": "With outcome no_funds the balance must be 0 (it reported {balance})",
+    },
     "auth.locked_out": {
         "zh-CN": "登录失败次数过多，已暂时锁定，请 {minutes} 分钟后再试",
         "en": "Too many failed log-ins: locked for now, try again in {minutes} minute(s)",

@@ -141,12 +141,8 @@ def test_an_onward_card_in_superscript_digits_is_followed_as_its_ascii_number(
     _, stop = stop_of(db)
     card = "6222020000000000018"
     transfer = onward("ICBC", card[:-2] + card[-2:].translate(SUPERSCRIPT), "2000.00")
-    answer = post(
-        client,
-        CODE,
-        signed(db, CODE, outcome(stop, onward_transfers=[transfer], outcome="no_funds",
-                                 amount_stopped="0.00", balance="0.00")),
-    )  # fmt: skip
+    data = outcome(stop, onward_transfers=[transfer], outcome="no_funds", amount_stopped="0.00")
+    answer = post(client, CODE, signed(db, CODE, data))
     assert answer.status_code == 200, answer.text
     assert db.scalar(select(Account.id).where(Account.account_no_norm == card)) is not None
 
@@ -172,10 +168,8 @@ def test_a_too_deep_body_is_kept_bounded_with_its_instruction(
     nested: Any = "bottom"
     for _ in range(30):
         nested = {"n": nested}
-    answer, webhook_id = _post_raw(
-        client, db, json.dumps({"type": "instruction.completed", "data": outcome(stop, x=nested)})
-        .encode()
-    )  # fmt: skip
+    event = {"type": "instruction.completed", "data": outcome(stop, x=nested)}
+    answer, webhook_id = _post_raw(client, db, json.dumps(event).encode())
     assert answer.status_code == 422
     [refused] = refusals(db, webhook_id)
     assert refused.instruction_id == stop.id
@@ -223,9 +217,11 @@ def test_the_latest_refusals_are_five_per_institution_within_the_window(db: Sess
     ages = {ccb.id: range(9), icbc.id: range(2)}
     for inst_id, hours in ages.items():
         for h in hours:  # oldest first, so the newest has the highest id
-            db.add(RefusedCallback(institution_id=inst_id, webhook_id=f"msg_{inst_id}_{h}",
-                                   reasons=[], payload=None,
-                                   received_at=now - dt.timedelta(hours=10 - h)))  # fmt: skip
+            at = now - dt.timedelta(hours=10 - h)
+            name = f"msg_{inst_id}_{h}"
+            row = RefusedCallback(institution_id=inst_id, webhook_id=name, reasons=[])
+            db.add(row)
+            row.received_at = at
     db.flush()
     latest = latest_refused(db)
     assert [r.webhook_id for r in latest[ccb.id]] == [f"msg_{ccb.id}_{h}" for h in (8, 7, 6, 5, 4)]
