@@ -11,14 +11,16 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, event, select
+from sqlalchemy import Engine, delete, event, select, text
 from sqlalchemy.orm import Session
 
 from app.callbacks.models import RefusedCallback
 from app.callbacks.refusals import latest_refused, refused_read
 from app.cases.models import Account
 from app.db import utcnow
+from app.deps import DbSession
 from app.errors import PROBLEM_JSON
 from tests.callbacks.signing import outcome, post, signed
 from tests.casework import onward, supervisor_of
@@ -263,3 +265,20 @@ def test_a_repeat_is_answered_before_any_check_and_onward_reads_no_registry(
         assert post(client, CODE, once).json() == {"status": "duplicate"}
     # No instruction locked, no rule checked: the inbox answered.
     assert not [s for s in again if "FOR UPDATE" in s or "FROM instruction" in s], again
+
+
+@pytest.mark.parametrize("column", ["text", "jsonb"])
+def test_a_lone_surrogate_reaching_postgresql_is_a_422_not_a_500(
+    app: FastAPI, db: Session, column: str
+) -> None:
+    # A route that writes text no check saw: the backstop in app/errors.py answers.
+    def write(db: DbSession) -> None:
+        value = "a\ud800" if column == "text" else json.dumps("a\ud800")
+        db.execute(text(f"SELECT CAST(:v AS {column})"), {"v": value})
+
+    app.add_api_route("/api/v1/_surrogate", write, methods=["POST"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.post("/api/v1/_surrogate", headers={"accept-language": "en"})
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == PROBLEM_JSON
+    assert "surrogate" in answer.json()["detail"]
