@@ -128,6 +128,14 @@ def _unstorable(request: Request, detail_key: str) -> Response:
     return problem(request, status=422, title_key="problem.validation", detail=t(detail_key, lang))
 
 
+async def _lone_surrogate(request: Request, exc: Exception) -> Response:
+    # psycopg cannot encode a lone surrogate for a text column: nothing was sent, and the
+    # request's transaction is rolled back. Any other encoding failure is a bug.
+    if "surrogate" not in str(exc):
+        raise exc
+    return _unstorable(request, "problem.lone_surrogate")
+
+
 def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
     """Pydantic errors as {field, message, type}, the field a dotted path into the body."""
     out = []
@@ -220,13 +228,7 @@ def install_error_handlers(app: FastAPI) -> None:
             raise exc
         return _unstorable(request, "problem.nul_character")
 
-    @app.exception_handler(UnicodeEncodeError)
-    async def _lone_surrogate(request: Request, exc: UnicodeEncodeError) -> Response:
-        # psycopg cannot encode a lone surrogate for a text column: nothing was sent, and
-        # the request's transaction is rolled back. Any other encoding failure is a bug.
-        if "surrogate" not in str(exc):
-            raise exc
-        return _unstorable(request, "problem.lone_surrogate")
+    app.add_exception_handler(UnicodeEncodeError, _lone_surrogate)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
