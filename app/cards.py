@@ -6,7 +6,8 @@ from __future__ import annotations
 
 def luhn_ok(digits: str) -> bool:
     """Whether a string of digits ends in its correct Luhn check digit."""
-    if not digits.isdigit():
+    # ASCII only: str.isdigit() is also true of "²" and "٣", which int() reads or refuses.
+    if not (digits.isascii() and digits.isdigit()):
         return False
     total = 0
     for i, ch in enumerate(reversed(digits)):

@@ -123,6 +123,19 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "application/json" not in accept
 
 
+def _unstorable(request: Request, detail_key: str) -> Response:
+    lang = request_language(request)
+    return problem(request, status=422, title_key="problem.validation", detail=t(detail_key, lang))
+
+
+async def _lone_surrogate(request: Request, exc: Exception) -> Response:
+    # psycopg cannot encode a lone surrogate for a text column: nothing was sent, and the
+    # request's transaction is rolled back. Any other encoding failure is a bug.
+    if "surrogate" not in str(exc):
+        raise exc
+    return _unstorable(request, "problem.lone_surrogate")
+
+
 def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
     """Pydantic errors as {field, message, type}, the field a dotted path into the body."""
     out = []
@@ -207,15 +220,15 @@ def install_error_handlers(app: FastAPI) -> None:
         # should have checked first: a bug, left to the 500 handler.
         # (app/nul.py refuses NUL in what arrives; this catches text from anywhere else, in a
         # text column or, as `\u0000`, in a JSON one.)
-        if "NUL" not in str(exc.orig) and "\\u0000" not in str(exc.orig):
+        # A lone surrogate (`\ud800`) in JSON text is refused the same way.
+        said = str(exc.orig)
+        if "surrogate" in said:
+            return _unstorable(request, "problem.lone_surrogate")
+        if "NUL" not in said and "\\u0000" not in said:
             raise exc
-        lang = request_language(request)
-        return problem(
-            request,
-            status=422,
-            title_key="problem.validation",
-            detail=t("problem.nul_character", lang),
-        )
+        return _unstorable(request, "problem.nul_character")
+
+    app.add_exception_handler(UnicodeEncodeError, _lone_surrogate)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

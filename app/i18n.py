@@ -40,6 +40,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "zh-CN": "文本中不能含有 NUL 字符（U+0000）",
         "en": "Text cannot contain the NUL character (U+0000)",
     },
+    "problem.lone_surrogate": {
+        "zh-CN": "文本中含有无法保存的单独 UTF-16 代理项（如 \\ud800）",
+        "en": "Text holds a lone UTF-16 surrogate (such as \\ud800), which cannot be stored",
+    },
+    "field.lone_surrogate": {
+        "zh-CN": "文本中含有无法保存的单独 UTF-16 代理项（如 \\ud800）",
+        "en": "Text holds a lone UTF-16 surrogate (such as \\ud800), which cannot be stored",
+    },
     "problem.validation_detail": {
         "zh-CN": "共 {count} 处输入有误，请按字段提示更正。",
         "en": "{count} field(s) need correcting; see errors.",
@@ -281,6 +289,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "callback.amount_over_balance": {
         "zh-CN": "金额超过机构报告的余额 {balance}",
         "en": "More than the balance of {balance} the institution reported",
+    },
+    "callback.amount_under_balance": {
+        "zh-CN": "部分止付/冻结须控制报告的全部余额 {balance}",
+        "en": "A partial stop or freeze holds all of the {balance} balance it reported",
+    },
+    "callback.balance_with_no_funds": {
+        "zh-CN": "结果为 no_funds 时余额须为 0（报告了 {balance}）",
+        "en": "With outcome no_funds the balance must be 0 (it reported {balance})",
     },
     "auth.locked_out": {
         "zh-CN": "登录失败次数过多，已暂时锁定，请 {minutes} 分钟后再试",

@@ -69,7 +69,8 @@ def request_digest(method: str, path: str, body: bytes) -> str:
     """The request's identity: route and body, the body's JSON canonical whatever its format."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+    except (ValueError, RecursionError, ArithmeticError):
+        # Not JSON, nested past Python's stack, or a number past what it holds: as sent.
         canonical = body.decode("utf-8", "surrogateescape")
     text = f"{method} {path}\n{canonical}"
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()

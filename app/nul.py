@@ -9,6 +9,7 @@ database to fail there.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,30 +22,48 @@ NUL = "\x00"
 # refuse: an institution's callback is checked, and a refusal stored, by app/callbacks.
 OWN_BODY_PREFIXES = ("/api/v1/callbacks/",)
 Loc = tuple[str | int, ...]
+SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-def _nul_paths(value: Any, loc: Loc) -> Iterator[Loc]:
-    """Where in a parsed JSON value a string (or an object's key) holds a NUL."""
+def _kind(text: str) -> str | None:
+    """What text holds that PostgreSQL cannot store: a NUL, or a lone surrogate (JSON's
+    `\\ud800`, which UTF-8 cannot encode); None when it is storable."""
+    if NUL in text:
+        return "nul_character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "lone_surrogate"
+    return None
+
+
+def _shown(key: str) -> str:
+    return key.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _nul_paths(value: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
+    """Where in a parsed JSON value a string (or an object's key) cannot be stored, and why."""
     if isinstance(value, str):
-        if NUL in value:
-            yield loc
+        if kind := _kind(value):
+            yield loc, kind
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _nul_paths(item, (*loc, index))
     elif isinstance(value, dict):
         for key, item in value.items():
-            if NUL in key:
-                yield (*loc, key)
-            yield from _nul_paths(item, (*loc, key))
+            if kind := _kind(key):
+                yield (*loc, _shown(key)), kind
+            else:
+                yield from _nul_paths(item, (*loc, key))
 
 
-def _pairs(kind: str, items: Any) -> Iterator[Loc]:
+def _pairs(kind: str, items: Any) -> Iterator[tuple[Loc, str]]:
     for name, value in items:
         if NUL in name or (isinstance(value, str) and NUL in value):
-            yield (kind, name)
+            yield (kind, name), "nul_character"
 
 
-async def _body_paths(request: Request) -> list[Loc]:
+async def _body_paths(request: Request) -> list[tuple[Loc, str]]:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return []  # no body to read (and live streams keep theirs for the disconnect)
     if request.url.path.startswith(OWN_BODY_PREFIXES):
@@ -58,18 +77,20 @@ async def _body_paths(request: Request) -> list[Loc]:
         ]
         return list(_pairs("body", named))
     raw = await request.body()
-    # JSON spells a NUL `\u0000`; a raw one makes the body unreadable (FastAPI says so).
-    if b"\\u0000" not in raw:
+    # JSON spells a NUL `\u0000` and a surrogate `\ud800`; raw ones make the body unreadable
+    # (FastAPI says so).
+    if b"\\u0000" not in raw and not SURROGATE.search(raw):
         return []
     try:
         parsed = json.loads(raw)
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError, ArithmeticError):
         return []  # not JSON, or nested past Python's stack: the route's parser refuses it
     return list(_nul_paths(parsed, ("body",)))
 
 
 async def refuse_nul(request: Request) -> None:
-    """An app-wide dependency: 422 `nul_character` on every field that holds a NUL."""
+    """An app-wide dependency: 422 `nul_character` (or `lone_surrogate`) on every field that
+    holds one."""
     found = [
         *_pairs("path", request.path_params.items()),
         *_pairs("query", request.query_params.multi_items()),
@@ -77,5 +98,5 @@ async def refuse_nul(request: Request) -> None:
     ]
     if found:
         raise RequestValidationError(
-            [{"type": "nul_character", "loc": loc, "msg": "NUL character"} for loc in found]
+            [{"type": kind, "loc": loc, "msg": kind} for loc, kind in found]
         )

@@ -28,10 +28,14 @@ NUL = "\x00"
 class BodyRefused(Exception):
     """Rules a signed body breaks; `status` 409 when its instruction is not the sender's."""
 
-    def __init__(self, problems: list[FieldProblem], *, status: int = 422) -> None:
+    def __init__(
+        self, problems: list[FieldProblem], *, status: int = 422, value: Any = None
+    ) -> None:
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = problems
         self.status = status
+        # What the body held, where it parsed: the refusal keeps it (bounded, masked).
+        self.value = value
 
 
 def _no_constant(name: str) -> Any:
@@ -43,19 +47,53 @@ def read_json(body: bytes) -> Any:
     try:
         value = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
     except RecursionError:
+        # Nested past Python's stack: what is kept is the start of the text, bounded.
         raise BodyRefused(
-            [FieldProblem("body", "callback.too_deep", {"max": str(MAX_DEPTH)})]
+            [FieldProblem("body", "callback.too_deep", {"max": str(MAX_DEPTH)})],
+            value=body[:KEPT_CHARS].decode("utf-8", "replace"),
         ) from None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, ArithmeticError):
+        # ArithmeticError: an exponent past what Decimal holds (`1e9999999999999999999`).
         raise BodyRefused([FieldProblem("body", "callback.not_json")]) from None
     problems = _walk_problems(value)
     if problems:
-        raise BodyRefused(problems)
+        raise BodyRefused(problems, value=value)
     return value
 
 
+def unstorable(text: str) -> bool:
+    """Whether text cannot be stored: a U+0000, or a lone surrogate (JSON's `\\ud800`)."""
+    if NUL in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _rule(text: str) -> str:
+    return "problem.nul_character" if NUL in text else "problem.lone_surrogate"
+
+
+def _shown(path: str) -> str:
+    """A path as a reader can see it: NUL and lone surrogates spelled as JSON spells them."""
+    if not unstorable(path):
+        return path
+    return "".join(
+        f"\\u{ord(ch):04x}" if ch == NUL or "\ud800" <= ch <= "\udfff" else ch for ch in path
+    )
+
+
+def clean(text: str) -> str:
+    """`text` with what PostgreSQL cannot store (NUL, lone surrogates) replaced by U+FFFD."""
+    if not unstorable(text):
+        return text
+    return "".join("\ufffd" if ch == NUL or "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
 def _walk_problems(value: Any) -> list[FieldProblem]:
-    """Nesting past MAX_DEPTH, and every string (or key) holding U+0000, by path."""
+    """Nesting past MAX_DEPTH, and every string (or key) PostgreSQL cannot store, by path."""
     problems: list[FieldProblem] = []
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
@@ -63,15 +101,13 @@ def _walk_problems(value: Any) -> list[FieldProblem]:
         if depth > MAX_DEPTH:
             return [FieldProblem(path or "body", "callback.too_deep", {"max": str(MAX_DEPTH)})]
         if isinstance(item, str):
-            if NUL in item:
-                problems.append(FieldProblem(path or "body", "problem.nul_character"))
+            if unstorable(item):
+                problems.append(FieldProblem(_shown(path) or "body", _rule(item)))
         elif isinstance(item, dict):
             for key, sub in item.items():
                 where = f"{path}.{key}" if path else str(key)
-                if NUL in key:
-                    problems.append(
-                        FieldProblem(where.replace(NUL, "\\u0000"), "problem.nul_character")
-                    )
+                if unstorable(key):
+                    problems.append(FieldProblem(_shown(where), _rule(key)))
                 else:
                     stack.append((sub, where, depth + 1))
         elif isinstance(item, list):
@@ -90,7 +126,7 @@ def storable(value: Any, *, masked: bool, key: str = "", depth: int = 0) -> Any:
         number = float(value)
         return number if value == Decimal(repr(number)) else str(value)
     if isinstance(value, str):
-        text = value.replace(NUL, "\ufffd")
+        text = clean(value)
         if not masked:
             return text
         text = text[:KEPT_CHARS]
@@ -106,6 +142,5 @@ def storable(value: Any, *, masked: bool, key: str = "", depth: int = 0) -> Any:
         return [storable(v, masked=masked, key=key, depth=depth + 1) for v in items]
     pairs = list(value.items())[:KEPT_ITEMS] if masked else value.items()
     return {
-        k.replace(NUL, "\ufffd")[:KEPT_CHARS]: storable(v, masked=masked, key=k, depth=depth + 1)
-        for k, v in pairs
+        clean(k)[:KEPT_CHARS]: storable(v, masked=masked, key=k, depth=depth + 1) for k, v in pairs
     }

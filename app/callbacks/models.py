@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,7 +35,13 @@ class RefusedCallback(Base):
     """
 
     __tablename__ = "refused_callback"
-    __table_args__ = (UniqueConstraint("institution_id", "webhook_id"),)
+    __table_args__ = (
+        UniqueConstraint("institution_id", "webhook_id"),
+        # An institution's latest refusals, newest first (the dashboard lists five), and
+        # those of a stats window, counted.
+        Index("ix_refused_callback_institution_id_id", "institution_id", "id"),
+        Index("ix_refused_callback_received_at", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,16 @@ log = logging.getLogger(__name__)
 PATH_MAX = 200
 # How many of an institution's latest refusals its dashboard row lists.
 LISTED = 5
+WEBHOOK_ID_MAX = 128  # refused_callback.webhook_id
+
+
+def stored_id(webhook_id: str) -> str:
+    """The webhook-id as a refusal keeps it: as sent, or (past WEBHOOK_ID_MAX) its start
+    and a digest of the whole, so two long ids stay two refusals and a repeat stays one."""
+    if len(webhook_id) <= WEBHOOK_ID_MAX:
+        return webhook_id
+    digest = hashlib.sha256(webhook_id.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{webhook_id[: WEBHOOK_ID_MAX - 65]}~{digest}"
 
 
 def reasons(problems: list[FieldProblem]) -> list[dict[str, Any]]:
@@ -63,6 +74,7 @@ def refuse(
     The caller has written nothing else in this transaction, so committing it keeps the
     refusal and only the refusal.
     """
+    webhook_id = stored_id(webhook_id)
     stored = db.scalar(
         pg_insert(RefusedCallback)
         .values(
@@ -101,18 +113,26 @@ def refused_counts(db: Session, *, since: dt.datetime | None = None) -> dict[int
     return {int(institution_id): int(count) for institution_id, count in db.execute(query)}
 
 
-def latest_refused(db: Session, *, limit: int = LISTED) -> dict[int, list[RefusedCallback]]:
-    """Each institution's latest `limit` refused callbacks, newest first (one query)."""
-    rank = (
-        func.row_number()
-        .over(partition_by=RefusedCallback.institution_id, order_by=RefusedCallback.id.desc())
-        .label("rank")
+def latest_refused(
+    db: Session, *, since: dt.datetime | None = None, limit: int = LISTED
+) -> dict[int, list[RefusedCallback]]:
+    """Each institution's latest `limit` refused callbacks (received since `since`, when
+    given), newest first: one query, `limit` rows of the (institution_id, id) index read
+    backwards per institution, however many refusals are on record."""
+    latest = (
+        select(RefusedCallback.id)
+        .where(RefusedCallback.institution_id == Institution.id)
+        .order_by(RefusedCallback.id.desc())
+        .limit(limit)
     )
-    ranked = select(RefusedCallback.id, rank).subquery()
+    if since is not None:
+        latest = latest.where(RefusedCallback.received_at >= since)
+    ids = latest.correlate(Institution).lateral("latest")
     rows = db.scalars(
         select(RefusedCallback)
-        .join(ranked, ranked.c.id == RefusedCallback.id)
-        .where(ranked.c.rank <= limit)
+        .select_from(Institution)
+        .join(ids, true())
+        .join(RefusedCallback, RefusedCallback.id == ids.c.id)
         .order_by(RefusedCallback.institution_id, RefusedCallback.id.desc())
     )
     found: dict[int, list[RefusedCallback]] = {}

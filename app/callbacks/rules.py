@@ -10,6 +10,7 @@ import datetime as dt
 
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction, InstructionKind, Outcome
+from app.i18n import Named
 from workers.adapters import OutcomeReport
 
 K, OC = InstructionKind, Outcome
@@ -92,10 +93,21 @@ def _amounts(instruction: Instruction, report: OutcomeReport) -> list[FieldProbl
         problems.append(
             FieldProblem(AMOUNT, "callback.amount_not_zero", {"outcome": outcome.value})
         )
-    if got is not None and report.balance is not None and got > report.balance:
-        problems.append(
-            FieldProblem(
-                AMOUNT, "callback.amount_over_balance", {"balance": f"{report.balance:.2f}"}
-            )
-        )
-    return problems
+    return problems + _against_balance(report)
+
+
+def _against_balance(report: OutcomeReport) -> list[FieldProblem]:
+    """`balance` is what this case could hold (money nobody holds plus the case's own holds,
+    never another case's): a bank holds `min(balance, asked)`. So nothing more than the
+    balance, a partial hold of all of it, and `no_funds` only on an empty balance."""
+    got, balance, outcome = report.amount_stopped, report.balance, report.outcome
+    if balance is None:
+        return []
+    shown: dict[str, str | Named] = {"balance": f"{balance:.2f}"}
+    if got is not None and got > balance:
+        return [FieldProblem(AMOUNT, "callback.amount_over_balance", shown)]
+    if outcome in HELD - FULL and got is not None and got < balance:
+        return [FieldProblem(AMOUNT, "callback.amount_under_balance", shown)]
+    if outcome == OC.no_funds and balance > 0:
+        return [FieldProblem("data.balance", "callback.balance_with_no_funds", shown)]
+    return []

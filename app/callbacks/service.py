@@ -16,7 +16,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app import logs
-from app.callbacks.body import NUL, BodyRefused, read_json, storable
+from app.callbacks.body import BodyRefused, read_json, storable, unstorable
 from app.callbacks.models import CallbackInbox
 from app.callbacks.refusals import refuse
 from app.callbacks.rules import check_outcome
@@ -25,8 +25,8 @@ from app.cases.service import rollup_status
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.transitions import move
-from app.errors import Forbidden, Invalid, NotFound, Unauthorized
-from app.i18n import Language, t
+from app.errors import Forbidden, NotFound, Unauthorized
+from app.i18n import MESSAGES, Language, Named, t
 from app.institutions.models import Institution
 from app.legal.service import end_holds, term_start
 from app.trace.checks import check_onward
@@ -82,25 +82,50 @@ def _verified(
             continue
     else:
         raise Unauthorized(t("callback.bad_signature", lang))
-    webhook_id = headers["webhook-id"]
-    if len(webhook_id) > WEBHOOK_ID_MAX:
-        raise Invalid(t("callback.webhook_id_long", lang, max=WEBHOOK_ID_MAX))
-    return webhook_id
+    return headers["webhook-id"]
+
+
+def _refuse_long_id(db: Session, institution: Institution, webhook_id: str, body: bytes) -> None:
+    """A signed callback whose webhook-id the inbox cannot hold: kept as refused (its id
+    shortened, see refusals.stored_id), nothing else read of it."""
+    try:
+        payload = read_json(body)
+    except BodyRefused as exc:
+        payload = exc.value
+    problems = [
+        FieldProblem("headers.webhook-id", "callback.webhook_id_long", {"max": str(WEBHOOK_ID_MAX)})
+    ]
+    refuse(
+        db,
+        institution=institution,
+        instruction=_named(db, institution, payload),
+        webhook_id=webhook_id,
+        problems=problems,
+        payload=payload,
+    )
+    raise CallbackRefused(problems)
+
+
+def _rule(error: Any) -> FieldProblem:
+    """A pydantic error as a problem in our catalogue (`field.{type}`), never its English."""
+    path = ".".join(str(p) for p in error["loc"]) or "body"
+    key = f"field.{error['type']}"
+    params: dict[str, str | Named] = {str(k): str(v) for k, v in (error.get("ctx") or {}).items()}
+    if key in MESSAGES:
+        try:
+            t(key, "en", **params)
+            return FieldProblem(path, key, params)
+        except (KeyError, IndexError):
+            pass
+    return FieldProblem(path, "field.invalid")
 
 
 def _report(payload: Any) -> OutcomeReport:
     try:
         return parse_outcome(payload)
     except ValidationError as exc:
-        problems = [
-            FieldProblem(
-                ".".join(str(p) for p in e["loc"]) or "body",
-                "callback.field_rule",
-                {"rule": e["msg"]},
-            )
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        raise BodyRefused(problems) from None
+        errors = exc.errors(include_url=False, include_input=False)
+        raise BodyRefused([_rule(e) for e in errors]) from None
 
 
 def _locked(
@@ -128,7 +153,7 @@ def _named(db: Session, institution: Institution, payload: Any) -> Instruction |
     """The institution's instruction a body that is no valid outcome still names, if any."""
     data = payload.get("data") if isinstance(payload, dict) else None
     key = data.get("idempotency_key") if isinstance(data, dict) else None
-    if not isinstance(key, str) or not 0 < len(key) <= KEY_MAX or NUL in key:
+    if not isinstance(key, str) or not 0 < len(key) <= KEY_MAX or unstorable(key):
         return None
     return db.scalar(
         select(Instruction).where(
@@ -170,6 +195,8 @@ def _checked(
         if problems or onward_problems:
             raise BodyRefused(problems + onward_problems)
     except BodyRefused as exc:
+        if payload is None:
+            payload = exc.value
         refuse(
             db,
             institution=institution,
@@ -180,6 +207,16 @@ def _checked(
         )
         raise CallbackRefused(exc.problems, status=exc.status) from None
     return Checked(instruction, report, onward, payload)
+
+
+def _seen(db: Session, institution: Institution, webhook_id: str) -> bool:
+    """Whether this webhook-id was applied before (a refused one is checked again)."""
+    found = db.scalar(
+        select(CallbackInbox.id).where(
+            CallbackInbox.institution_id == institution.id, CallbackInbox.webhook_id == webhook_id
+        )
+    )
+    return found is not None
 
 
 def _first_delivery(
@@ -236,6 +273,13 @@ def receive_callback(
     if not institution.is_active:
         raise Forbidden(t("callback.institution_disabled", lang, code=code))
     webhook_id = _verified(institution, body, headers, lang)
+    if len(webhook_id) > WEBHOOK_ID_MAX:
+        _refuse_long_id(db, institution, webhook_id, body)
+    if _seen(db, institution, webhook_id):
+        # Before any check: a repeat costs one indexed look-up (the insert below still
+        # de-duplicates two deliveries that race past this).
+        log.info("callback %s repeated: nothing changes", webhook_id)
+        return "duplicate"
     checked = _checked(
         db, institution=institution, body=body, webhook_id=webhook_id, now=now, skew=skew
     )

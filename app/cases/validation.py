@@ -8,6 +8,7 @@ classified, times made zone-aware, and each account's level in the money trail.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -123,8 +124,15 @@ def warm_up() -> None:
 
 
 def normalise_account_no(account_no: str) -> str:
-    """The identity of an account number: separators dropped, letters upper-cased."""
-    return "".join(ch for ch in account_no if ch not in " -\u3000").upper()
+    """The identity of an account number: NFKC-normalised (full-width "６" is "6"),
+    separators dropped, letters upper-cased."""
+    text = unicodedata.normalize("NFKC", account_no)
+    return "".join(ch for ch in text if ch not in " -\u3000").upper()
+
+
+def ascii_digits(text: str) -> bool:
+    """Only 0-9: str.isdigit() alone is true of "²" and "٣" too."""
+    return text.isascii() and text.isdigit()
 
 
 def _aware(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
@@ -142,7 +150,7 @@ def resolve_account(
     if any(ch.isspace() for ch in norm):
         problems.append(FieldProblem(f"{path}.account_no", "case.account_spaces"))
         return None
-    bin_code = directory.bins.lookup(norm) if norm.isdigit() else None
+    bin_code = directory.bins.lookup(norm) if ascii_digits(norm) else None
     if ref.institution is None:
         if bin_code is None:
             problems.append(FieldProblem(f"{path}.institution", "case.institution_required"))
@@ -183,7 +191,7 @@ def _check_bank_number(
 ) -> AccountKind | None:
     """A number whose BIN we know is a card (length and Luhn checked); else an account."""
     where = f"{path}.account_no"
-    if not norm.isdigit():
+    if not ascii_digits(norm):
         problems.append(FieldProblem(where, "case.account_digits"))
         return None
     if bin_code is None:

@@ -70,7 +70,7 @@ def _scorecard(db: Session, now: dt.datetime, lang: Language) -> list[dict[str, 
     refused callbacks)."""
     cards = scorecards(db, since=now - SCORECARD_WINDOW)
     refused = refused_counts(db, since=now - SCORECARD_WINDOW)
-    latest = latest_refused(db) if refused else {}
+    latest = latest_refused(db, since=now - SCORECARD_WINDOW) if refused else {}
     rows = []
     for inst in db.scalars(
         select(Institution).where(Institution.is_active).order_by(Institution.code)

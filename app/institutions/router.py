@@ -39,7 +39,7 @@ def list_institutions(
     cards = scorecards(db, since=since)
     refused = refused_counts(db, since=since)
     lang = request_language(request)
-    latest = latest_refused(db) if user.role in (Role.supervisor, Role.admin) else {}
+    latest = latest_refused(db, since=since) if user.role in (Role.supervisor, Role.admin) else {}
     answer = []
     for row in rows:
         item = InstitutionRead.model_validate(row)

@@ -79,7 +79,7 @@ class BinIndex:
 
     def lookup(self, card_no: str) -> str | None:
         """The code of the bank that issued `card_no`, or None when no prefix matches."""
-        digits = "".join(ch for ch in card_no if ch.isdigit())
+        digits = "".join(ch for ch in card_no if ch in "0123456789")
         for length in self._lengths:
             code = self._by_prefix.get(digits[:length])
             if code is not None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cases.schemas import AccountRef
-from app.cases.validation import LOOKBACK, Directory, FieldProblem, resolve_account
-from app.institutions.models import Institution
+from app.cases.service import load_directory
+from app.cases.validation import LOOKBACK, FieldProblem, resolve_account
 from app.trace.service import Onward
 
 
@@ -22,7 +21,9 @@ def check_onward(
     platform), an account number plausible for its kind, a time within the last year."""
     if not onward:
         return [], []
-    directory = Directory(list(db.scalars(select(Institution).where(Institution.is_active))))
+    # Intake's directory, cached per process: a callback does not reload every institution
+    # and rebuild the BIN index (a 157-account case posts 158 callbacks).
+    directory = load_directory(db)
     problems: list[FieldProblem] = []
     checked: list[Onward] = []
     earliest, latest = now - LOOKBACK, now + skew

@@ -32,7 +32,7 @@ from app.cases.models import (
     TransferChannel,
     TransferSource,
 )
-from app.cases.validation import normalise_account_no
+from app.cases.validation import ascii_digits, normalise_account_no
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.service import InstructionOrder, create_instructions
 from app.institutions.models import Institution, InstitutionKind
@@ -109,7 +109,7 @@ def held_elsewhere(
 
 def _account_kind(institution: Institution, norm: str) -> AccountKind:
     if institution.kind == InstitutionKind.bank.value:
-        return AccountKind.bank_card if norm.isdigit() else AccountKind.bank_account
+        return AccountKind.bank_card if ascii_digits(norm) else AccountKind.bank_account
     return AccountKind.payment_account
 
 

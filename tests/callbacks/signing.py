@@ -48,6 +48,13 @@ def outcome(instruction: Instruction, **changes: Any) -> dict[str, Any]:
         "onward_transfers": [],
     }
     data.update(changes)
+    if "balance" not in changes:
+        # An honest bank holds all it has when that is less than was asked, and finds no
+        # funds only on an empty account (docs/institution-protocol.md).
+        if str(data["outcome"]).endswith("_partial"):
+            data["balance"] = data["amount_stopped"]
+        elif data["outcome"] == "no_funds":
+            data["balance"] = "0.00"
     return data
 
 

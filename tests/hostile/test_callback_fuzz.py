@@ -51,6 +51,14 @@ POISON = st.sampled_from(
         ("onward_transfers", "not a list"),
     ]
 )
+# Numbers as raw JSON text (json.dumps cannot write them): exponents past what Decimal holds.
+EXPONENT = st.builds(
+    "{}{}e{}{}".format,
+    st.sampled_from(["", "-"]),
+    st.sampled_from(["1", "0", "9.99", "0.0"]),
+    st.sampled_from(["", "+", "-"]),
+    st.integers(min_value=0, max_value=10**30),
+)
 # Fields no poison above can be undone by.
 FREE_FIELDS = st.sampled_from(["reference", "mismatch_field", "cashed_out", "balance", "x\x00"])
 
@@ -85,6 +93,26 @@ def test_any_signed_bytes_are_refused_and_kept_once(client: TestClient, db: Sess
         _post_and_check(client, db, case, body)
 
     check()
+
+
+def test_a_number_with_any_exponent_is_refused_and_kept_once(
+    client: TestClient, db: Session
+) -> None:
+    case, stop = stop_of(db)
+
+    @FUZZ
+    @given(field=st.sampled_from(["amount_stopped", "balance", "extra"]), number=EXPONENT)
+    def check(field: str, number: str) -> None:
+        # Another kind than the instruction's: refused whatever the number turns out to be.
+        data = outcome(stop, kind="freeze")
+        data[field] = "@@"
+        text = json.dumps({"type": "instruction.completed", "data": data})
+        text = text.replace('"@@"', number)
+        _post_and_check(client, db, case, text.encode())
+
+    check()
+    db.expire_all()
+    assert db.get_one(Instruction, stop.id).state == "pending"
 
 
 def test_an_outcome_with_hostile_values_is_refused_and_kept_once(

@@ -70,6 +70,19 @@ def test_no_funds_that_stopped_money_is_refused(client: TestClient, db: Session)
     _attack(client, db, "data.amount_stopped", outcome="no_funds", amount_stopped="5000.00")
 
 
+def test_no_funds_on_an_account_with_money_is_refused(client: TestClient, db: Session) -> None:
+    _attack(client, db, "data.balance", outcome="no_funds", amount_stopped="0.00", balance="10.00")
+
+
+def test_a_partial_hold_of_less_than_the_balance_is_refused(
+    client: TestClient, db: Session
+) -> None:
+    outcome = "stopped_partial"
+    # 1000 free of the 5000 asked, but only 100 held: an honest bank holds all 1000.
+    held = {"amount_stopped": "100.00", "balance": "1000.00"}
+    _attack(client, db, "data.amount_stopped", outcome=outcome, **held)
+
+
 def test_a_third_decimal_is_refused_not_rounded(client: TestClient, db: Session) -> None:
     _attack(client, db, "data.amount_stopped", outcome="stopped_partial", amount_stopped="100.005")
 
