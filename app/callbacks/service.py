@@ -210,13 +210,22 @@ def _checked(
 
 
 def _seen(db: Session, institution: Institution, webhook_id: str) -> bool:
-    """Whether this webhook-id was applied before (a refused one is checked again)."""
-    found = db.scalar(
-        select(CallbackInbox.id).where(
+    """Whether this webhook-id was applied before (a refused one is checked again); a repeat's
+    log line names the case and instruction as the first delivery's did."""
+    found = db.execute(
+        select(CallbackInbox.instruction_id, Case.case_no)
+        .join(Instruction, Instruction.id == CallbackInbox.instruction_id)
+        .join(Case, Case.id == Instruction.case_id)
+        .where(
             CallbackInbox.institution_id == institution.id, CallbackInbox.webhook_id == webhook_id
         )
+    ).one_or_none()
+    if found is None:
+        return False
+    logs.bind(
+        case_no=found.case_no, instruction_id=found.instruction_id, institution=institution.code
     )
-    return found is not None
+    return True
 
 
 def _first_delivery(
