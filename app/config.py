@@ -11,6 +11,10 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "demo-secret-key-change-me"
+# Threads that run every live stream's polls (app/intake/live.py), each with one connection.
+STREAM_POLL_THREADS = 8
+# /metrics and /readyz run at once at most this many times (app/middleware.py AdmissionLimit).
+PROBE_LIMIT = 2
 
 Language = Literal["zh-CN", "en"]
 
@@ -54,7 +58,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 8 * 1024 * 1024
     admission_wait_s: float = 10.0
     db_pool_size: int = 20
-    db_max_overflow: int = 20
+    db_max_overflow: int = 24
 
     # The Celery queue: stacks that share a broker keep to their own queues.
     queue: str = "stopay"
@@ -165,10 +169,14 @@ class Settings(BaseSettings):
     def check(self) -> None:
         """Refuse settings the service cannot run safely with."""
         self.check_secrets()
-        if self.db_pool_size + self.db_max_overflow <= self.max_concurrent_requests:
+        # Connections held at once: every admitted request, every live-stream poll thread and
+        # every probe (/metrics, /readyz) that runs outside admission.
+        busiest = self.max_concurrent_requests + STREAM_POLL_THREADS + PROBE_LIMIT
+        if self.db_pool_size + self.db_max_overflow <= busiest:
             raise RuntimeError(
                 "STOPAY_DB_POOL_SIZE + STOPAY_DB_MAX_OVERFLOW must exceed "
-                "STOPAY_MAX_CONCURRENT_REQUESTS, or a burst of requests can exhaust the pool"
+                f"STOPAY_MAX_CONCURRENT_REQUESTS + {STREAM_POLL_THREADS + PROBE_LIMIT} "
+                "(live-stream polls and probes), or a burst of requests can exhaust the pool"
             )
 
     def check_secrets(self) -> None:
