@@ -4,13 +4,13 @@ a pool with no connection free is a 503 the client may retry, never a 500."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
@@ -127,3 +127,39 @@ def test_a_pool_with_no_connection_free_answers_503_problem_json(
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.headers["retry-after"] == "1"
     assert "connection" in answer.json()["detail"]
+
+
+def test_a_stream_that_never_runs_holds_no_place_under_the_caps() -> None:
+    from types import SimpleNamespace
+
+    from starlette.requests import Request
+
+    from app.deps import Principal
+    from app.intake.live import StreamCaps, live_response
+
+    caps = StreamCaps(per_user=1, per_credential=1)
+    settings = SimpleNamespace(default_language="en")
+    app = SimpleNamespace(state=SimpleNamespace(stream_caps=caps, settings=settings))
+    scope = {"type": "http", "method": "GET", "path": "/intake/cases/C-1/live", "headers": [],
+             "query_string": b"", "app": app}  # fmt: skip
+    principal = Principal(user=SimpleNamespace(id=7), session=None, credential="t")  # type: ignore[arg-type]
+
+    async def events() -> AsyncIterator[str]:
+        yield "event: done\ndata: \n\n"
+
+    async def run() -> list[int]:
+        # Made, then dropped: its request failed after the route returned.
+        live_response(Request(scope), principal, events())
+        sent: list[Message] = []
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        async def receive() -> Message:
+            await asyncio.sleep(1)
+            return {"type": "http.disconnect"}
+
+        await live_response(Request(scope), principal, events())(scope, receive, send)
+        return [m["status"] for m in sent if m["type"] == "http.response.start"]
+
+    assert asyncio.run(run()) == [200]
