@@ -108,8 +108,16 @@ class Settings(BaseSettings):
     # A request body must have arrived in full this long after its headers, or 408; it is
     # read before the request takes an admission slot. At most this many bodies still
     # arriving at once per client address; more get 429.
+    # The time allowed grows with the body's size, by body_min_bytes_per_s (a 5 MB scan in
+    # base64 on a 64 KB/s line has 10 s + 105 s). Every body still arriving counts against
+    # its address (an IPv6 address by its /64); all of them together hold at most
+    # max_pending_body_bytes, reserved before they are read (more get 503).
     body_timeout_s: float = Field(default=10.0, gt=0)
+    body_min_bytes_per_s: int = Field(default=64 * 1024, ge=1)
     max_pending_bodies_per_address: int = Field(default=8, ge=1)
+    max_pending_body_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    # Connections open at once per API process (uvicorn's limit_concurrency); more get 503.
+    max_connections: int = Field(default=1000, ge=1)
     # Live streams (SSE) open at once per user and per token or log-in session; more get 429.
     max_streams_per_user: int = Field(default=8, ge=1)
     max_streams_per_credential: int = Field(default=4, ge=1)
