@@ -83,6 +83,8 @@ def api(host: str | None, port: int | None) -> None:
             # X-Forwarded-For is believed only from STOPAY_TRUSTED_PROXIES, by the app itself
             # (app/main.py); uvicorn's own handling would trust 127.0.0.1 by default.
             proxy_headers=False,
+            # Connections open at once per process; past it uvicorn answers 503 at once.
+            limit_concurrency=settings.max_connections,
         )
 
 

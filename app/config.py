@@ -11,6 +11,10 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "demo-secret-key-change-me"
+# Threads that run every live stream's polls (app/intake/live.py), each with one connection.
+STREAM_POLL_THREADS = 8
+# /metrics and /readyz run at once at most this many times (app/middleware.py AdmissionLimit).
+PROBE_LIMIT = 2
 
 Language = Literal["zh-CN", "en"]
 
@@ -54,7 +58,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 8 * 1024 * 1024
     admission_wait_s: float = 10.0
     db_pool_size: int = 20
-    db_max_overflow: int = 20
+    db_max_overflow: int = 24
 
     # The Celery queue: stacks that share a broker keep to their own queues.
     queue: str = "stopay"
@@ -104,8 +108,16 @@ class Settings(BaseSettings):
     # A request body must have arrived in full this long after its headers, or 408; it is
     # read before the request takes an admission slot. At most this many bodies still
     # arriving at once per client address; more get 429.
+    # The time allowed grows with the body's size, by body_min_bytes_per_s (a 5 MB scan in
+    # base64 on a 64 KB/s line has 10 s + 105 s). Every body still arriving counts against
+    # its address (an IPv6 address by its /64); all of them together hold at most
+    # max_pending_body_bytes, reserved before they are read (more get 503).
     body_timeout_s: float = Field(default=10.0, gt=0)
+    body_min_bytes_per_s: int = Field(default=64 * 1024, ge=1)
     max_pending_bodies_per_address: int = Field(default=8, ge=1)
+    max_pending_body_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    # Connections open at once per API process (uvicorn's limit_concurrency); more get 503.
+    max_connections: int = Field(default=1000, ge=1)
     # Live streams (SSE) open at once per user and per token or log-in session; more get 429.
     max_streams_per_user: int = Field(default=8, ge=1)
     max_streams_per_credential: int = Field(default=4, ge=1)
@@ -165,10 +177,14 @@ class Settings(BaseSettings):
     def check(self) -> None:
         """Refuse settings the service cannot run safely with."""
         self.check_secrets()
-        if self.db_pool_size + self.db_max_overflow <= self.max_concurrent_requests:
+        # Connections held at once: every admitted request, every live-stream poll thread and
+        # every probe (/metrics, /readyz) that runs outside admission.
+        busiest = self.max_concurrent_requests + STREAM_POLL_THREADS + PROBE_LIMIT
+        if self.db_pool_size + self.db_max_overflow <= busiest:
             raise RuntimeError(
                 "STOPAY_DB_POOL_SIZE + STOPAY_DB_MAX_OVERFLOW must exceed "
-                "STOPAY_MAX_CONCURRENT_REQUESTS, or a burst of requests can exhaust the pool"
+                f"STOPAY_MAX_CONCURRENT_REQUESTS + {STREAM_POLL_THREADS + PROBE_LIMIT} "
+                "(live-stream polls and probes), or a burst of requests can exhaust the pool"
             )
 
     def check_secrets(self) -> None:

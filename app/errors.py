@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import LANGUAGES, MESSAGES, Language, negotiate, t
@@ -211,6 +212,18 @@ def install_error_handlers(app: FastAPI) -> None:
             title_key="problem.unavailable",
             detail=t("problem.database_down", request_language(request)),
             headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_busy(request: Request, exc: PoolTimeout) -> Response:
+        # No connection came free in the pool's wait: nothing was done, try again.
+        log.warning("database pool exhausted on %s", request.url.path)
+        return problem(
+            request,
+            status=503,
+            title_key="problem.unavailable",
+            detail=t("clients.pool_busy", request_language(request)),
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(DataError)

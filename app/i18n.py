@@ -321,6 +321,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "Too many live updates open (at most {per_user} per user and {per_credential} "
         "per token or log-in); close another page and try again.",
     },
+    "clients.pool_busy": {
+        "zh-CN": "数据库连接全部占用，本次未保存，请稍后重试。",
+        "en": "Every database connection is busy; nothing was saved. Try again shortly.",
+    },
     "admin.no_such_user": {"zh-CN": "没有用户 {username}", "en": "No user {username}"},
     "admin.no_such_unit": {"zh-CN": "没有单位 {unit}", "en": "No unit {unit}"},
     "admin.username_taken": {

@@ -139,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyFirst,
         timeout_s=settings.body_timeout_s,
         per_address=settings.max_pending_bodies_per_address,
+        min_rate=settings.body_min_bytes_per_s,
+        budget=settings.max_pending_body_bytes,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

@@ -5,12 +5,15 @@ serialization failure."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import random
+import re
 from collections import Counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.config import PROBE_LIMIT
 from app.i18n import t
 
 SECURITY_HEADERS = [
@@ -75,38 +78,69 @@ class AdmissionLimit:
     at once, not with a long hang.
     """
 
-    EXEMPT = ("/healthz", "/readyz", "/metrics", "/static/")
+    EXEMPT = ("/healthz", "/static/")
+    # Probes that read the database take no slot (they must answer under load), but at most
+    # PROBE_LIMIT of them run at once; more get 503 at once.
+    PROBES = ("/metrics", "/readyz")
+    PROBE_LIMIT = PROBE_LIMIT
     # Server-sent event streams (a case's live status) stay open for minutes but hold a
-    # database connection only for each short poll: they take no slot, and have a cap of
-    # their own instead.
-    STREAM_SUFFIX = "/live"
+    # database connection only for each short poll: a stream holds its slot only until its
+    # answer starts (its log-in check reads the database), then a cap of its own.
+    STREAMS = re.compile(r"/(?:dashboard|dashboard/cases/[^/]+|intake/cases/[^/]+)/live")
 
     def __init__(self, app: ASGIApp, *, limit: int, wait_s: float, stream_limit: int = 200) -> None:
         self.app = app
         self.wait_s = wait_s
         self._slots = asyncio.Semaphore(limit)
         self._streams = asyncio.Semaphore(stream_limit)
+        self._probes = asyncio.Semaphore(self.PROBE_LIMIT)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.EXEMPT):
+        path = scope["path"] if scope["type"] == "http" else ""
+        if not path or path.startswith(self.EXEMPT):
             await self.app(scope, receive, send)
             return
-        if scope["path"].endswith(self.STREAM_SUFFIX):
-            if self._streams.locked():
-                await _overloaded(scope["path"], send)
-                return
-            async with self._streams:
-                await self.app(scope, receive, send)
+        if path in self.PROBES:
+            await self._probe(scope, receive, send)
             return
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout=self.wait_s)
         except TimeoutError:
+            await _overloaded(path, send)
+            return
+        held = True
+        stream = scope["method"] == "GET" and self.STREAMS.fullmatch(path) is not None
+        if stream and self._streams.locked():
+            self._slots.release()
+            await _overloaded(path, send)
+            return
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._slots.release()
+
+        async def started(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                release()
+            await send(message)
+
+        try:
+            if stream:
+                async with self._streams:
+                    await self.app(scope, receive, started)
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            release()
+
+    async def _probe(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._probes.locked():
             await _overloaded(scope["path"], send)
             return
-        try:
+        async with self._probes:
             await self.app(scope, receive, send)
-        finally:
-            self._slots.release()
 
 
 class BodyLimit:
@@ -163,82 +197,118 @@ class BodyFirst:
     """Read a request's whole body before it goes further in: before admission, so a client
     sending its body slowly (or never) holds no slot meant for requests that are ready.
 
-    The body must have arrived `timeout_s` after the request did, or the answer is 408. A
-    body that keeps the reader waiting (more than PROMPT_S for a part of it) counts against
-    its client address while it does; past `per_address` such bodies the answer is 429. A
-    body that arrives with its headers, as almost every one does, counts against nothing.
-    """
+    Within `timeout_s` plus its size at `min_rate` bytes/s, or 408. Each body arriving counts
+    against its address (IPv6 by /64): past `per_address`, 429. Bodies held at once take at
+    most `budget` bytes, reserved by Content-Length before reading (else as parts arrive):
+    past it, 503."""
 
-    PROMPT_S = 0.2
-
-    def __init__(self, app: ASGIApp, *, timeout_s: float, per_address: int) -> None:
-        self.app = app
-        self.timeout_s = timeout_s
-        self.per_address = per_address
+    def __init__(
+        self, app: ASGIApp, *, timeout_s: float, per_address: int, min_rate: int, budget: int
+    ) -> None:
+        self.app, self.timeout_s, self.per_address = app, timeout_s, per_address
+        self.min_rate, self.budget = min_rate, budget
         self._waiting: Counter[str] = Counter()
+        self.held = 0  # bytes reserved by the bodies held now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _has_body(scope):
             await self.app(scope, receive, send)
             return
-        address = scope["client"][0] if scope.get("client") else ""
+        declared, reserved = _declared_length(scope), [0]
         try:
-            messages = await self._read(receive, address)
+            messages = await self._answered_read(scope, receive, send, declared, reserved)
+            if messages is not None:
+
+                async def replay() -> Message:
+                    return messages.pop(0) if messages else await receive()
+
+                await self.app(scope, replay, send)
+        finally:
+            self.held -= reserved[0]
+
+    async def _answered_read(
+        self, scope: Scope, receive: Receive, send: Send, declared: int, reserved: list[int]
+    ) -> list[Message] | None:
+        """The body's parts; None when the client left or has been answered (408/429/503)."""
+        try:
+            return await self._read(receive, _address_key(scope), declared, reserved)
         except TimeoutError:
-            detail = _both("clients.body_timeout", seconds=f"{self.timeout_s:g}")
+            detail = _both("clients.body_timeout", seconds=f"{self._allowed(declared, 0):.3g}")
             title = _both("problem.request_timeout")
             await _problem(send, scope["path"], 408, title, detail, headers=[CLOSE])
-            return
         except _TooManyWaiting:
             title, detail = _both("problem.too_many_requests"), _both("clients.slow_bodies")
             retry = (b"retry-after", b"1")
             await _problem(send, scope["path"], 429, title, detail, headers=[CLOSE, retry])
+        except _OverBudget:
+            await _overloaded(scope["path"], send, close=True)
+        return None
+
+    def _allowed(self, declared: int, seen: int) -> float:
+        return self.timeout_s + max(declared, seen) / self.min_rate
+
+    def _reserve(self, reserved: list[int], total: int) -> None:
+        more = total - reserved[0]
+        if more <= 0:
             return
-        if messages is None:  # the client left (or BodyLimit has answered 413)
-            return
+        if self.held + more > self.budget:
+            raise _OverBudget
+        self.held += more
+        reserved[0] = total
 
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _read(self, receive: Receive, address: str) -> list[Message] | None:
+    async def _read(
+        self, receive: Receive, address: str, declared: int, reserved: list[int]
+    ) -> list[Message] | None:
+        self._reserve(reserved, declared)
+        if self._waiting[address] >= self.per_address:
+            raise _TooManyWaiting
+        self._waiting[address] += 1
         messages: list[Message] = []
-        counted = False
-        part: asyncio.Future[Message] | None = None
+        seen = 0
+        started = asyncio.get_running_loop().time()
         try:
-            async with asyncio.timeout(self.timeout_s):
+            async with asyncio.timeout(started + self._allowed(declared, 0)) as deadline:
                 while True:
-                    part = asyncio.ensure_future(receive())
-                    if not counted:
-                        await asyncio.wait({part}, timeout=self.PROMPT_S)
-                        if not part.done():
-                            counted = self._wait_in_line(address)
-                    message = await part
+                    message = await receive()
                     if message["type"] != "http.request":
                         return None
+                    seen += len(message.get("body", b""))
+                    self._reserve(reserved, seen)
+                    deadline.reschedule(started + self._allowed(declared, seen))
                     messages.append(message)
                     if not message.get("more_body", False):
                         return messages
         finally:
-            if part is not None and not part.done():
-                part.cancel()
-            if counted:
-                self._waiting[address] -= 1
-                if self._waiting[address] <= 0:
-                    del self._waiting[address]
+            self._waiting[address] -= 1
+            if self._waiting[address] <= 0:
+                del self._waiting[address]
 
-    def _wait_in_line(self, address: str) -> bool:
-        if self._waiting[address] >= self.per_address:
-            raise _TooManyWaiting
-        self._waiting[address] += 1
-        return True
+
+def _declared_length(scope: Scope) -> int:
+    length = dict(scope["headers"]).get(b"content-length", b"").strip()
+    return int(length) if length.isdigit() else 0
+
+
+def _address_key(scope: Scope) -> str:
+    """The address a body counts against: an IPv6 one by its /64 (one host may hold all)."""
+    address = scope["client"][0] if scope.get("client") else ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 CLOSE = (b"connection", b"close")
 
 
 class _TooManyWaiting(Exception):
+    pass
+
+
+class _OverBudget(Exception):
     pass
 
 
@@ -297,11 +367,12 @@ def _both(key: str, **params: object) -> str:
     return f"{t(key, 'zh-CN', **params)} / {t(key, 'en', **params)}"
 
 
-async def _overloaded(path: str, send: Send) -> None:
+async def _overloaded(path: str, send: Send, *, close: bool = False) -> None:
+    headers = [(b"retry-after", b"1"), *([CLOSE] if close else [])]
     await _problem(
         send, path, 503, "服务繁忙 / Service busy",
         "请求过多，本次未保存，请稍后重试。Too many requests at once; nothing was saved. "
-        "Try again shortly.", headers=[(b"retry-after", b"1")],
+        "Try again shortly.", headers=headers,
     )  # fmt: skip
 
 

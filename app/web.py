@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -52,7 +51,6 @@ _env = Environment(
     autoescape=select_autoescape(default=True),
 )
 # A fresh Idempotency-Key in each rendered action form: a double click is one action.
-_env.globals["fresh_key"] = lambda: uuid.uuid4().hex
 _env.filters["tojson"] = script_json
 templates = Jinja2Templates(env=_env)
 

@@ -42,11 +42,21 @@ def test_beyond_the_limit_requests_wait_then_get_503(path: str) -> None:
     assert busy.json()["instance"] == path
 
 
+async def _slow_stream(scope: Scope, receive: Receive, send: Send) -> None:
+    """A stream starts its answer at once (its log-in checked), then stays open."""
+    if scope["path"].endswith("/live"):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await asyncio.sleep(0.5)
+        await send({"type": "http.response.body", "body": b"ok"})
+        return
+    await _slow_app(scope, receive, send)
+
+
 def test_live_streams_take_no_slot_and_beyond_their_own_cap_get_503_at_once() -> None:
-    """A case's live status stays open for minutes: streams never wait for, or take, the
-    requests' slots, and past their own cap a new one is refused straight away."""
-    app = AdmissionLimit(_slow_app, limit=1, wait_s=5, stream_limit=2)
-    live = "/api/v1/cases/ZF-1/live"
+    """A case's live status stays open for minutes: streams hold a slot only until their
+    answer starts, and past their own cap a new one is refused straight away."""
+    app = AdmissionLimit(_slow_stream, limit=1, wait_s=5, stream_limit=2)
+    live = "/intake/cases/ZF-1/live"
 
     async def burst() -> tuple[list[httpx.Response], float]:
         transport = httpx.ASGITransport(app=app)

@@ -250,12 +250,12 @@ def lock_out(db: Session, *, username: str, address: str, settings: Settings) ->
     """Seconds this log-in must wait, on the record as `auth.login_locked`; None when it may
     go ahead. (The page and the token endpoint answer it each in their own way.)
 
-    Attempts on one account from one address take turns: a transaction lock on the pair is
-    held from this count until the attempt's own failure (or success) is committed, so
-    concurrent wrong passwords cannot all pass the count before any is recorded.
+    Attempts from one address take turns, whatever account they name: a transaction lock on
+    the address is held from this count until the attempt's own failure (or success) is
+    committed, so concurrent wrong passwords cannot all pass either count (the account's
+    or the address's) before any is recorded, and one address checks one password at a time.
     """
-    pair = f"login:{len(username)}:{username}:{address}"
-    db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(pair, 0))))
+    db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"login:{address}", 0))))
     wait_s = locked_for(db, username=username, address=address, now=utcnow(),
                         throttle=Throttle.from_settings(settings))  # fmt: skip
     if wait_s is None:

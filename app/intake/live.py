@@ -28,14 +28,15 @@ from typing import TYPE_CHECKING
 
 import anyio
 from fastapi import Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
 
 from app.cases.models import Account, Case, CaseAccount
+from app.config import STREAM_POLL_THREADS
 from app.dispatch.models import Instruction, InstructionState, Outcome
-from app.errors import AppError, request_language
+from app.errors import problem, request_language
 from app.i18n import t
 from app.institutions.models import Institution
 from app.privacy import shown_account_no
@@ -49,13 +50,8 @@ MAX_STREAM_S = 600.0
 OPEN_STATES = {InstructionState.pending, InstructionState.sent, InstructionState.escalated}
 BAD_OUTCOMES = {Outcome.mismatch, Outcome.rejected, Outcome.account_not_found, Outcome.no_funds}
 SSE_LINE_END = re.compile(r"\r\n|\r|\n")
-POLL_THREADS = 8
+POLL_THREADS = STREAM_POLL_THREADS
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-
-
-class TooManyStreams(AppError):
-    status_code = 429
-    title_key = "problem.too_many_requests"
 
 
 class StreamCaps:
@@ -86,13 +82,25 @@ class StreamCaps:
 
 
 class _CappedStream(StreamingResponse):
-    """Gives its place back when the stream ends, however it ends."""
+    """Takes its place under the caps when it runs, and gives it back when the stream ends,
+    however it ends; past a cap it answers `refusal` (429) instead. A response that never
+    runs (its request failed after it was made) never held a place."""
 
-    def __init__(self, events: AsyncIterator[str], *, release: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        events: AsyncIterator[str],
+        *,
+        take: Callable[[], bool],
+        release: Callable[[], None],
+        refusal: Response,
+    ) -> None:
         super().__init__(events, media_type="text/event-stream", headers=STREAM_HEADERS)
-        self._release = release
+        self._take, self._release, self._refusal = take, release, refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._take():
+            await self._refusal(scope, receive, send)
+            return
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -105,12 +113,20 @@ def live_response(
     """The stream of `events`, or 429 when its user or credential has too many open."""
     caps: StreamCaps = request.app.state.stream_caps
     user_id, credential = principal.user.id, principal.credential_key
-    if not caps.take(user_id=user_id, credential=credential):
-        lang = request_language(request)
-        limits = {"per_user": caps.per_user, "per_credential": caps.per_credential}
-        detail = t("clients.too_many_streams", lang, **limits)
-        raise TooManyStreams(detail, headers={"Retry-After": "5"})
-    return _CappedStream(events, release=lambda: caps.give(user_id=user_id, credential=credential))
+    limits = {"per_user": caps.per_user, "per_credential": caps.per_credential}
+    refusal = problem(
+        request,
+        status=429,
+        title_key="problem.too_many_requests",
+        detail=t("clients.too_many_streams", request_language(request), **limits),
+        headers={"Retry-After": "5"},
+    )
+    return _CappedStream(
+        events,
+        take=lambda: caps.take(user_id=user_id, credential=credential),
+        release=lambda: caps.give(user_id=user_id, credential=credential),
+        refusal=refusal,
+    )
 
 
 _LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (

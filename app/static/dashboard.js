@@ -10,7 +10,7 @@
     partial: "#e08a00", frozen: "#1565c0", nothing: "#7a1f1f", escalated: "#d32f2f",
     elsewhere: "#7b4fb3", expired: "#a1887f",
   };
-  // `key`: the form's Idempotency-Key (rendered with it), so a double click is one action.
+  // `key`: the form's Idempotency-Key (keyOf), so a double click is one action.
   const headers = (key) => ({
     "Content-Type": "application/json", Accept: "application/json",
     "Accept-Language": root.dataset.lang, "X-CSRF-Token": root.dataset.csrf,
@@ -28,8 +28,14 @@
   async function send(url, method, body, key) {
     const answer = await fetch(url, { method, headers: headers(key), body: body && JSON.stringify(body) });
     const data = await answer.json().catch(() => ({}));
-    return { ok: answer.ok, data };
+    return { ok: answer.ok, status: answer.status, data };
   }
+
+  // Made in the browser on a form's first submit (pages render no key, so an unchanged
+  // panel renders the same and the stream sends nothing), kept on the form until the action
+  // has a definite answer: a double click, or a retry after a lost or 5xx answer, is one action.
+  const keyOf = (form) => (form.dataset.idempotencyKey ||= window.stopayKey());
+  const settle = (form, status) => { if (status < 500) delete form.dataset.idempotencyKey; };
 
   // Legal-clock actions and "handled": every named input becomes a JSON field.
   root.addEventListener("submit", async (event) => {
@@ -46,7 +52,8 @@
     }
     const button = form.querySelector("button");
     button.disabled = true;
-    const { ok, data } = await send(form.dataset.url, "POST", body, form.dataset.idempotencyKey);
+    const { ok, status, data } = await send(form.dataset.url, "POST", body, keyOf(form));
+    settle(form, status);
     if (ok) {
       form.classList.add("done");
       button.textContent = "✓ " + button.textContent;
@@ -73,8 +80,9 @@
     confirm.textContent = root.dataset.lang === "zh-CN" ? "确认返还方案" : "Confirm this split";
     confirm.addEventListener("click", async () => {
       const body = { institution: data.institution, account_no: data.account_no, fingerprint: data.fingerprint };
-      const key = `${form.dataset.idempotencyKey}-${data.fingerprint}`.slice(0, 200);
+      const key = `${keyOf(form)}-${data.fingerprint}`.slice(0, 200);
       const answer = await send(`/api/v1/cases/${form.dataset.case}/returns`, "POST", body, key);
+      settle(form, answer.status);
       if (!answer.ok) error.textContent = problemText(answer.data);
       else confirm.disabled = true;
     });

@@ -9,3 +9,11 @@
     }
   });
 })();
+
+// A fresh Idempotency-Key for a form's action (dashboard.js, status.js). randomUUID needs
+// a secure context (HTTPS or localhost); getRandomValues works everywhere.
+window.stopayKey = function () {
+  if (window.crypto.randomUUID) return window.crypto.randomUUID().replaceAll("-", "");
+  const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+};

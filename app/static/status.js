@@ -34,12 +34,15 @@
         headers: {
           "Content-Type": "application/json", Accept: "application/json",
           "Accept-Language": live.dataset.lang, "X-CSRF-Token": live.dataset.csrf,
-          // Rendered with the form: a double click is one resend.
-          "Idempotency-Key": form.dataset.idempotencyKey,
+          // Made on the form's first submit, kept until a definite answer: a double
+          // click is one resend (the page renders no key: an unchanged status renders
+          // the same, and its stream sends nothing).
+          "Idempotency-Key": (form.dataset.idempotencyKey ||= window.stopayKey()),
         },
         body: JSON.stringify({ [name]: value }),
       },
     );
+    if (answer.status < 500) delete form.dataset.idempotencyKey;
     if (answer.status === 201) { location.reload(); return; }
     const problem = await answer.json();
     error.textContent = ((problem.errors || [])[0] || problem).message || problem.detail;

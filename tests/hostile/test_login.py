@@ -65,6 +65,18 @@ def test_thirty_concurrent_wrong_passwords_check_at_most_five(api: Api) -> None:
     assert len(events(api, "auth.login_locked", username=username)) == 25
 
 
+def test_thirty_concurrent_wrong_passwords_for_thirty_accounts_check_at_most_twenty(
+    api: Api,
+) -> None:
+    usernames = [new_user(api) for _ in range(30)]
+    with api.client(source="127.0.0.9", connections=30) as client, ThreadPoolExecutor(30) as pool:
+        statuses = list(pool.map(lambda name: log_in(client, name, "guess"), usernames))
+    # The address's count was taken before each password was checked: twenty were checked.
+    checked = events(api, "auth.login_failed", address="127.0.0.9")
+    assert len(checked) == 20
+    assert sorted(statuses) == [401] * 20 + [429] * 10
+
+
 def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(api: Api) -> None:
     # 127.0.0.1 is not a trusted proxy unless STOPAY_TRUSTED_PROXIES says so: the address
     # each attempt claims is not the one its failure counts against.
