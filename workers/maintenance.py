@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from zoneinfo import ZoneInfo
 
 from celery.signals import worker_shutdown, worker_shutting_down
@@ -67,15 +68,27 @@ def checkpoint_audit_chain() -> int | None:
     return None if point is None else point.seq
 
 
-@worker_shutting_down.connect
-@worker_shutdown.connect
-def _checkpoint_on_shutdown(**_: object) -> None:
-    """A stopping worker seals what is waiting and checkpoints the head: the last events
-    before a shutdown are covered too. Once as the shutdown begins (a warm shutdown then waits
-    for running tasks, and a container may be killed before it ends) and again at its end if
-    the head moved meanwhile."""
+def _checkpoint_now() -> None:
     try:
         seal_audit_trail()
         checkpoint_audit_chain()
     except Exception:
         logging.getLogger(__name__).exception("audit checkpoint on shutdown failed")
+
+
+@worker_shutting_down.connect
+def _checkpoint_as_shutdown_begins(**_: object) -> threading.Thread:
+    """A stopping worker seals what is waiting and checkpoints the head as its shutdown
+    begins (a warm shutdown then waits for running tasks, and a container may be killed
+    before it ends). Celery sends this signal from its signal handler, which interrupts the
+    main thread wherever it is, holding a pool or logging lock perhaps: the work runs on a
+    thread of its own, or it could wait forever on a lock its own thread holds."""
+    worker = threading.Thread(target=_checkpoint_now, name="audit-checkpoint")
+    worker.start()
+    return worker
+
+
+@worker_shutdown.connect
+def _checkpoint_on_shutdown(**_: object) -> None:
+    """Again at the shutdown's end, if the head moved meanwhile."""
+    _checkpoint_now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,9 @@ def test_a_stopping_worker_seals_and_checkpoints(
     maintenance.checkpoint_audit_chain()
     last = record_event(db, kind="test.before_shutdown")
     db.flush()
-    signal.send(sender=None)
+    for _, answer in signal.send(sender=None):
+        if isinstance(answer, threading.Thread):  # the shutdown's start works on a thread
+            answer.join(timeout=30)
     lines = _lines(checkpoints)
     assert len(lines) == 2
     assert lines[-1]["event_id"] == last.id
