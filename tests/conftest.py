@@ -6,7 +6,10 @@ runs inside a transaction that is rolled back, so tests never see each other's r
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +35,11 @@ ADMIN_URL = os.environ.get(
 )
 BROKER_URL = os.environ.get("STOPAY_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
 TEST_SECRET = "test-secret-key-not-the-default"
+# What a test or a process it starts writes under the data directory (the audit chain's
+# checkpoints, say) goes here, not into the checkout's .data, where `make run` keeps the demo's.
+if "STOPAY_DATA_DIR" not in os.environ:
+    os.environ["STOPAY_DATA_DIR"] = tempfile.mkdtemp(prefix="stopay-tests-")
+    atexit.register(shutil.rmtree, os.environ["STOPAY_DATA_DIR"], ignore_errors=True)
 TEST_AUDIT_KEY = "test-audit-key-not-in-the-database"
 
 
