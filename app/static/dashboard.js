@@ -52,11 +52,14 @@
     }
     const button = form.querySelector("button");
     button.disabled = true;
+    form.classList.add("sending");
     const { ok, status, data } = await send(form.dataset.url, "POST", body, keyOf(form));
+    form.classList.remove("sending");
     settle(form, status);
     if (ok) {
+      // Once: a second submit of the same action gets the first answer again.
+      if (!form.classList.contains("done")) button.textContent = "✓ " + button.textContent;
       form.classList.add("done");
-      button.textContent = "✓ " + button.textContent;
       return; // the stream brings the new state
     }
     button.disabled = false;
@@ -157,10 +160,13 @@
                          Math.max(0, 5000 - (Date.now() - lastDrawn)));
   }
   // A panel is not replaced under a supervisor typing in it (a document number would be
-  // lost); the next change or the stream's 20-second refresh brings it.
+  // lost); the next change brings it (the stream sends a panel only when it changed). What
+  // was typed in a form being sent, or sent, is not held back: after Enter the focus stays
+  // in the field, and the panel the action changed would otherwise never come.
   document.body.addEventListener("htmx:sseBeforeMessage", (event) => {
     const typing = document.activeElement;
-    if (typing && typing.tagName === "INPUT" && typing.value && event.target.contains(typing)) {
+    if (typing && typing.tagName === "INPUT" && typing.value && event.target.contains(typing)
+        && !typing.closest("form.sending, form.done")) {
       event.preventDefault();
     }
   });

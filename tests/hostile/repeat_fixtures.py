@@ -147,3 +147,19 @@ def repeat_stack(own_database: str, tmp_path_factory: pytest.TempPathFactory) ->
         settings={"STOPAY_WORKER_CONCURRENCY": "16"},
     ) as stack:
         yield stack
+
+
+@pytest.fixture(scope="module")
+def page_stack(own_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The API alone on the tests' own database, for the browser: no worker sends anything,
+    so an action's one effect is the instruction it makes (under `flock /tmp/stack.lock`)."""
+    with running_stack(
+        database_url=own_database,
+        broker_url=STACK_BROKER,
+        queue=f"repeat-pages-{uuid.uuid4().hex[:12]}",
+        logs=tmp_path_factory.mktemp("repeat-pages"),
+        settings={},
+        workers=(),
+        services=("api",),
+    ) as stack:
+        yield stack
