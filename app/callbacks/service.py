@@ -16,31 +16,23 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app import logs
+from app.callbacks.apply import apply_outcome, follows
 from app.callbacks.body import BodyRefused, read_json, storable, unstorable
 from app.callbacks.models import CallbackInbox
 from app.callbacks.refusals import refuse
 from app.callbacks.rules import check_outcome
-from app.cases.models import Case, TransferSource
-from app.cases.service import rollup_status
+from app.cases.models import Case
 from app.cases.validation import FieldProblem
-from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
-from app.dispatch.transitions import move
+from app.dispatch.models import Instruction
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.i18n import MESSAGES, Language, Named, t
 from app.institutions.models import Institution
-from app.legal.service import end_holds, term_start
 from app.trace.checks import check_onward
-from app.trace.service import Onward, TraceRules, follow_onward, request_query
+from app.trace.service import Onward, TraceRules
 from workers.adapters import OutcomeReport, parse_outcome
 
 log = logging.getLogger(__name__)
 
-OPEN = (InstructionState.pending, InstructionState.sent, InstructionState.escalated)
-STOPPED = (Outcome.stopped_full, Outcome.stopped_partial)
-FROZEN = (Outcome.frozen_full, Outcome.frozen_partial)
-# Outcomes of these kinds may report where money went; those transfers are followed.
-FOLLOWED_KINDS = (InstructionKind.stop_payment, InstructionKind.query, InstructionKind.freeze)
-NOTHING_SEEN = (Outcome.mismatch, Outcome.account_not_found, Outcome.rejected)
 WEBHOOK_ID_MAX = 128  # callback_inbox.webhook_id
 KEY_MAX = 64  # instruction.idempotency_key
 
@@ -190,7 +182,7 @@ def _checked(
         instruction, case_no = _locked(db, institution, report)
         logs.bind(case_no=case_no, instruction_id=instruction.id, institution=institution.code)
         problems = check_outcome(instruction, report, now=now, skew=skew)
-        onward = _onward(report) if _follows(instruction, report) else []
+        onward = _onward(report) if follows(instruction, report) else []
         onward, onward_problems = check_onward(db, onward=onward, now=now, skew=skew)
         if problems or onward_problems:
             raise BodyRefused(problems + onward_problems)
@@ -309,93 +301,3 @@ def receive_callback(
     status = "applied" if applied else "ignored"
     log.info("callback %s %s: %s %s", webhook_id, status, instruction.kind, report.outcome.value)
     return status
-
-
-def apply_outcome(
-    db: Session,
-    instruction: Instruction,
-    report: OutcomeReport,
-    *,
-    onward: list[Onward],
-    now: dt.datetime,
-    hold: dt.timedelta,
-    freeze: dt.timedelta,
-    trace: TraceRules,
-) -> bool:
-    """Record an outcome once; an instruction already done or expired keeps what it has.
-
-    Onward transfers it reports become the next level's stop-payments; a stop-payment that
-    found no funds asks the institution where the money went (a `query`).
-    """
-    if instruction.state not in OPEN:
-        return False
-    outcome = report.outcome
-    instruction.outcome = outcome.value
-    instruction.amount_stopped = report.amount_stopped
-    instruction.balance = report.balance
-    instruction.mismatch_field = report.mismatch_field if outcome == Outcome.mismatch else None
-    instruction.institution_ref = instruction.institution_ref or report.reference
-    instruction.acked_at = instruction.acked_at or now
-    instruction.completed_at = now
-    instruction.lease_until = None
-    if outcome in STOPPED or outcome in FROZEN:
-        instruction.effective_at = report.effective_at or now
-        start = term_start(db, instruction, instruction.effective_at)
-        instruction.expires_at = start + (hold if outcome in STOPPED else freeze)
-    move(
-        db,
-        instruction,
-        InstructionState.done,
-        data={
-            "outcome": outcome.value,
-            "amount_stopped": str(report.amount_stopped)
-            if report.amount_stopped is not None
-            else None,
-            "mismatch_field": instruction.mismatch_field,
-        },
-    )
-    if outcome == Outcome.released:
-        end_holds(db, instruction, now=now)
-    _follow(db, instruction, report, onward, now=now, trace=trace)
-    rollup_status(db, case_id=instruction.case_id)
-    return True
-
-
-def _follows(instruction: Instruction, report: OutcomeReport) -> bool:
-    """Whether the onward transfers this outcome reports are followed (and so checked)."""
-    return instruction.kind in FOLLOWED_KINDS and report.outcome not in NOTHING_SEEN
-
-
-def _follow(
-    db: Session,
-    instruction: Instruction,
-    report: OutcomeReport,
-    onward: list[Onward],
-    *,
-    now: dt.datetime,
-    trace: TraceRules,
-) -> None:
-    kind = instruction.kind
-    if not _follows(instruction, report):
-        return
-    source = TransferSource.query if kind == InstructionKind.query else TransferSource.callback
-    follow_onward(
-        db,
-        source=instruction,
-        onward=onward,
-        cashed_out=report.cashed_out,
-        source_kind=source,
-        now=now,
-        rules=trace,
-    )
-    if kind == InstructionKind.stop_payment and report.outcome == Outcome.no_funds and not onward:
-        assert instruction.account_id is not None
-        request_query(
-            db,
-            case=db.get_one(Case, instruction.case_id),
-            account_id=instruction.account_id,
-            institution_id=instruction.institution_id,
-            holder_name=instruction.holder_name,
-            parent_id=instruction.id,
-            user=None,
-        )

@@ -1,0 +1,112 @@
+"""Applying a checked outcome: forward-only, once, following the money it reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from app.cases.models import Case, TransferSource
+from app.cases.service import rollup_status
+from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
+from app.dispatch.transitions import move
+from app.legal.service import end_holds, term_start
+from app.trace.service import Onward, TraceRules, follow_onward, request_query
+from workers.adapters import OutcomeReport
+
+OPEN = (InstructionState.pending, InstructionState.sent, InstructionState.escalated)
+STOPPED = (Outcome.stopped_full, Outcome.stopped_partial)
+FROZEN = (Outcome.frozen_full, Outcome.frozen_partial)
+# Outcomes of these kinds may report where money went; those transfers are followed.
+FOLLOWED_KINDS = (InstructionKind.stop_payment, InstructionKind.query, InstructionKind.freeze)
+NOTHING_SEEN = (Outcome.mismatch, Outcome.account_not_found, Outcome.rejected)
+
+
+def apply_outcome(
+    db: Session,
+    instruction: Instruction,
+    report: OutcomeReport,
+    *,
+    onward: list[Onward],
+    now: dt.datetime,
+    hold: dt.timedelta,
+    freeze: dt.timedelta,
+    trace: TraceRules,
+) -> bool:
+    """Record an outcome once; an instruction already done or expired keeps what it has.
+
+    Onward transfers it reports become the next level's stop-payments; a stop-payment that
+    found no funds asks the institution where the money went (a `query`).
+    """
+    if instruction.state not in OPEN:
+        return False
+    outcome = report.outcome
+    instruction.outcome = outcome.value
+    instruction.amount_stopped = report.amount_stopped
+    instruction.balance = report.balance
+    instruction.mismatch_field = report.mismatch_field if outcome == Outcome.mismatch else None
+    instruction.institution_ref = instruction.institution_ref or report.reference
+    instruction.acked_at = instruction.acked_at or now
+    instruction.completed_at = now
+    instruction.lease_until = None
+    if outcome in STOPPED or outcome in FROZEN:
+        instruction.effective_at = report.effective_at or now
+        start = term_start(db, instruction, instruction.effective_at)
+        instruction.expires_at = start + (hold if outcome in STOPPED else freeze)
+    move(
+        db,
+        instruction,
+        InstructionState.done,
+        data={
+            "outcome": outcome.value,
+            "amount_stopped": str(report.amount_stopped)
+            if report.amount_stopped is not None
+            else None,
+            "mismatch_field": instruction.mismatch_field,
+        },
+    )
+    if outcome == Outcome.released:
+        end_holds(db, instruction, now=now)
+    _follow(db, instruction, report, onward, now=now, trace=trace)
+    rollup_status(db, case_id=instruction.case_id)
+    return True
+
+
+def follows(instruction: Instruction, report: OutcomeReport) -> bool:
+    """Whether the onward transfers this outcome reports are followed (and so checked)."""
+    return instruction.kind in FOLLOWED_KINDS and report.outcome not in NOTHING_SEEN
+
+
+def _follow(
+    db: Session,
+    instruction: Instruction,
+    report: OutcomeReport,
+    onward: list[Onward],
+    *,
+    now: dt.datetime,
+    trace: TraceRules,
+) -> None:
+    kind = instruction.kind
+    if not follows(instruction, report):
+        return
+    source = TransferSource.query if kind == InstructionKind.query else TransferSource.callback
+    follow_onward(
+        db,
+        source=instruction,
+        onward=onward,
+        cashed_out=report.cashed_out,
+        source_kind=source,
+        now=now,
+        rules=trace,
+    )
+    if kind == InstructionKind.stop_payment and report.outcome == Outcome.no_funds and not onward:
+        assert instruction.account_id is not None
+        request_query(
+            db,
+            case=db.get_one(Case, instruction.case_id),
+            account_id=instruction.account_id,
+            institution_id=instruction.institution_id,
+            holder_name=instruction.holder_name,
+            parent_id=instruction.id,
+            user=None,
+        )
