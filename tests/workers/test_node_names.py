@@ -24,11 +24,18 @@ pytestmark = pytest.mark.slow
 
 
 def _start(queue: str, log: Path, database_url: str) -> subprocess.Popen[bytes]:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("STOPAY_")},
-           "DATABASE_URL": database_url, "BROKER_URL": RABBITMQ, "STOPAY_QUEUE": queue,
-           "STOPAY_SECRET_KEY": TEST_SECRET, "STOPAY_DEMO": "false",
-           "STOPAY_AUDIT_KEY": TEST_AUDIT_KEY,
-           "STOPAY_WORKER_CONCURRENCY": "2"}  # fmt: skip
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("STOPAY_")},
+        "DATABASE_URL": database_url,
+        "BROKER_URL": RABBITMQ,
+        "STOPAY_QUEUE": queue,
+        "STOPAY_SECRET_KEY": TEST_SECRET,
+        "STOPAY_DEMO": "false",
+        "STOPAY_AUDIT_KEY": TEST_AUDIT_KEY,
+        # A stopping worker checkpoints the audit chain under its data directory.
+        "STOPAY_DATA_DIR": str(log.parent),
+        "STOPAY_WORKER_CONCURRENCY": "2",
+    }
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker", "--processes", "1"],
