@@ -91,17 +91,22 @@ def database_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
+def service_settings(database_url: str, broker_url: str = BROKER_URL) -> Settings:
+    """The service's settings for tests: this database and broker, test secrets, English."""
     return Settings(
         database_url=database_url,
-        broker_url=BROKER_URL,
+        broker_url=broker_url,
         demo=False,
         secret_key=TEST_SECRET,
         audit_key=TEST_AUDIT_KEY,
         default_language="en",
         _env_file=None,  # type: ignore[call-arg]
     )
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return service_settings(database_url)
 
 
 @pytest.fixture(scope="session")

@@ -27,11 +27,10 @@ from schemathesis import Case, GenerationMode
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.models import ROLE_SCOPES, Role
-from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
 from app.errors import PROBLEM_JSON
 from app.main import create_app
-from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET, migrated_database
+from tests.conftest import migrated_database, service_settings
 from tests.factories import bearer, case_payload, make_unit, make_user
 from tests.test_route_roles import MATRIX, ROLE_OF
 
@@ -78,16 +77,7 @@ def own() -> Iterator[Own]:
     broker.flushdb()
     try:
         with migrated_database() as url:
-            settings = Settings(
-                database_url=url,
-                broker_url=OWN_BROKER,
-                demo=False,
-                secret_key=TEST_SECRET,
-                audit_key=TEST_AUDIT_KEY,
-                default_language="en",
-                _env_file=None,  # type: ignore[call-arg]
-            )
-            app = create_app(settings)
+            app = create_app(service_settings(url, OWN_BROKER))
             engine = make_engine(url)
             try:
                 with TestClient(app, base_url="http://testserver") as client:

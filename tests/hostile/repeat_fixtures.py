@@ -15,12 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth.models import Role, Unit, User
 from app.auth.service import create_api_token
 from app.cases.models import Case
-from app.config import Settings
 from app.db import make_engine, make_sessionmaker, utcnow
 from app.dispatch.models import Instruction
 from app.main import create_app
 from tests.casework import instructions, make_case
-from tests.conftest import BROKER_URL, TEST_AUDIT_KEY, TEST_SECRET, migrated_database
+from tests.conftest import (
+    BROKER_URL,
+    migrated_database,
+    service_settings,
+)
 from tests.e2e.conftest import BROKERS
 from tests.e2e.stack import Stack, running_stack
 from tests.factories import fresh_card_no, make_user
@@ -45,16 +48,7 @@ def committed(own_database: str) -> Iterator[sessionmaker[Session]]:
 
 @pytest.fixture
 def own_app(own_database: str) -> Iterator[FastAPI]:
-    settings = Settings(
-        database_url=own_database,
-        broker_url=BROKER_URL,
-        demo=False,
-        secret_key=TEST_SECRET,
-        audit_key=TEST_AUDIT_KEY,
-        default_language="en",
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    app = create_app(settings)
+    app = create_app(service_settings(own_database, BROKER_URL))
     yield app
     app.state.engine.dispose()
 
