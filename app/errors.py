@@ -176,6 +176,17 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def _unavailable(request: Request, detail_key: str, *, retry_after_s: int) -> Response:
+    """503: nothing was done, try again after a moment."""
+    return problem(
+        request,
+        status=503,
+        title_key="problem.unavailable",
+        detail=t(detail_key, request_language(request)),
+        headers={"Retry-After": str(retry_after_s)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
@@ -206,25 +217,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database_down(request: Request, exc: OperationalError) -> Response:
         # The database is unreachable or restarting: nothing was committed, try again.
         log.warning("database unavailable: %s", str(exc).splitlines()[0])
-        return problem(
-            request,
-            status=503,
-            title_key="problem.unavailable",
-            detail=t("problem.database_down", request_language(request)),
-            headers={"Retry-After": "2"},
-        )
+        return _unavailable(request, "problem.database_down", retry_after_s=2)
 
     @app.exception_handler(PoolTimeout)
     async def _pool_busy(request: Request, exc: PoolTimeout) -> Response:
         # No connection came free in the pool's wait: nothing was done, try again.
         log.warning("database pool exhausted on %s", request.url.path)
-        return problem(
-            request,
-            status=503,
-            title_key="problem.unavailable",
-            detail=t("clients.pool_busy", request_language(request)),
-            headers={"Retry-After": "1"},
-        )
+        return _unavailable(request, "clients.pool_busy", retry_after_s=1)
 
     @app.exception_handler(DataError)
     async def _nul_character(request: Request, exc: DataError) -> Response:

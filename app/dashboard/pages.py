@@ -148,8 +148,13 @@ def case_panels(db: Session, *, case_id: int, settings: Settings, lang: Language
     now = legal_now(db, settings)
     read = read_case(db, case=case, now=now)
     accounts = trail_accounts(read)
-    context = {**helpers(lang, settings.timezone), "case": read, "accounts": accounts,
-               "graph": graph(read, accounts), "classes": CLASSES}  # fmt: skip
+    context = {
+        **helpers(lang, settings.timezone),
+        "case": read,
+        "accounts": accounts,
+        "graph": graph(read, accounts),
+        "classes": CLASSES,
+    }
     return {
         name: templates.get_template(f"dash/_case_{name}.html").render(**context)
         for name in ("head", "trail", "timeline")

@@ -90,9 +90,13 @@ def get_escalations(db: DbSession, user: Supervisor) -> list[Escalation]:
     },
 )
 def post_handled(
-    request: Request, db: DbSession, user: SupervisorAction, instruction_id: InstructionId,
-    body: HandledIn, once: ActionOnce,
-) -> JSONResponse:  # fmt: skip
+    request: Request,
+    db: DbSession,
+    user: SupervisorAction,
+    instruction_id: InstructionId,
+    body: HandledIn,
+    once: ActionOnce,
+) -> JSONResponse:
     lang = request_language(request)
     try:
         found = esc.mark_handled(db, user=user, instruction_id=instruction_id, note=body.note)

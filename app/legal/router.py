@@ -116,14 +116,35 @@ def _today(now: dt.datetime, settings: AppSettings) -> dt.date:
     responses=REFUSALS,
 )
 def freeze_account(
-    request: Request, db: DbSession, user: SupervisorAction,
-    case: VisibleCase, body: FreezeRequest, now: LegalNow, once: ActionOnce,
-) -> JSONResponse:  # fmt: skip
+    request: Request,
+    db: DbSession,
+    user: SupervisorAction,
+    case: VisibleCase,
+    body: FreezeRequest,
+    now: LegalNow,
+    once: ActionOnce,
+) -> JSONResponse:
     lang = request_language(request)
     account = _locked_account(db, case, body, lang)
-    return once.answer(_sent(db, case, now, lang, lambda: freeze(
-        db, case=case, account=account, user=user, now=now, document_no=body.document_no,
-        amount=body.amount, scan=_scan(body.scan))), status_code=201)  # fmt: skip
+    return once.answer(
+        _sent(
+            db,
+            case,
+            now,
+            lang,
+            lambda: freeze(
+                db,
+                case=case,
+                account=account,
+                user=user,
+                now=now,
+                document_no=body.document_no,
+                amount=body.amount,
+                scan=_scan(body.scan),
+            ),
+        ),
+        status_code=201,
+    )
 
 
 @router.post(
@@ -137,15 +158,36 @@ def freeze_account(
     responses=REFUSALS,
 )
 def renew_hold(
-    request: Request, db: DbSession, settings: AppSettings, user: SupervisorAction,
-    case: VisibleCase, body: RenewRequest, now: LegalNow, once: ActionOnce,
-) -> JSONResponse:  # fmt: skip
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: SupervisorAction,
+    case: VisibleCase,
+    body: RenewRequest,
+    now: LegalNow,
+    once: ActionOnce,
+) -> JSONResponse:
     lang = request_language(request)
     account = _locked_account(db, case, body, lang)
-    return once.answer(_sent(db, case, now, lang, lambda: renew(
-        db, case=case, account=account, user=user, rules=LegalRules.from_settings(settings),
-        now=now, document_no=body.document_no, scan=_scan(body.scan))),
-        status_code=201)  # fmt: skip
+    return once.answer(
+        _sent(
+            db,
+            case,
+            now,
+            lang,
+            lambda: renew(
+                db,
+                case=case,
+                account=account,
+                user=user,
+                rules=LegalRules.from_settings(settings),
+                now=now,
+                document_no=body.document_no,
+                scan=_scan(body.scan),
+            ),
+        ),
+        status_code=201,
+    )
 
 
 @router.post(
@@ -158,14 +200,26 @@ def renew_hold(
     responses=REFUSALS,
 )
 def release_account(
-    request: Request, db: DbSession, user: SupervisorAction, case: VisibleCase,
-    body: ReleaseRequest, now: LegalNow, once: ActionOnce,
-) -> JSONResponse:  # fmt: skip
+    request: Request,
+    db: DbSession,
+    user: SupervisorAction,
+    case: VisibleCase,
+    body: ReleaseRequest,
+    now: LegalNow,
+    once: ActionOnce,
+) -> JSONResponse:
     lang = request_language(request)
     account = _locked_account(db, case, body, lang)
-    return once.answer(_sent(db, case, now, lang, lambda: release(
-        db, case=case, account=account, user=user, now=now, reason=body.reason)),
-        status_code=201)  # fmt: skip
+    return once.answer(
+        _sent(
+            db,
+            case,
+            now,
+            lang,
+            lambda: release(db, case=case, account=account, user=user, now=now, reason=body.reason),
+        ),
+        status_code=201,
+    )
 
 
 def _proposal_read(
@@ -220,9 +274,15 @@ def propose_return(
     responses=REFUSALS,
 )
 def confirm_returns(
-    request: Request, db: DbSession, settings: AppSettings, user: SupervisorAction,
-    case: VisibleCase, body: ReturnConfirm, now: LegalNow, once: ActionOnce,
-) -> JSONResponse:  # fmt: skip
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: SupervisorAction,
+    case: VisibleCase,
+    body: ReturnConfirm,
+    now: LegalNow,
+    once: ActionOnce,
+) -> JSONResponse:
     lang = request_language(request)
     account = _account(db, case, body, lang)
     try:
@@ -247,10 +307,16 @@ def confirm_returns(
     },  # fmt: skip
 )
 def complete_return(
-    request: Request, db: DbSession, settings: AppSettings, user: SupervisorAction,
-    case: VisibleCase, return_id: ReturnId, body: ReturnCompletion, now: LegalNow,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: SupervisorAction,
+    case: VisibleCase,
+    return_id: ReturnId,
+    body: ReturnCompletion,
+    now: LegalNow,
     once: ActionOnce,
-) -> JSONResponse:  # fmt: skip
+) -> JSONResponse:
     lang = request_language(request)
     try:
         row = return_service.complete(db, case=case, return_id=return_id,
