@@ -37,6 +37,7 @@ async def raw_body(request: Request) -> bytes:
     "`webhook-id` is answered 200 and changes nothing. See docs/institution-protocol.md.",
     responses={
         401: {"description": "Bad signature, or the timestamp is more than 5 minutes off"},
+        403: {"description": "The institution is disabled; its callbacks are refused"},
         409: {"description": "No such instruction for this institution (stored as refused)"},
         422: {
             "description": "The outcome cannot be true of its instruction, or the body is not "
