@@ -115,7 +115,7 @@ def worker(concurrency: int | None, processes: int | None, name: str | None, lan
     One threads-pool process runs Python on one core at a time; a second process uses the
     second core (BENCHMARKS.md, fan-out). Workers of one lane take only its queue: the
     banks' lane (the base queue, with beat's tasks) or the payment institutions'.
-    """  # fmt: skip
+    """
     from app.dispatch.publish import Lane, lane_queue
     from workers.celery_app import celery_app
 
@@ -378,8 +378,9 @@ def create_token(username: str, name: str, scopes: tuple[str, ...]) -> None:
         if user is None:
             raise click.BadParameter(f"no user {username!r}", param_hint="--username")
         try:
-            token, _row = create_api_token(db, user=user, name=name, scopes=wanted,
-                                           max_age_s=settings.api_token_max_age_s)  # fmt: skip
+            token, _row = create_api_token(
+                db, user=user, name=name, scopes=wanted, max_age_s=settings.api_token_max_age_s
+            )
         except ScopesBeyondRole as exc:
             raise click.BadParameter(str(exc), param_hint="--scope") from exc
     click.echo(token)

@@ -88,7 +88,7 @@ def unnest_insert(model: type[Base], rows: list[dict[str, Any]]) -> PgInsert:
     columns = [
         func.unnest(
             cast(bindparam(f"u_{name}", [row[name] for row in rows]), ARRAY(table.c[name].type))
-        )  # fmt: skip
+        )
         for name in names
     ]
     return pg_insert(model).from_select(names, select(*columns))

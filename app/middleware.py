@@ -187,10 +187,13 @@ class BodyLimit:
     async def _refuse(self, scope: Scope, send: Send) -> None:
         limit_mb = f"{self.max_bytes / 1024 / 1024:g}"
         await _problem(
-            send, scope["path"], 413, "请求过大 / Request too large",
+            send,
+            scope["path"],
+            413,
+            "请求过大 / Request too large",
             f"请求体超过 {limit_mb} MB，未保存。The request body is over {limit_mb} MB; "
             "nothing was saved.",
-        )  # fmt: skip
+        )
 
 
 class BodyFirst:
@@ -370,19 +373,32 @@ def _both(key: str, **params: object) -> str:
 async def _overloaded(path: str, send: Send, *, close: bool = False) -> None:
     headers = [(b"retry-after", b"1"), *([CLOSE] if close else [])]
     await _problem(
-        send, path, 503, "服务繁忙 / Service busy",
+        send,
+        path,
+        503,
+        "服务繁忙 / Service busy",
         "请求过多，本次未保存，请稍后重试。Too many requests at once; nothing was saved. "
-        "Try again shortly.", headers=headers,
-    )  # fmt: skip
+        "Try again shortly.",
+        headers=headers,
+    )
 
 
 async def _problem(
-    send: Send, path: str, status: int, title: str, detail: str,
+    send: Send,
+    path: str,
+    status: int,
+    title: str,
+    detail: str,
     headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:  # fmt: skip
+) -> None:
     # Answered before any user or language is known: both languages.
-    problem = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-               "instance": path}  # fmt: skip
+    problem = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": path,
+    }
     body = json.dumps(problem, ensure_ascii=False).encode()
     await send(
         {

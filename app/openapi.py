@@ -122,10 +122,16 @@ def _scopes(app: FastAPI) -> dict[tuple[str, str], list[str]]:
     found: dict[tuple[str, str], list[str]] = {}
     for route in iter_route_contexts(app.routes):
         if isinstance(route.original_route, APIRoute):
-            scopes = sorted({str(scope) for call in _calls(route.dependant)
-                             if (scope := getattr(call, "required_scope", None))})  # fmt: skip
-            found |= {(method.lower(), str(route.path_format)): scopes
-                      for method in route.methods or ()}  # fmt: skip
+            scopes = sorted(
+                {
+                    str(scope)
+                    for call in _calls(route.dependant)
+                    if (scope := getattr(call, "required_scope", None))
+                }
+            )
+            found |= {
+                (method.lower(), str(route.path_format)): scopes for method in route.methods or ()
+            }
     return found
 
 
@@ -146,8 +152,10 @@ def _document_errors(schema: dict[str, Any], app: FastAPI) -> None:
             if (method, path) in logged_in:
                 # Either one will do. OpenAPI 3.1 lets a bearer requirement name roles:
                 # here, the scope its token needs.
-                operation["security"] = [{"bearer": scopes.get((method, path), [])},
-                                         {"session": []}]  # fmt: skip
+                operation["security"] = [
+                    {"bearer": scopes.get((method, path), [])},
+                    {"session": []},
+                ]
                 responses["401"] = UNAUTHORIZED
                 responses["403"] = FORBIDDEN
             if (method, path) in uses_database:

@@ -175,13 +175,22 @@ def prepare(url: str) -> str:
     try:
         with transaction(make_sessionmaker(engine)) as db:
             seed_institutions(db, secret_key=SECRET_KEY)
-            unit = Unit(code="BENCH", name_zh="压测中心", name_en="Bench centre",
-                        kind=UnitKind.municipal_centre.value)  # fmt: skip
+            unit = Unit(
+                code="BENCH",
+                name_zh="压测中心",
+                name_en="Bench centre",
+                kind=UnitKind.municipal_centre.value,
+            )
             db.add(unit)
             db.flush()
-            user = User(username="bench-supervisor", display_name="Bench supervisor",
-                        password_hash=hash_password(uuid.uuid4().hex),
-                        role=Role.supervisor.value, unit_id=unit.id, language="en")  # fmt: skip
+            user = User(
+                username="bench-supervisor",
+                display_name="Bench supervisor",
+                password_hash=hash_password(uuid.uuid4().hex),
+                role=Role.supervisor.value,
+                unit_id=unit.id,
+                language="en",
+            )
             db.add(user)
             db.flush()
             return create_api_token(db, user=user, name="bench", max_age_s=3600)[0]
@@ -195,8 +204,13 @@ def seed(url: str, cases: int) -> dict[str, int]:
         unit, user = conn.execute('SELECT unit_id, id FROM "user"').fetchone() or (0, 0)
         banks = [r[0] for r in conn.execute("SELECT id FROM institution WHERE kind = 'bank'")]
         platform = conn.execute("SELECT id FROM institution WHERE code = 'NFPP'").fetchone()
-        params = {"unit": unit, "user": user, "cases": cases, "banks": banks,
-                  "platform": platform[0] if platform else 0}  # fmt: skip
+        params = {
+            "unit": unit,
+            "user": user,
+            "cases": cases,
+            "banks": banks,
+            "platform": platform[0] if platform else 0,
+        }
         for statement in SEED_SQL.split(";\n"):
             if statement.strip():
                 conn.execute(statement, params)  # type: ignore[arg-type]
@@ -224,8 +238,13 @@ def measure(base_url: str, token: str, options: Options) -> dict[str, list[float
     return samples
 
 
-def render(samples: dict[str, list[float]], rows: dict[str, int], options: Options,
-           sizes: dict[str, int], load: tuple[float, float]) -> str:  # fmt: skip
+def render(
+    samples: dict[str, list[float]],
+    rows: dict[str, int],
+    options: Options,
+    sizes: dict[str, int],
+    load: tuple[float, float],
+) -> str:
     worst = max(percentile(v, 95) for v in samples.values())
     lines = [
         HEADING,

@@ -107,8 +107,19 @@ HEADING = "## Fan-out (bench/fanout.py)"
 BROKER_URL = "redis://127.0.0.1:6379/11"
 # Ten banks and two payment institutions; the victim's card is at ICBC.
 INSTITUTIONS = (
-    "ICBC", "ABC", "BOC", "CCB", "BOCOM", "PSBC", "CMB", "CITIC", "SPDB", "CIB", "ALIPAY", "TENPAY",
-)  # fmt: skip
+    "ICBC",
+    "ABC",
+    "BOC",
+    "CCB",
+    "BOCOM",
+    "PSBC",
+    "CMB",
+    "CITIC",
+    "SPDB",
+    "CIB",
+    "ALIPAY",
+    "TENPAY",
+)
 LEVEL_SIZES = (40, 60, 57)  # suspect accounts at levels 1, 2, 3
 # The issue's targets: every instruction acked within 1 s of the 201, and every outcome in
 # within 1.2x of the bare client.
@@ -123,12 +134,16 @@ SIM_PROFILE: dict[str, Any] = {
         "timeout_rate": 0.0,
         "error_rate": 0.0,
         "rate_limit_per_s": None,
-        "accounts": {"full": 1.0, "partial": 0.0, "moved": 0.0, "not_found": 0.0,
-                     "name_mismatch": 0.0},
+        "accounts": {
+            "full": 1.0,
+            "partial": 0.0,
+            "moved": 0.0,
+            "not_found": 0.0,
+            "name_mismatch": 0.0,
+        },
     },
-    "callbacks": {"first_retry_s": 0.2, "max_retry_s": 1.0, "give_up_after_s": 600,
-                  "timeout_s": 5},
-}  # fmt: skip
+    "callbacks": {"first_retry_s": 0.2, "max_retry_s": 1.0, "give_up_after_s": 600, "timeout_s": 5},
+}
 
 
 @dataclass(frozen=True)
@@ -240,8 +255,17 @@ def parse_args(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     if min(args.repeat, args.processes, args.concurrency) < 1:
         parser.error("--repeat, --processes and --concurrency must be at least 1")
-    return Options(args.repeat, args.pool, args.processes, args.concurrency, args.out, args.logs,
-                   args.timeout, args.poll, args.max_load)  # fmt: skip
+    return Options(
+        args.repeat,
+        args.pool,
+        args.processes,
+        args.concurrency,
+        args.out,
+        args.logs,
+        args.timeout,
+        args.poll,
+        args.max_load,
+    )
 
 
 # --- The case ---------------------------------------------------------------------------
@@ -287,8 +311,11 @@ def transfer(
 
 def case_body(tag: int, now: dt.datetime) -> dict[str, Any]:
     """Victim -> 40 level-1 -> 60 level-2 -> 57 level-3 accounts: 157 transfers."""
-    victim = {"institution": "ICBC", "account_no": card_no("ICBC", 900_000_000 + tag % 10**8),
-              "holder_name": "陈女士"}  # fmt: skip
+    victim = {
+        "institution": "ICBC",
+        "account_no": card_no("ICBC", 900_000_000 + tag % 10**8),
+        "holder_name": "陈女士",
+    }
     level1, level2, level3 = suspects(tag)
     start = now - dt.timedelta(minutes=50)
     items = [
@@ -615,8 +642,9 @@ async def callback_receiver(
 
     app = Starlette(routes=[Route("/callbacks/{code}", receive, methods=["POST"])])
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, lifespan="off")  # fmt: skip
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -727,9 +755,8 @@ def run_figures(run: Run) -> dict[str, float]:
     """The headline figures of one case, in seconds unless named otherwise."""
     ours, bare = run.ours, run.bare
     level1 = [
-        i for i in ours.instructions
-        if ours.levels.get((i["institution"], i["account_no"])) == 1
-    ]  # fmt: skip
+        i for i in ours.instructions if ours.levels.get((i["institution"], i["account_no"])) == 1
+    ]
     keys = {s.key for s in run.sent}
     done = max(epoch(i["completed_at"]) for i in ours.instructions) - ours.t201
     bare_done = max(bare.callbacks.values()) - bare.t_send
@@ -787,9 +814,11 @@ def bare_stages(run: Run) -> dict[str, list[float]]:
             ("202 sent → 202 received", run.bare.acks[item.key] - sim_in - item.ack_ms / 1000),
             ("institution: beyond its drawn delay", sim_out - sim_in - item.draw_s),
             ("outcome applied → callback received", run.bare.callbacks[item.key] - sim_out),
-            ("first send → completed, beyond its own draw",
-             run.bare.callbacks[item.key] - run.bare.t_send - item.draw_s),
-        ):  # fmt: skip
+            (
+                "first send → completed, beyond its own draw",
+                run.bare.callbacks[item.key] - run.bare.t_send - item.draw_s,
+            ),
+        ):
             stages.setdefault(name, []).append(value)
     return stages
 
@@ -900,8 +929,10 @@ def render_config(results: Results, options: Options) -> str:
     warm = ""
     if results.warmup is not None:
         w = run_figures(results.warmup)
-        warm = (f"- warm-up case (not counted): all acked {w['ack']:.2f} s, all completed "
-                f"{w['done']:.2f} s, bare {w['bare_done']:.2f} s\n")  # fmt: skip
+        warm = (
+            f"- warm-up case (not counted): all acked {w['ack']:.2f} s, all completed "
+            f"{w['done']:.2f} s, bare {w['bare_done']:.2f} s\n"
+        )
     return (
         f"### Worker: {options.config}\n\n"
         f"- command: `{options.command}`\n"
@@ -939,8 +970,11 @@ def measure(url: str, options: Options, logs: Path, results: Results) -> None:
         for i in range(options.repeat):
             results.runs.append(run_once(stack, url, token, options))
             f = run_figures(results.runs[-1])
-            print(f"case {i + 1}: acked {f['ack']:.2f} s, completed {f['done']:.2f} s, bare "
-                  f"{f['bare_done']:.2f} s, limit {f['limit']:.2f} s", file=sys.stderr)  # fmt: skip
+            print(
+                f"case {i + 1}: acked {f['ack']:.2f} s, completed {f['done']:.2f} s, bare "
+                f"{f['bare_done']:.2f} s, limit {f['limit']:.2f} s",
+                file=sys.stderr,
+            )
         results.rss_mib = peak_memory(stack)
         results.load_after = os.getloadavg()[0]
     except Exception:
@@ -955,8 +989,10 @@ def wait_for_quiet(max_load: float | None, patience_s: float = 600) -> None:
     deadline = time.monotonic() + patience_s
     while max_load is not None and os.getloadavg()[0] > max_load:
         if time.monotonic() > deadline:
-            print(f"load still {os.getloadavg()[0]:.2f} after {patience_s:g} s; going on",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"load still {os.getloadavg()[0]:.2f} after {patience_s:g} s; going on",
+                file=sys.stderr,
+            )
             return
         time.sleep(5)
 

@@ -170,8 +170,17 @@ def parse_args(argv: list[str] | None = None) -> Options:
     a = parser.parse_args(argv)
     if a.workers < 1 or a.step_s <= 0 or not 1 <= a.accounts <= 8 or a.concurrency < 1:
         parser.error("--workers and --concurrency at least 1, --step-s positive, --accounts 1-8")
-    return Options(a.workers, a.step_s, a.rates, a.accounts, a.concurrency, a.drain_s,
-                   a.max_load, a.out, a.logs)  # fmt: skip
+    return Options(
+        a.workers,
+        a.step_s,
+        a.rates,
+        a.accounts,
+        a.concurrency,
+        a.drain_s,
+        a.max_load,
+        a.out,
+        a.logs,
+    )
 
 
 # --- The database -----------------------------------------------------------------------
@@ -272,8 +281,18 @@ async def run_step(run: Run, rate: float, count: int) -> Step:
         await asyncio.to_thread(drain, run.url, list(answered), run.options.drain_s)
     delays, attempts = await asyncio.to_thread(dispatch_delays, run.url, answered)
     queue_max, unacked_max = run.sampler.queue_peaks(start, end)
-    return Step(rate, end - start, posted, delays, attempts, queue_max, unacked_max, cpu, xacts,
-                peak_memory(run.stack, PROCESS_NAMES))  # fmt: skip
+    return Step(
+        rate,
+        end - start,
+        posted,
+        delays,
+        attempts,
+        queue_max,
+        unacked_max,
+        cpu,
+        xacts,
+        peak_memory(run.stack, PROCESS_NAMES),
+    )
 
 
 async def run_steps(run: Run, results: Results) -> None:
@@ -282,16 +301,20 @@ async def run_steps(run: Run, results: Results) -> None:
     expected = WARMUP_CASES * (run.options.accounts + 1)
     f = step_figures(warm)
     if f["errors"] or f["not_acked"] or len(warm.delays_s) != expected:
-        raise RuntimeError(f"warm-up: {f['errors']:.0f} intake errors, {f['not_acked']:.0f} not "
-                           f"acked, {len(warm.delays_s)} instructions of {expected}")  # fmt: skip
+        raise RuntimeError(
+            f"warm-up: {f['errors']:.0f} intake errors, {f['not_acked']:.0f} not "
+            f"acked, {len(warm.delays_s)} instructions of {expected}"
+        )
     for rate in run.options.rates:
         step = await run_step(run, rate, max(1, round(rate * run.options.step_s)))
         results.steps.append(step)
         f = step_figures(step)
-        print(f"{rate:g} cases/s: {f['created']:.0f} of {f['sent']:.0f} answered 201, intake "
-              f"p99 {f['intake_p99']:.0f} ms, dispatch p50 {f['dispatch_p50']:.2f} s p99 "
-              f"{f['dispatch_p99']:.2f} s, queue {step.queue_max}, unacked {step.unacked_max}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{rate:g} cases/s: {f['created']:.0f} of {f['sent']:.0f} answered 201, intake "
+            f"p99 {f['intake_p99']:.0f} ms, dispatch p50 {f['dispatch_p50']:.2f} s p99 "
+            f"{f['dispatch_p99']:.2f} s, queue {step.queue_max}, unacked {step.unacked_max}",
+            file=sys.stderr,
+        )
         if stop_reason(step):
             break
 
@@ -344,8 +367,10 @@ def render_config(results: Results, options: Options) -> str:
     once = "yes" if results.applied_once else "NO"
     note = ""
     if options.step_s < 60:
-        note = (f"- steps of {options.step_s:g} s, shorter than the 60 s issue 9 asks for: "
-                f"a quick look, not the figure of record\n")  # fmt: skip
+        note = (
+            f"- steps of {options.step_s:g} s, shorter than the 60 s issue 9 asks for: "
+            f"a quick look, not the figure of record\n"
+        )
     return (
         f"### {options.config}\n\n"
         f"- command: `{options.command}`\n"
@@ -368,8 +393,9 @@ def render_config(results: Results, options: Options) -> str:
 # --- Main -------------------------------------------------------------------------------
 
 
-async def drive(stack: Stack, url: str, token: str, options: Options,
-                sampler: Sampler, results: Results) -> None:  # fmt: skip
+async def drive(
+    stack: Stack, url: str, token: str, options: Options, sampler: Sampler, results: Results
+) -> None:
     """One client (connection pool) for the whole run, so no step pays for new connections."""
     limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
     timeout = httpx.Timeout(REQUEST_TIMEOUT_S, pool=None)
@@ -383,10 +409,12 @@ def measure(url: str, options: Options, logs: Path, results: Results) -> None:
     token = prepare_database(url)
     results.postgres = postgres_version(url)
     queue = f"load-{uuid.uuid4().hex[:8]}"
-    stack_options = StackOptions(1, "threads", options.workers, options.concurrency,
-                                 options.out, None, 120.0, "db", None)  # fmt: skip
-    stack = make_stack(url, stack_options, logs, broker_url=BROKER_URL,
-                       settings={"STOPAY_QUEUE": queue})  # fmt: skip
+    stack_options = StackOptions(
+        1, "threads", options.workers, options.concurrency, options.out, None, 120.0, "db", None
+    )
+    stack = make_stack(
+        url, stack_options, logs, broker_url=BROKER_URL, settings={"STOPAY_QUEUE": queue}
+    )
     sampler: Sampler | None = None
     try:
         start_stack(stack, options.workers)

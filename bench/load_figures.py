@@ -96,9 +96,15 @@ def seconds(value: float) -> str:
 
 # --- Tables -----------------------------------------------------------------------------
 
-CPU_COLUMNS = (("api", "API"), ("worker", "worker"), ("simulator", "simulator"),
-               ("beat", "beat"), ("postgres", "PostgreSQL"), ("bench", "client"),
-               ("rest", "rest"))  # fmt: skip
+CPU_COLUMNS = (
+    ("api", "API"),
+    ("worker", "worker"),
+    ("simulator", "simulator"),
+    ("beat", "beat"),
+    ("postgres", "PostgreSQL"),
+    ("bench", "client"),
+    ("rest", "rest"),
+)
 
 
 def load_table(steps: list[Step]) -> str:
@@ -130,8 +136,10 @@ def cpu_table(steps: list[Step]) -> str:
         wall = step.cpu.get("wall", step.duration_s) or step.duration_s
         cores = [step.cpu.get(name, 0.0) / wall for name, _ in CPU_COLUMNS]
         cells = " | ".join(f"{c:.2f}" for c in cores)
-        lines.append(f"| {step.rate:g} | {cells} | {sum(cores):.2f} "
-                     f"| {step.db_xacts / step.duration_s:.0f} |")  # fmt: skip
+        lines.append(
+            f"| {step.rate:g} | {cells} | {sum(cores):.2f} "
+            f"| {step.db_xacts / step.duration_s:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -145,9 +153,11 @@ def memory_table(steps: list[Step]) -> str:
 
 def headline(steps: list[Step]) -> str:
     best, index = highest_held(steps), first_not_held(steps)
-    stopped = (f"stopped at {steps[index].rate:g} cases/s: {stop_reason(steps[index])}"
-               if index < len(steps)
-               else "every rate tried was held: the list of rates ran out")  # fmt: skip
+    stopped = (
+        f"stopped at {steps[index].rate:g} cases/s: {stop_reason(steps[index])}"
+        if index < len(steps)
+        else "every rate tried was held: the list of rates ran out"
+    )
     if best is None:
         return f"**Highest rate held: none** ({stopped})."
     f = step_figures(best)

@@ -118,8 +118,11 @@ def money(value: Decimal) -> str:
 def tree(tag: int, now: dt.datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the report: victim -> 40 level-1 accounts; the simulator's scenario for all 157)."""
     levels = suspects(tag)
-    victim = {"institution": "ICBC", "account_no": card_no("ICBC", 900_000_000 + tag % 10**8),
-              "holder_name": "陈女士"}  # fmt: skip
+    victim = {
+        "institution": "ICBC",
+        "account_no": card_no("ICBC", 900_000_000 + tag % 10**8),
+        "holder_name": "陈女士",
+    }
     start = now - dt.timedelta(minutes=50)
     incoming: dict[int, list[tuple[Decimal, dt.datetime]]] = {}
     onward: dict[int, list[dict[str, Any]]] = {}
@@ -129,9 +132,16 @@ def tree(tag: int, now: dt.datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     for i, acc in enumerate(levels[0]):
         amount, at = Decimal(40_000 + 137 * i), start + dt.timedelta(seconds=10 * i)
         incoming.setdefault(ids[id(acc)], []).append((amount, at))
-        transfers.append({"occurred_at": at.isoformat(), "amount": money(amount),
-                          "from": victim, "to": acc, "channel": "mobile_banking",
-                          "reference": f"L1-{i}"})  # fmt: skip
+        transfers.append(
+            {
+                "occurred_at": at.isoformat(),
+                "amount": money(amount),
+                "from": victim,
+                "to": acc,
+                "channel": "mobile_banking",
+                "reference": f"L1-{i}",
+            }
+        )
     for depth, (payers, payees) in enumerate(((levels[0], levels[1]), (levels[1], levels[2])), 2):
         for j, acc in enumerate(payees):
             payer = payers[j % len(payers)]
@@ -140,19 +150,30 @@ def tree(tag: int, now: dt.datetime) -> tuple[dict[str, Any], dict[str, Any]]:
             amount = (got / 2 / children).quantize(Decimal("0.01"))
             at = start + dt.timedelta(minutes=5 * (depth - 1), seconds=10 * j)
             incoming.setdefault(ids[id(acc)], []).append((amount, at))
-            onward.setdefault(ids[id(payer)], []).append({
-                "institution": acc["institution"], "account_no": acc["account_no"],
-                "holder_name": acc["holder_name"], "amount": money(amount),
-                "at": at.isoformat(), "reference": f"L{depth}-{j}"})  # fmt: skip
+            onward.setdefault(ids[id(payer)], []).append(
+                {
+                    "institution": acc["institution"],
+                    "account_no": acc["account_no"],
+                    "holder_name": acc["holder_name"],
+                    "amount": money(amount),
+                    "at": at.isoformat(),
+                    "reference": f"L{depth}-{j}",
+                }
+            )
     accounts = []
     for n, acc in enumerate(flat):
         got = sum((a for a, _ in incoming[n]), Decimal(0))
         sent = sum((Decimal(o["amount"]) for o in onward.get(n, [])), Decimal(0))
-        accounts.append({
-            "institution": acc["institution"], "account_no": acc["account_no"],
-            "holder_name": acc["holder_name"], "balance": money(got - sent),
-            "incoming": [{"amount": money(a), "at": t.isoformat()} for a, t in incoming[n]],
-            "onward": onward.get(n, [])})  # fmt: skip
+        accounts.append(
+            {
+                "institution": acc["institution"],
+                "account_no": acc["account_no"],
+                "holder_name": acc["holder_name"],
+                "balance": money(got - sent),
+                "incoming": [{"amount": money(a), "at": t.isoformat()} for a, t in incoming[n]],
+                "onward": onward.get(n, []),
+            }
+        )
     report = {
         "received_at": (now - dt.timedelta(minutes=1)).isoformat(),
         "channel": "phone_call",
@@ -239,8 +260,11 @@ def run_once(stack: Stack, url: str, token: str, options: TraceOptions) -> Run:
     report, scenario = tree(uuid.uuid4().int % 10**9, dt.datetime.now(dt.UTC))
     with stack.simulator() as sim:
         sim.post("/admin/scenario", json=scenario).raise_for_status()
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-               "Idempotency-Key": str(uuid.uuid4())}  # fmt: skip
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": str(uuid.uuid4()),
+    }
     with httpx.Client(base_url=stack.api_url, headers=headers, timeout=30) as api:
         sent = time.time()
         response = api.post("/api/v1/cases", content=json.dumps(report).encode())
@@ -275,27 +299,39 @@ def run_once(stack: Stack, url: str, token: str, options: TraceOptions) -> Run:
 # --- Report --------------------------------------------------------------------------------
 
 
-def render(runs: list[Run], warmup: Run, options: TraceOptions, *, load: tuple[float, float],
-           rss: dict[str, str]) -> str:  # fmt: skip
+def render(
+    runs: list[Run],
+    warmup: Run,
+    options: TraceOptions,
+    *,
+    load: tuple[float, float],
+    rss: dict[str, str],
+) -> str:
     def row(name: str, values: list[float], fmt: str, worst: Any = max) -> str:
         cells = ", ".join(fmt.format(v) for v in values)
-        return (f"| {name} | {fmt.format(statistics.median(values))} | "
-                f"{fmt.format(worst(values))} | {cells} |")  # fmt: skip
+        return (
+            f"| {name} | {fmt.format(statistics.median(values))} | "
+            f"{fmt.format(worst(values))} | {cells} |"
+        )
 
     ratios = [r.done_s / r.limit_s for r in runs]
     levels = ", ".join(f"level {k}: {v}" for k, v in sorted(runs[-1].levels.items()))
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(runs[-1].outcomes.items()))
-    table = "\n".join([
-        "| figure | median | worst | each case |",
-        "| --- | --- | --- | --- |",
-        row("intake: POST → 201", [r.post_ms for r in runs], "{:.0f} ms"),
-        row("201 → every stop-payment acked", [r.acked_s for r in runs], "{:.2f} s"),
-        row("201 → every stop-payment completed", [r.done_s for r in runs], "{:.2f} s"),
-        row("limit: longest chain of drawn delays", [r.limit_s for r in runs], "{:.2f} s"),
-        row("ratio completed / limit", ratios, "{:.2f}"),
-        row("stop-payments", [float(r.stops) for r in runs], "{:.0f}", worst=min),
-        row("most attempts of one instruction", [float(r.most_attempts) for r in runs], "{:.0f}"),
-    ])  # fmt: skip
+    table = "\n".join(
+        [
+            "| figure | median | worst | each case |",
+            "| --- | --- | --- | --- |",
+            row("intake: POST → 201", [r.post_ms for r in runs], "{:.0f} ms"),
+            row("201 → every stop-payment acked", [r.acked_s for r in runs], "{:.2f} s"),
+            row("201 → every stop-payment completed", [r.done_s for r in runs], "{:.2f} s"),
+            row("limit: longest chain of drawn delays", [r.limit_s for r in runs], "{:.2f} s"),
+            row("ratio completed / limit", ratios, "{:.2f}"),
+            row("stop-payments", [float(r.stops) for r in runs], "{:.0f}", worst=min),
+            row(
+                "most attempts of one instruction", [float(r.most_attempts) for r in runs], "{:.0f}"
+            ),
+        ]
+    )
     worst = max(ratios)
     once = sum(r.once for r in runs)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
@@ -330,8 +366,17 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()[0]
     clear_broker()
     url = create_database()
-    stack_options = Options(1, "threads", options.processes, options.concurrency, options.out,
-                            None, options.timeout, "db", None)  # fmt: skip
+    stack_options = Options(
+        1,
+        "threads",
+        options.processes,
+        options.concurrency,
+        options.out,
+        None,
+        options.timeout,
+        "db",
+        None,
+    )
     try:
         with tempfile.TemporaryDirectory(prefix="stopay-trace-") as logs:
             token = prepare_database(url)
@@ -343,8 +388,11 @@ def main(argv: list[str] | None = None) -> int:
                 for i in range(options.repeat):
                     runs.append(run_once(stack, url, token, options))
                     r = runs[-1]
-                    print(f"case {i + 1}: completed {r.done_s:.2f} s, limit {r.limit_s:.2f} s, "
-                          f"{r.stops} stops {r.levels}", file=sys.stderr)  # fmt: skip
+                    print(
+                        f"case {i + 1}: completed {r.done_s:.2f} s, limit {r.limit_s:.2f} s, "
+                        f"{r.stops} stops {r.levels}",
+                        file=sys.stderr,
+                    )
                 rss = peak_memory(stack)
             except Exception:
                 print_logs(stack)

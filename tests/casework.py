@@ -27,9 +27,7 @@ AT = dt.datetime(2026, 11, 22, 9, 24, tzinfo=dt.UTC)
 def make_case(db: Session, *to: tuple[str, str], **changes: Any) -> Case:
     """A report of one victim payment per (card number, amount); `changes` to each transfer."""
     transfers = [
-        transfer_payload(
-            to={"account_no": number, "holder_name": "刘某"}, amount=amount, **changes
-        )  # fmt: skip
+        transfer_payload(to={"account_no": number, "holder_name": "刘某"}, amount=amount, **changes)
         for number, amount in to
     ]
     data = CaseCreate.model_validate(case_payload(transfers=transfers))

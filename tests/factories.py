@@ -98,12 +98,16 @@ def transfer_payload(
     payload: dict[str, Any] = {
         "occurred_at": occurred.isoformat(),
         "amount": amount,
-        "from": from_ or {"institution": "ICBC", "account_no": card_no("ICBC", VICTIM_SERIAL),
-                          "holder_name": "陈女士"},
+        "from": from_
+        or {
+            "institution": "ICBC",
+            "account_no": card_no("ICBC", VICTIM_SERIAL),
+            "holder_name": "陈女士",
+        },
         "to": to or {"account_no": card_no(to_bank, to_serial), "holder_name": "刘某"},
         "channel": "mobile_banking",
         "reference": f"REF{to_serial}",
-    }  # fmt: skip
+    }
     payload.update(changes)
     return payload
 

@@ -94,6 +94,8 @@ def test_each_workers_health_check_pings_a_node_its_command_names(service: str) 
 
 def test_the_two_worker_lanes_take_banks_and_payment_institutions() -> None:
     services = _compose()["services"]
-    lanes = {s: services[s]["command"][services[s]["command"].index("--lane") + 1]
-             for s in ("worker", "worker-payments")}  # fmt: skip
+    lanes = {
+        s: services[s]["command"][services[s]["command"].index("--lane") + 1]
+        for s in ("worker", "worker-payments")
+    }
     assert lanes == {"worker": "banks", "worker-payments": "payments"}

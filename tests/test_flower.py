@@ -45,12 +45,18 @@ def test_flower_serves_its_health_check_openly_and_everything_else_behind_the_pa
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "flower", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: httpx.get(f"{url}/healthcheck", timeout=2).text == "OK",
-                 timeout=60, what=f"flower; its log: {log}")  # fmt: skip
+        wait_for(
+            lambda: httpx.get(f"{url}/healthcheck", timeout=2).text == "OK",
+            timeout=60,
+            what=f"flower; its log: {log}",
+        )
         assert httpx.get(f"{url}/", timeout=5).status_code == 401
         assert httpx.get(f"{url}/workers", auth=("operator", "wrong"), timeout=5).status_code == 401
         signed_in = httpx.get(f"{url}/workers", auth=("operator", "s3cret"), timeout=10)

@@ -13,9 +13,13 @@ from app.i18n import LANGUAGES, MESSAGES
 
 @pytest.mark.parametrize(
     ("prefix", "enum"),
-    [("casestatus", CaseStatus), ("kind", InstructionKind), ("state", InstructionState),
-     ("outcome", Outcome)],
-)  # fmt: skip
+    [
+        ("casestatus", CaseStatus),
+        ("kind", InstructionKind),
+        ("state", InstructionState),
+        ("outcome", Outcome),
+    ],
+)
 def test_each_value_has_a_label_in_both_languages(prefix: str, enum: type[StrEnum]) -> None:
     missing = [f"{prefix}.{v.value}" for v in enum if f"{prefix}.{v.value}" not in MESSAGES]
     assert missing == []

@@ -108,7 +108,7 @@ def test_a_database_error_keeps_its_constraint_and_hides_the_row_it_quotes(
         ("id 11010519491231002X", "id **************002X"),
         ("card 6222020302345678122 held", "card ***************8122 held"),
     ],
-)  # fmt: skip
+)
 def test_long_numbers_are_masked_to_their_last_four(text: str, expected: str) -> None:
     assert redact(text) == expected
 
@@ -128,10 +128,14 @@ def test_numbers_that_are_not_personal_data_stay(text: str) -> None:
 
 def test_access_lines_are_structured_and_drop_the_query_string() -> None:
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
         ("10.0.0.7:51234", "GET", "/api/v1/cases?account_no=6222020302345678122", "1.1", 200),
         None,
-    )  # fmt: skip
+    )
     line = json.loads(JsonFormatter("api").format(record))
     assert line["message"] == "GET /api/v1/cases 200"
     assert (line["method"], line["path"], line["status"]) == ("GET", "/api/v1/cases", 200)
@@ -159,8 +163,9 @@ def test_uvicorn_logs_through_the_config_stopay_api_gives_it() -> None:
         logging.getLogger("httpx").info("a request to an institution: too much to log")
         logging.getLogger("celery.beat").info("Scheduler: Sending due task, every second")
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
     lines = [json.loads(line) for line in done.stderr.splitlines()]
     assert [(line["logger"], line["message"]) for line in lines] == [
         ("uvicorn.access", "GET /healthz 200"),
@@ -209,12 +214,16 @@ def test_intake_and_callback_lines_name_the_case_and_no_personal_data(
     assert received["message"].startswith("case received")
     callback_lines = captured.about("app.callbacks.service")
     assert [line["message"].split()[2] for line in callback_lines] == [
-        "applied:", "ignored:", "repeated:",
-    ]  # fmt: skip
+        "applied:",
+        "ignored:",
+        "repeated:",
+    ]
     for line in callback_lines:
         assert (line["case_no"], line["instruction_id"], line["institution"]) == (
-            case_no, stop.id, bank,
-        )  # fmt: skip
+            case_no,
+            stop.id,
+            bank,
+        )
     assert all(line["role"] == "api" for line in lines)
     for value in _personal_values(payload):
         assert value not in captured.text, value

@@ -104,11 +104,13 @@ def test_a_body_over_the_limit_is_413_and_nothing_is_stored(
         for start in range(0, len(body), 1 << 20):
             yield body[start : start + (1 << 20)]
 
-    streamed = client.post("/api/v1/cases", content=chunks(),
-                           headers={**headers, "content-type": "application/json"})  # fmt: skip
+    streamed = client.post(
+        "/api/v1/cases", content=chunks(), headers={**headers, "content-type": "application/json"}
+    )
     assert streamed.status_code == 413
     assert db.scalar(select(func.count()).select_from(Case)) == before
     # A freeze's 5 MB scan, base64 in JSON, is under the limit.
-    small = client.post("/api/v1/cases", json=case_payload(narrative="骗" * 2_000_000),
-                        headers=headers)  # fmt: skip
+    small = client.post(
+        "/api/v1/cases", json=case_payload(narrative="骗" * 2_000_000), headers=headers
+    )
     assert small.status_code == 422  # read whole, then refused by the narrative's own limit

@@ -40,24 +40,38 @@ def test_tokens_from_before_scopes_get_their_roles_scopes_and_lose_them_going_do
     try:
         upgrade(url, "0008")
         with engine.begin() as conn:
-            unit_id = conn.scalar(text(
-                "INSERT INTO unit (code, name_zh, name_en, kind) "
-                "VALUES ('U1', '单位', 'Unit', 'municipal_centre') RETURNING id"))  # fmt: skip
+            unit_id = conn.scalar(
+                text(
+                    "INSERT INTO unit (code, name_zh, name_en, kind) "
+                    "VALUES ('U1', '单位', 'Unit', 'municipal_centre') RETURNING id"
+                )
+            )
             for role in ("call_taker", "supervisor", "admin"):
-                user_id = conn.scalar(text(
-                    'INSERT INTO "user" (username, display_name, password_hash, role, unit_id) '
-                    "VALUES (:role, :role, 'x', :role, :unit_id) RETURNING id"),
-                    {"role": role, "unit_id": unit_id})  # fmt: skip
-                conn.execute(text(
-                    "INSERT INTO api_token (user_id, name, token_hash, expires_at) "
-                    "VALUES (:user_id, 'old', :hash, now() + interval '1 day')"),
-                    {"user_id": user_id, "hash": role.ljust(64, "0")})  # fmt: skip
+                user_id = conn.scalar(
+                    text(
+                        'INSERT INTO "user" (username, display_name, password_hash, role, unit_id) '
+                        "VALUES (:role, :role, 'x', :role, :unit_id) RETURNING id"
+                    ),
+                    {"role": role, "unit_id": unit_id},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO api_token (user_id, name, token_hash, expires_at) "
+                        "VALUES (:user_id, 'old', :hash, now() + interval '1 day')"
+                    ),
+                    {"user_id": user_id, "hash": role.ljust(64, "0")},
+                )
 
         upgrade(url, "0009")
         with engine.connect() as conn:
-            scopes = dict(conn.execute(text(
-                'SELECT "user".role, api_token.scopes FROM api_token '
-                'JOIN "user" ON "user".id = api_token.user_id')).all())  # fmt: skip
+            scopes = dict(
+                conn.execute(
+                    text(
+                        'SELECT "user".role, api_token.scopes FROM api_token '
+                        'JOIN "user" ON "user".id = api_token.user_id'
+                    )
+                ).all()
+            )
         assert scopes == {
             "call_taker": ["cases:read", "cases:write"],
             "supervisor": ["cases:read", "cases:write", "holds:write"],

@@ -194,9 +194,10 @@ def test_strangers_are_refused_everywhere_but_the_public_operations(
     }
     # Open to all in the matrix, or (callbacks) signed by an institution instead of a role.
     public_on_purpose = {
-        f"{method} {path}" for (method, path), row in MATRIX.items()
+        f"{method} {path}"
+        for (method, path), row in MATRIX.items()
         if row["anonymous"] or not any(row[c] for c in ROLE_OF)
-    }  # fmt: skip
+    }
     assert {"GET /healthz", "GET /readyz", "POST /api/v1/auth/tokens"} <= public
     assert public <= public_on_purpose
     # Well-formed requests only: a body that is not JSON at all is refused (400/422) before

@@ -39,9 +39,15 @@ def test_a_phone_number_keeps_its_country_code_first_three_and_last_four() -> No
 
 @pytest.mark.parametrize(
     ("value", "masked"),
-    [("12345678", "12***678"), ("+85261234567", "+852****4567"), ("1234", "1**4"),
-     ("12", "*2"), ("1", "*"), ("", "")],
-)  # fmt: skip
+    [
+        ("12345678", "12***678"),
+        ("+85261234567", "+852****4567"),
+        ("1234", "1**4"),
+        ("12", "*2"),
+        ("1", "*"),
+        ("", ""),
+    ],
+)
 def test_a_short_value_keeps_less_so_that_a_third_is_always_hidden(value: str, masked: str) -> None:
     assert mask(value) == masked
     assert masked.count("*") * 3 >= len(value)
@@ -63,10 +69,14 @@ def test_account_numbers_in_a_query_string_are_masked() -> None:
 def test_the_access_log_line_carries_no_account_number() -> None:
     # The record exactly as uvicorn.access makes it.
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
         ("127.0.0.1:5000", "GET", "/api/v1/cases?account_no=6222020201234567893", "1.1", 200),
         None,
-    )  # fmt: skip
+    )
     assert AccessLogRedaction().filter(record)
     line = record.getMessage()
     assert "6222020201234567893" not in line

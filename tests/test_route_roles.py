@@ -163,8 +163,7 @@ def _call(client: TestClient, method: str, path: str, caller: Caller) -> tuple[i
     body, content_type = caller.body(method, concrete)
     headers = {"accept": "application/json", "content-type": content_type, **caller.headers}
     client.cookies.clear()
-    answer = client.request(method, concrete, content=body, headers=headers,
-                            follow_redirects=False)  # fmt: skip
+    answer = client.request(method, concrete, content=body, headers=headers, follow_redirects=False)
     return answer.status_code, answer.headers.get("content-type", "")
 
 
@@ -191,8 +190,9 @@ def test_every_route_as_every_caller_answers_as_the_matrix_says(
         for caller, allowed in row.items():
             if allowed and _endless(path):
                 continue  # its guard is checked above; the page tests read its first event
-            status, content_type = _call(client, method, path.replace("{institution_code}", "ICBC"),
-                           callers[caller])  # fmt: skip
+            status, content_type = _call(
+                client, method, path.replace("{institution_code}", "ICBC"), callers[caller]
+            )
             if allowed:
                 assert status not in (401, 403), f"{caller}: {method} {path} answered {status}"
             else:
@@ -221,8 +221,7 @@ def test_another_units_case_is_404_on_every_route_that_takes_a_case_number(
     for method, path, _ in _routes(app):
         if "{case_no}" not in path or not MATRIX[(method, path)][role_name(role)]:
             continue
-        concrete = (path.replace("{case_no}", case.case_no)
-                    .replace("{instruction_id}", str(stop.id)))  # fmt: skip
+        concrete = path.replace("{case_no}", case.case_no).replace("{instruction_id}", str(stop.id))
         status, _ = _call(client, method, concrete, stranger)
         assert status == 404, f"{method} {path} answered {status}"
         beside += 1
@@ -241,11 +240,15 @@ def test_an_instruction_of_another_units_case_cannot_be_handled_or_resent(
     supervisor = make_user(db, role=Role.supervisor, unit=make_unit(db))
     mine = make_own_case(db, user=supervisor)
     boss = bearer(db, supervisor)
-    handled = client.post(f"/api/v1/dashboard/escalations/{stop.id}/handled",
-                          json={"note": "phoned"}, headers=boss)  # fmt: skip
+    handled = client.post(
+        f"/api/v1/dashboard/escalations/{stop.id}/handled", json={"note": "phoned"}, headers=boss
+    )
     assert handled.status_code == 404
-    resend = client.post(f"/api/v1/cases/{mine}/instructions/{stop.id}/resend",
-                         json={"holder_name": "张三"}, headers=boss)  # fmt: skip
+    resend = client.post(
+        f"/api/v1/cases/{mine}/instructions/{stop.id}/resend",
+        json={"holder_name": "张三"},
+        headers=boss,
+    )
     assert resend.status_code == 404
 
 
@@ -253,8 +256,9 @@ def test_a_draft_is_its_authors_alone(client: TestClient, db: Session) -> None:
     unit = make_unit(db)
     author = bearer(db, make_user(db, role=Role.call_taker, unit=unit))
     colleague = bearer(db, make_user(db, role=Role.call_taker, unit=unit))
-    saved = client.put("/api/v1/drafts/draft-0001", json={"fields": {"victim.name": "王芳"}},
-                       headers=author)  # fmt: skip
+    saved = client.put(
+        "/api/v1/drafts/draft-0001", json={"fields": {"victim.name": "王芳"}}, headers=author
+    )
     assert saved.status_code == 200, saved.text
     assert client.get("/api/v1/drafts/draft-0001", headers=colleague).status_code == 404
     assert client.get("/api/v1/drafts", headers=colleague).json() == []

@@ -92,8 +92,9 @@ def _record(db: Session, attempt: Attempt) -> str:
     """Write what an attempt came to: "acked", "rejected" or "retry" (a retryable failure)."""
     order, failure = attempt.order, attempt.failure
     if attempt.breaker is not None:
-        log.warning("circuit breaker for %s is now %s", order.institution_code,
-                    attempt.breaker.value)  # fmt: skip
+        log.warning(
+            "circuit breaker for %s is now %s", order.institution_code, attempt.breaker.value
+        )
         db.execute(
             update(Institution)
             .where(Institution.code == order.institution_code)
@@ -101,22 +102,24 @@ def _record(db: Session, attempt: Attempt) -> str:
         )
     if isinstance(failure, PermanentFailure):
         log.warning("instruction %d refused: %s", order.instruction_id, failure)
-        record_rejection(db, instruction_id=order.instruction_id, error=failure.described,
-                         now=attempt.at)  # fmt: skip
+        record_rejection(
+            db, instruction_id=order.instruction_id, error=failure.described, now=attempt.at
+        )
         return "rejected"
     if failure is not None:
-        record_failure(db, instruction_id=order.instruction_id, error=str(failure),
-                       now=attempt.at)  # fmt: skip
+        record_failure(db, instruction_id=order.instruction_id, error=str(failure), now=attempt.at)
         return "retry"
     assert attempt.reference is not None
-    record_ack(db, instruction_id=order.instruction_id, reference=attempt.reference,
-               now=attempt.at)  # fmt: skip
+    record_ack(db, instruction_id=order.instruction_id, reference=attempt.reference, now=attempt.at)
     return "acked"
 
 
 def _about(order: SendOrder) -> dict[str, object]:
-    return {"case_no": order.case_no, "instruction_id": order.instruction_id,
-            "institution": order.institution_code}  # fmt: skip
+    return {
+        "case_no": order.case_no,
+        "instruction_id": order.instruction_id,
+        "institution": order.institution_code,
+    }
 
 
 @celery_app.task(name="dispatch.send_instruction", bind=True, max_retries=None)
@@ -137,8 +140,13 @@ def send_instruction(self: Task, instruction_id: int) -> str:  # type: ignore[ty
     if result == "retry":
         retry_after = getattr(attempt.failure, "retry_after_s", None)
         countdown = backoff_s(self.request.retries, retry_after)
-        log.warning("instruction %d attempt %d failed, retrying in %.1f s: %s",
-                    instruction_id, order.attempt, countdown, attempt.failure)  # fmt: skip
+        log.warning(
+            "instruction %d attempt %d failed, retrying in %.1f s: %s",
+            instruction_id,
+            order.attempt,
+            countdown,
+            attempt.failure,
+        )
         raise self.retry(countdown=countdown, exc=attempt.failure)
     return result
 
@@ -173,11 +181,16 @@ def fan_out(instruction_ids: list[int], priority: str, lane: str = Lane.banks.va
             retry_after = getattr(attempt.failure, "retry_after_s", None)
             countdown = backoff_s(0, retry_after)
             with logs.bound(**_about(attempt.order)):
-                log.warning("instruction %d attempt %d failed, retrying in %.1f s: %s",
-                            attempt.order.instruction_id, attempt.order.attempt, countdown,
-                            attempt.failure)  # fmt: skip
-            publisher.send_later(attempt.order.instruction_id, priority, Lane(lane),
-                                 countdown=countdown)  # fmt: skip
+                log.warning(
+                    "instruction %d attempt %d failed, retrying in %.1f s: %s",
+                    attempt.order.instruction_id,
+                    attempt.order.attempt,
+                    countdown,
+                    attempt.failure,
+                )
+            publisher.send_later(
+                attempt.order.instruction_id, priority, Lane(lane), countdown=countdown
+            )
     return len(orders)
 
 

@@ -50,11 +50,21 @@ SLACK = dt.timedelta(seconds=60)
 def content(event: Event) -> str:
     """Every column of the event, in a canonical form."""
     return json.dumps(
-        [event.id, event.occurred_at.astimezone(dt.UTC).isoformat(), event.kind,
-         event.actor_kind, event.actor_user_id, event.institution_id, event.case_id,
-         event.instruction_id, event.data],
-        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-    )  # fmt: skip
+        [
+            event.id,
+            event.occurred_at.astimezone(dt.UTC).isoformat(),
+            event.kind,
+            event.actor_kind,
+            event.actor_user_id,
+            event.institution_id,
+            event.case_id,
+            event.instruction_id,
+            event.data,
+        ],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 def digest(

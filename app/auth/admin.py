@@ -22,10 +22,14 @@ Username = Annotated[str, Path(min_length=1, max_length=64)]
 
 def _read(user: User, unit: Unit) -> UserAdminRead:
     return UserAdminRead(
-        username=user.username, display_name=user.display_name, role=Role(user.role),
-        unit=unit.code, language=user.language, is_active=user.is_active,
+        username=user.username,
+        display_name=user.display_name,
+        role=Role(user.role),
+        unit=unit.code,
+        language=user.language,
+        is_active=user.is_active,
         last_login_at=user.last_login_at.isoformat() if user.last_login_at else None,
-    )  # fmt: skip
+    )
 
 
 @router.get("", summary="Everyone who can log in, and who no longer can")
@@ -33,31 +37,46 @@ def list_users(db: DbSession, admin: Admin) -> list[UserAdminRead]:
     return [_read(user, unit) for user, unit in people.list_people(db)]
 
 
-@router.post("", status_code=201, summary="Create a user in a unit",
-             responses={409: {"description": "The username is taken"}})  # fmt: skip
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a user in a unit",
+    responses={409: {"description": "The username is taken"}},
+)
 def create_user(request: Request, db: DbSession, admin: Admin, body: UserCreate) -> UserAdminRead:
     user, unit = people.create_user(db, data=body, admin=admin, lang=request_language(request))
     return _read(user, unit)
 
 
-@router.post("/{username}/password", status_code=204, summary="Set a new password",
-             description="Ends the user's sessions and revokes their API tokens.",
-             responses={404: {"description": "No such user"}})  # fmt: skip
+@router.post(
+    "/{username}/password",
+    status_code=204,
+    summary="Set a new password",
+    description="Ends the user's sessions and revokes their API tokens.",
+    responses={404: {"description": "No such user"}},
+)
 def reset_password(
     request: Request, db: DbSession, admin: Admin, username: Username, body: PasswordReset
 ) -> Response:
-    people.reset_password(db, username=username, data=body, admin=admin,
-                          lang=request_language(request))  # fmt: skip
+    people.reset_password(
+        db, username=username, data=body, admin=admin, lang=request_language(request)
+    )
     return Response(status_code=204)
 
 
-@router.patch("/{username}", summary="Change a user's role, or deactivate or reactivate them",
-              description="Deactivating ends their sessions and revokes their API tokens.",
-              responses={404: {"description": "No such user"},
-                         409: {"description": "An admin cannot lock themselves out"}})  # fmt: skip
+@router.patch(
+    "/{username}",
+    summary="Change a user's role, or deactivate or reactivate them",
+    description="Deactivating ends their sessions and revokes their API tokens.",
+    responses={
+        404: {"description": "No such user"},
+        409: {"description": "An admin cannot lock themselves out"},
+    },
+)
 def change_user(
     request: Request, db: DbSession, admin: Admin, username: Username, body: UserChange
 ) -> UserAdminRead:
-    user, unit = people.change_user(db, username=username, data=body, admin=admin,
-                                    lang=request_language(request))  # fmt: skip
+    user, unit = people.change_user(
+        db, username=username, data=body, admin=admin, lang=request_language(request)
+    )
     return _read(user, unit)

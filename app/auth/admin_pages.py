@@ -36,8 +36,17 @@ from app.web import render
 router = APIRouter(include_in_schema=False)
 
 FLASH_COOKIE = "stopay_flash"
-FLASHES = frozenset({"created", "password_reset", "role_changed", "deactivated", "activated",
-                     "token_issued", "token_revoked"})  # fmt: skip
+FLASHES = frozenset(
+    {
+        "created",
+        "password_reset",
+        "role_changed",
+        "deactivated",
+        "activated",
+        "token_issued",
+        "token_revoked",
+    }
+)
 # Each form's inputs in page order: the first one in error gets the focus.
 INPUTS = {
     "create": ("username", "display_name", "role", "unit", "language", "password"),
@@ -110,9 +119,15 @@ def _take_flash(request: Request, lang: Language) -> tuple[str, str] | None:
 
 
 def _set_flash(response: Response, request: Request, kind: str, username: str) -> None:
-    response.set_cookie(FLASH_COOKIE, f"{kind}:{quote(username, safe='')}", max_age=60,
-                        path="/admin", httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https")  # fmt: skip
+    response.set_cookie(
+        FLASH_COOKIE,
+        f"{kind}:{quote(username, safe='')}",
+        max_age=60,
+        path="/admin",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
 
 
 def _back(request: Request, kind: str, username: str) -> RedirectResponse:
@@ -144,8 +159,7 @@ def _helpers(lang: Language, zone: str, state: FormState) -> dict[str, Any]:
     def unit_name(unit: Unit) -> str:
         return unit.name_zh if lang == "zh-CN" else unit.name_en
 
-    return {"when": when, "err": err, "val": val, "autofocus": autofocus,
-            "unit_name": unit_name}  # fmt: skip
+    return {"when": when, "err": err, "val": val, "autofocus": autofocus, "unit_name": unit_name}
 
 
 def _people_page(
@@ -189,39 +203,66 @@ def _people_page(
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def people_page(
-    request: Request, db: DbSession, settings: AppSettings, admin: Admin,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    admin: Admin,
     principal: CurrentPrincipal,
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     """Everyone, with the forms to create, reset, change, deactivate and issue tokens."""
     return _people_page(request, db, settings=settings, admin=admin, csrf=principal.csrf_token)
 
 
 def _refused(
-    request: Request, db: Session, settings: Settings, admin: User, principal: CurrentPrincipal,
-    exc: ValidationError | AppError, state: FormState,
-) -> HTMLResponse:  # fmt: skip
+    request: Request,
+    db: Session,
+    settings: Settings,
+    admin: User,
+    principal: CurrentPrincipal,
+    exc: ValidationError | AppError,
+    state: FormState,
+) -> HTMLResponse:
     """The page again, with the errors beside their inputs; nothing was stored."""
     lang = request_language(request)
     status = exc.status_code if isinstance(exc, AppError) else 422
     state = FormState(state.username, state.form, state.values, _errors(exc, lang))
-    return _people_page(request, db, settings=settings, admin=admin, csrf=principal.csrf_token,
-                        state=state, status_code=status)  # fmt: skip
+    return _people_page(
+        request,
+        db,
+        settings=settings,
+        admin=admin,
+        csrf=principal.csrf_token,
+        state=state,
+        status_code=status,
+    )
 
 
 @router.post("/admin/users", response_class=HTMLResponse, response_model=None)
 def create_user_form(
-    request: Request, db: DbSession, settings: AppSettings, admin: AdminForm,
-    principal: CurrentPrincipal, username: Text = "", display_name: Text = "", role: Text = "",
-    unit: Text = "", language: Text = "", password: Text = "",
-) -> Response:  # fmt: skip
-    typed = {"username": username, "display_name": display_name, "role": role, "unit": unit,
-             "language": language}  # fmt: skip
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    admin: AdminForm,
+    principal: CurrentPrincipal,
+    username: Text = "",
+    display_name: Text = "",
+    role: Text = "",
+    unit: Text = "",
+    language: Text = "",
+    password: Text = "",
+) -> Response:
+    typed = {
+        "username": username,
+        "display_name": display_name,
+        "role": role,
+        "unit": unit,
+        "language": language,
+    }
     try:
         # A savepoint: a refused form stores nothing, whatever the service had begun.
         with db.begin_nested():
             data = UserCreate.model_validate(_filled({**typed, "password": password}))
-            user, _ = people.create_user(db, data=data, admin=admin,
-                                         lang=request_language(request))  # fmt: skip
+            user, _ = people.create_user(db, data=data, admin=admin, lang=request_language(request))
     except (ValidationError, AppError) as exc:
         state = FormState("", "create", typed)
         return _refused(request, db, settings, admin, principal, exc, state)
@@ -230,14 +271,20 @@ def create_user_form(
 
 @router.post("/admin/users/{username}/password", response_class=HTMLResponse, response_model=None)
 def reset_password_form(
-    request: Request, db: DbSession, settings: AppSettings, admin: AdminForm,
-    principal: CurrentPrincipal, username: Username, password: Text = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    admin: AdminForm,
+    principal: CurrentPrincipal,
+    username: Username,
+    password: Text = "",
+) -> Response:
     try:
         with db.begin_nested():
             data = PasswordReset.model_validate(_filled({"password": password}))
-            people.reset_password(db, username=username, data=data, admin=admin,
-                                  lang=request_language(request))  # fmt: skip
+            people.reset_password(
+                db, username=username, data=data, admin=admin, lang=request_language(request)
+            )
     except ValidationError as exc:
         state = FormState(username, "password")
         return _refused(request, db, settings, admin, principal, exc, state)
@@ -246,9 +293,15 @@ def reset_password_form(
 
 @router.post("/admin/users/{username}", response_class=HTMLResponse, response_model=None)
 def change_user_form(
-    request: Request, db: DbSession, settings: AppSettings, admin: AdminForm,
-    principal: CurrentPrincipal, username: Username, role: Text = "", is_active: Text = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    admin: AdminForm,
+    principal: CurrentPrincipal,
+    username: Username,
+    role: Text = "",
+    is_active: Text = "",
+) -> Response:
     """The role form (`role`) and the deactivate / reactivate button (`is_active`)."""
     form = "active" if is_active else "role"
     try:
@@ -256,8 +309,9 @@ def change_user_form(
             # A form sends text: "true" / "false" is how its button says it (JSON is strict).
             typed = _filled({"role": role, "is_active": is_active})
             data = UserChange.model_validate(typed, strict=False)
-            people.change_user(db, username=username, data=data, admin=admin,
-                               lang=request_language(request))  # fmt: skip
+            people.change_user(
+                db, username=username, data=data, admin=admin, lang=request_language(request)
+            )
     except (ValidationError, AppError) as exc:
         if isinstance(exc, AppError) and exc.status_code == 404:
             raise
@@ -270,29 +324,47 @@ def change_user_form(
 
 @router.post("/admin/users/{username}/tokens", response_class=HTMLResponse, response_model=None)
 def issue_token_form(
-    request: Request, db: DbSession, settings: AppSettings, admin: AdminForm,
-    principal: CurrentPrincipal, username: Username, name: Text = "",
-    scopes: Annotated[list[str] | None, Form(max_length=8)] = None, expires_in_days: Text = "",
-) -> Response:  # fmt: skip
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    admin: AdminForm,
+    principal: CurrentPrincipal,
+    username: Username,
+    name: Text = "",
+    scopes: Annotated[list[str] | None, Form(max_length=8)] = None,
+    expires_in_days: Text = "",
+) -> Response:
     """The new token on a page of its own, shown this once (never in a URL or a cookie)."""
     typed = {"name": name, "scopes": scopes or [], "expires_in_days": expires_in_days}
     try:
         with db.begin_nested():
-            body: dict[str, Any] = {**_filled({"name": name, "expires_in_days": expires_in_days}),
-                                    "scopes": scopes or []}  # fmt: skip
+            body: dict[str, Any] = {
+                **_filled({"name": name, "expires_in_days": expires_in_days}),
+                "scopes": scopes or [],
+            }
             data = ApiTokenCreate.model_validate(body)
-            token, row = people.issue_token(db, username=username, data=data, admin=admin,
-                                            default_max_age_s=settings.api_token_max_age_s,
-                                            lang=request_language(request))  # fmt: skip
+            token, row = people.issue_token(
+                db,
+                username=username,
+                data=data,
+                admin=admin,
+                default_max_age_s=settings.api_token_max_age_s,
+                lang=request_language(request),
+            )
     except (ValidationError, AppError) as exc:
         if isinstance(exc, AppError) and exc.status_code == 404:
             raise
         state = FormState(username, "token", typed)
         return _refused(request, db, settings, admin, principal, exc, state)
     lang = request_language(request)
-    context = {"user": admin, "csrf_token": principal.csrf_token, "row": row,
-               "owner": db.get_one(User, row.user_id),
-               "token": token, **_helpers(lang, settings.timezone, FormState())}  # fmt: skip
+    context = {
+        "user": admin,
+        "csrf_token": principal.csrf_token,
+        "row": row,
+        "owner": db.get_one(User, row.user_id),
+        "token": token,
+        **_helpers(lang, settings.timezone, FormState()),
+    }
     response = render(request, "admin/token.html", context, status_code=201)
     response.headers["Cache-Control"] = "no-store"
     # Back on the list, this person is open again.
@@ -304,6 +376,7 @@ def issue_token_form(
 def revoke_token_form(
     request: Request, db: DbSession, admin: AdminForm, token_id: TokenId
 ) -> Response:
-    _, username = people.revoke_token(db, token_id=token_id, admin=admin,
-                                      lang=request_language(request))  # fmt: skip
+    _, username = people.revoke_token(
+        db, token_id=token_id, admin=admin, lang=request_language(request)
+    )
     return _back(request, "token_revoked", username)

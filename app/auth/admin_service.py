@@ -30,8 +30,12 @@ def _on(field: str, key: str, message: str) -> list[dict[str, str]]:
 
 def scopes_refused(role: Role, beyond: list[Scope], lang: Language) -> Invalid:
     """422 on `scopes`: the role may not hold these."""
-    message = t("auth.scope_not_for_role", lang, role=t(f"role.{role.value}", lang),
-                scopes=", ".join(scope.value for scope in beyond))  # fmt: skip
+    message = t(
+        "auth.scope_not_for_role",
+        lang,
+        role=t(f"role.{role.value}", lang),
+        scopes=", ".join(scope.value for scope in beyond),
+    )
     return Invalid(message, errors=_on("scopes", "auth.scope_not_for_role", message))
 
 
@@ -74,9 +78,14 @@ def create_user(db: Session, *, data: UserCreate, admin: User, lang: Language) -
     if db.scalar(select(User.id).where(User.username == data.username)) is not None:
         message = t("admin.username_taken", lang, username=data.username)
         raise Conflict(message, errors=_on("username", "admin.username_taken", message))
-    user = User(username=data.username, display_name=data.display_name, role=data.role.value,
-                unit_id=unit.id, language=data.language,
-                password_hash=hash_password(data.password))  # fmt: skip
+    user = User(
+        username=data.username,
+        display_name=data.display_name,
+        role=data.role.value,
+        unit_id=unit.id,
+        language=data.language,
+        password_hash=hash_password(data.password),
+    )
     db.add(user)
     db.flush()
     event = {"username": user.username, "role": user.role, "unit": unit.code}
@@ -134,14 +143,24 @@ def issue_token(
     if data.expires_in_days is not None:
         max_age_s = data.expires_in_days * 24 * 3600
     try:
-        token, row = create_api_token(db, user=user, name=data.name, max_age_s=max_age_s,
-                                      scopes=data.scopes)  # fmt: skip
+        token, row = create_api_token(
+            db, user=user, name=data.name, max_age_s=max_age_s, scopes=data.scopes
+        )
     except ScopesBeyondRole as exc:
         raise scopes_refused(exc.role, exc.beyond, lang) from exc
     db.refresh(row)  # created_at comes from the database
-    record_event(db, kind="token.created", user=admin, data={
-        "token_id": row.id, "username": username, "name": row.name, "scopes": row.scopes,
-        "expires_at": row.expires_at.isoformat()})  # fmt: skip
+    record_event(
+        db,
+        kind="token.created",
+        user=admin,
+        data={
+            "token_id": row.id,
+            "username": username,
+            "name": row.name,
+            "scopes": row.scopes,
+            "expires_at": row.expires_at.isoformat(),
+        },
+    )
     return token, row
 
 
@@ -173,6 +192,10 @@ def revoke_token(
     row, username = found
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        record_event(db, kind="token.revoked", user=admin,
-                     data={"token_id": row.id, "username": username, "name": row.name})  # fmt: skip
+        record_event(
+            db,
+            kind="token.revoked",
+            user=admin,
+            data={"token_id": row.id, "username": username, "name": row.name},
+        )
     return row, username

@@ -184,21 +184,38 @@ def issue_token(
     wait_s = lock_out(db, username=body.username, address=address, settings=settings)
     if wait_s is not None:
         detail = t("auth.locked_out", request_language(request), minutes=minutes_of(wait_s))
-        return problem(request, status=429, title_key="problem.too_many_log_ins",
-                       detail=detail, headers={"Retry-After": str(wait_s)})  # fmt: skip
+        return problem(
+            request,
+            status=429,
+            title_key="problem.too_many_log_ins",
+            detail=detail,
+            headers={"Retry-After": str(wait_s)},
+        )
     user = authenticate(db, username=body.username, password=body.password)
     record_login(db, username=body.username, address=address, user=user, via="token")
     if user is None:
         # An answer, not an exception: the failure's audit event must be committed.
-        return problem(request, status=401, title_key="problem.unauthorized",
-                       detail=t("auth.bad_credentials", request_language(request)))  # fmt: skip
+        return problem(
+            request,
+            status=401,
+            title_key="problem.unauthorized",
+            detail=t("auth.bad_credentials", request_language(request)),
+        )
     try:
-        token, row = create_api_token(db, user=user, name=body.name, scopes=body.scopes,
-                                      max_age_s=settings.api_token_max_age_s)  # fmt: skip
+        token, row = create_api_token(
+            db,
+            user=user,
+            name=body.name,
+            scopes=body.scopes,
+            max_age_s=settings.api_token_max_age_s,
+        )
     except ScopesBeyondRole as exc:
         raise scopes_refused(exc.role, exc.beyond, request_language(request)) from exc
-    return TokenRead(access_token=token, expires_in=settings.api_token_max_age_s,
-                     scopes=[Scope(scope) for scope in row.scopes])  # fmt: skip
+    return TokenRead(
+        access_token=token,
+        expires_in=settings.api_token_max_age_s,
+        scopes=[Scope(scope) for scope in row.scopes],
+    )
 
 
 @api.get("/me")

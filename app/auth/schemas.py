@@ -17,11 +17,15 @@ class TokenCreate(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"username": "integrator", "password": "…", "name": "case intake",
-                 "scopes": ["cases:read", "cases:write"]}
+                {
+                    "username": "integrator",
+                    "password": "…",
+                    "name": "case intake",
+                    "scopes": ["cases:read", "cases:write"],
+                }
             ]
         },
-    )  # fmt: skip
+    )
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
@@ -49,10 +53,11 @@ class ApiTokenCreate(BaseModel):
         extra="forbid",
         str_strip_whitespace=True,
         json_schema_extra={
-            "examples": [{"name": "bank portal read-only", "scopes": ["cases:read"],
-                          "expires_in_days": 30}]
+            "examples": [
+                {"name": "bank portal read-only", "scopes": ["cases:read"], "expires_in_days": 30}
+            ]
         },
-    )  # fmt: skip
+    )
 
     name: str = Field(min_length=1, max_length=100, description="What the token is for.")
     scopes: list[Scope] = Field(
@@ -69,12 +74,19 @@ class ApiTokenRead(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
         json_schema_extra={
-            "examples": [{"id": 17, "name": "bank portal read-only", "scopes": ["cases:read"],
-                          "created_at": "2026-11-30T09:00:00Z",
-                          "expires_at": "2026-12-30T09:00:00Z",
-                          "last_used_at": "2026-11-30T09:05:12Z", "revoked_at": None}]
+            "examples": [
+                {
+                    "id": 17,
+                    "name": "bank portal read-only",
+                    "scopes": ["cases:read"],
+                    "created_at": "2026-11-30T09:00:00Z",
+                    "expires_at": "2026-12-30T09:00:00Z",
+                    "last_used_at": "2026-11-30T09:05:12Z",
+                    "revoked_at": None,
+                }
+            ]
         },
-    )  # fmt: skip
+    )
 
     id: int
     name: str
@@ -90,12 +102,21 @@ class ApiTokenCreated(ApiTokenRead):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"id": 17, "name": "bank portal read-only", "scopes": ["cases:read"],
-                          "created_at": "2026-11-30T09:00:00Z",
-                          "expires_at": "2026-12-30T09:00:00Z", "last_used_at": None,
-                          "revoked_at": None, "access_token": "stp_…", "token_type": "bearer"}]
+            "examples": [
+                {
+                    "id": 17,
+                    "name": "bank portal read-only",
+                    "scopes": ["cases:read"],
+                    "created_at": "2026-11-30T09:00:00Z",
+                    "expires_at": "2026-12-30T09:00:00Z",
+                    "last_used_at": None,
+                    "revoked_at": None,
+                    "access_token": "stp_…",
+                    "token_type": "bearer",
+                }
+            ]
         },
-    )  # fmt: skip
+    )
 
     access_token: str
     token_type: str = "bearer"

@@ -256,8 +256,13 @@ def lock_out(db: Session, *, username: str, address: str, settings: Settings) ->
     or the address's) before any is recorded, and one address checks one password at a time.
     """
     db.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"login:{address}", 0))))
-    wait_s = locked_for(db, username=username, address=address, now=utcnow(),
-                        throttle=Throttle.from_settings(settings))  # fmt: skip
+    wait_s = locked_for(
+        db,
+        username=username,
+        address=address,
+        now=utcnow(),
+        throttle=Throttle.from_settings(settings),
+    )
     if wait_s is None:
         return None
     record_event(db, kind="auth.login_locked", data={"username": username, "address": address})
@@ -272,7 +277,10 @@ def minutes_of(seconds: int) -> int:
 def record_login(db: Session, *, username: str, address: str, user: User | None, via: str) -> None:
     """Every log-in, and every failed one, is an audit event (never the password)."""
     if user is None:
-        record_event(db, kind="auth.login_failed",
-                     data={"username": username, "address": address, "via": via})  # fmt: skip
+        record_event(
+            db,
+            kind="auth.login_failed",
+            data={"username": username, "address": address, "via": via},
+        )
     else:
         record_event(db, kind="auth.login", user=user, data={"address": address, "via": via})

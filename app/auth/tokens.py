@@ -35,12 +35,21 @@ TokenId = Annotated[DbId, Path()]
     },
 )
 def issue_token(
-    request: Request, db: DbSession, settings: AppSettings, admin: Admin, username: Username,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    admin: Admin,
+    username: Username,
     body: ApiTokenCreate,
-) -> ApiTokenCreated:  # fmt: skip
-    token, row = people.issue_token(db, username=username, data=body, admin=admin,
-                                    default_max_age_s=settings.api_token_max_age_s,
-                                    lang=request_language(request))  # fmt: skip
+) -> ApiTokenCreated:
+    token, row = people.issue_token(
+        db,
+        username=username,
+        data=body,
+        admin=admin,
+        default_max_age_s=settings.api_token_max_age_s,
+        lang=request_language(request),
+    )
     return ApiTokenCreated(**ApiTokenRead.model_validate(row).model_dump(), access_token=token)
 
 

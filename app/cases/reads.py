@@ -129,8 +129,9 @@ def read_case(db: Session, *, case: Case, now: dt.datetime | None = None) -> Cas
         .order_by(CaseAccount.level, Institution.code, Account.account_no_norm)
     ).all()
     shared = shared_cases(db, [acc.id for _, acc, _ in accounts])
-    held = held_elsewhere(db, [acc.id for link, acc, _ in accounts if link.level > 0],
-                          case_id=case.id, now=now)  # fmt: skip
+    held = held_elsewhere(
+        db, [acc.id for link, acc, _ in accounts if link.level > 0], case_id=case.id, now=now
+    )
     by_level: dict[int, list[AccountRead]] = defaultdict(list)
     numbers: dict[int, tuple[str, str]] = {}
     for link, acc, code in accounts:

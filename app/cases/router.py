@@ -161,8 +161,10 @@ def revealed_value(
     """`reveal_value`, its refusals as problems: for the API and the dashboard's button."""
     if field == PersonalField.account_no and account_id is None:
         message = t("reveal.account_required", lang)
-        raise Invalid(message, errors=[{"field": "account_id", "message": message,
-                                        "type": "reveal.account_required"}])  # fmt: skip
+        raise Invalid(
+            message,
+            errors=[{"field": "account_id", "message": message, "type": "reveal.account_required"}],
+        )
     try:
         return reveal_value(db, case=case, field=field, account_id=account_id, user=user)
     except NothingToReveal as exc:
@@ -185,7 +187,13 @@ def reveal(
     case: VisibleCase,
     body: RevealRequest,
 ) -> Revealed:
-    value = revealed_value(db, case=case, field=body.field, account_id=body.account_id,
-                           user=user, lang=request_language(request))  # fmt: skip
+    value = revealed_value(
+        db,
+        case=case,
+        field=body.field,
+        account_id=body.account_id,
+        user=user,
+        lang=request_language(request),
+    )
     response.headers["Cache-Control"] = "no-store"
     return Revealed(field=body.field, account_id=body.account_id, value=value)

@@ -44,15 +44,18 @@ SCENARIO_1_EXAMPLE: dict[str, Any] = {
         {
             "occurred_at": "2026-11-22T09:20:00+08:00",
             "amount": "455400.00",
-            "from": {"institution": "ICBC", "account_no": "6222020201234567893",
-                     "holder_name": "陈女士"},
+            "from": {
+                "institution": "ICBC",
+                "account_no": "6222020201234567893",
+                "holder_name": "陈女士",
+            },
             "to": {"account_no": "6217000201234567897", "holder_name": "刘某"},
             "channel": "mobile_banking",
             "reference": "MB20261122092000118",
         }
     ],
     "contacts": [{"kind": "phone", "value": "+85261234567"}],
-}  # fmt: skip
+}
 
 
 class _In(BaseModel):
@@ -291,9 +294,10 @@ class PersonalField(StrEnum):
 
 class RevealRequest(_In):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"field": "victim.id_no"},
-                                        {"field": "account_no", "account_id": 1}]}
-    )  # fmt: skip
+        json_schema_extra={
+            "examples": [{"field": "victim.id_no"}, {"field": "account_no", "account_id": 1}]
+        }
+    )
 
     field: PersonalField
     account_id: DbId | None = Field(

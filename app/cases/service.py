@@ -192,8 +192,9 @@ def create_case(
 
     account_ids = _upsert_accounts(db, plan)
     shared = shared_cases(db, account_ids.values())
-    suspect_keys = sorted((k for k in plan.accounts if plan.levels[k] > 0),
-                          key=lambda k: (plan.levels[k], k))  # fmt: skip
+    suspect_keys = sorted(
+        (k for k in plan.accounts if plan.levels[k] > 0), key=lambda k: (plan.levels[k], k)
+    )
     known_mules = sum(1 for k in suspect_keys if shared.get(account_ids[k]))
     priority = _priority(plan, now=now, known_mules=known_mules)
 
@@ -281,7 +282,7 @@ def create_case(
             institution_id=platform.id,
             amount=plan.total_amount,
             lane=lane[platform.id],
-        )  # fmt: skip
+        )
     )
     instructions = create_instructions(
         db, case_id=case.id, priority=case.priority, orders=orders, user=user
@@ -305,21 +306,31 @@ def create_case(
             kind="trace.held_by_other_case",
             user=user,
             case_id=case.id,
-            data={"accounts": [{"account_id": account_id, "case_no": case_no,
-                                "instruction_id": hold.id}
-                               for account_id, (hold, case_no) in sorted(held.items())]},
-        )  # fmt: skip
+            data={
+                "accounts": [
+                    {"account_id": account_id, "case_no": case_no, "instruction_id": hold.id}
+                    for account_id, (hold, case_no) in sorted(held.items())
+                ]
+            },
+        )
     db.flush()
     # Counts only: the victim's name, ID number, phone and accounts never go into a log.
-    log.info("case received: priority %s, %d account(s), %d transfer(s), %d instruction(s)",
-             case.priority, len(account_ids), len(plan.transfers), len(instructions))  # fmt: skip
+    log.info(
+        "case received: priority %s, %d account(s), %d transfer(s), %d instruction(s)",
+        case.priority,
+        len(account_ids),
+        len(plan.transfers),
+        len(instructions),
+    )
 
     by_id = {i.id: i for i in directory.by_code.values()}
     # The answer is what the call-taker typed, but it is stored for Idempotency-Key replays
     # and read by integrators: the victim's own numbers are masked here as everywhere.
     roles = {key: _role(plan.levels[key]) for key in plan.accounts}
-    numbers = {account_ids[k]: shown_account_no(a.account_no, role=roles[k])
-               for k, a in plan.accounts.items()}  # fmt: skip
+    numbers = {
+        account_ids[k]: shown_account_no(a.account_no, role=roles[k])
+        for k, a in plan.accounts.items()
+    }
     accounts = [
         AccountRead(
             account_id=account_ids[key],
@@ -348,7 +359,7 @@ def create_case(
                 account_no=numbers.get(i.account_id) if i.account_id else None,
             )
             for i in instructions
-        ],  # fmt: skip
+        ],
     )
 
 
@@ -467,9 +478,14 @@ def submit_case(
         if row.request_hash != digest or row.response_body is None:
             raise Invalid(
                 mismatch_message,
-                errors=[{"field": "Idempotency-Key", "message": mismatch_message,
-                         "type": "idempotency_mismatch"}],
-            )  # fmt: skip
+                errors=[
+                    {
+                        "field": "Idempotency-Key",
+                        "message": mismatch_message,
+                        "type": "idempotency_mismatch",
+                    }
+                ],
+            )
         logs.bind(case_no=row.response_body.get("case_no"))
         log.info("case replayed for a repeated Idempotency-Key")
         return row.response_body, True
@@ -513,9 +529,11 @@ def _rollup_counts() -> Executable:
     is_stop = Instruction.kind == InstructionKind.stop_payment.value
     is_freeze = Instruction.kind == InstructionKind.freeze.value
     is_open = Instruction.state.in_(
-        [s.value for s in (InstructionState.pending, InstructionState.sent,
-                           InstructionState.escalated)]
-    )  # fmt: skip
+        [
+            s.value
+            for s in (InstructionState.pending, InstructionState.sent, InstructionState.escalated)
+        ]
+    )
     returns = select(func.count()).where(VictimReturn.case_id == case_id)
     return select(
         func.count().filter(is_stop),
@@ -528,10 +546,9 @@ def _rollup_counts() -> Executable:
         returns.where(VictimReturn.state == ReturnState.confirmed.value).scalar_subquery(),
     ).where(
         Instruction.case_id == case_id,
-        Instruction.kind.in_([InstructionKind.stop_payment.value,
-                              InstructionKind.freeze.value]),
+        Instruction.kind.in_([InstructionKind.stop_payment.value, InstructionKind.freeze.value]),
         Instruction.id.not_in(replaced),
-    )  # fmt: skip
+    )
 
 
 def rollup_status(db: Session, *, case_id: int, now: dt.datetime | None = None) -> None:
@@ -579,11 +596,17 @@ def rollup_status(db: Session, *, case_id: int, now: dt.datetime | None = None) 
 def _frozen_not_returned(db: Session, *, case_id: int, now: dt.datetime) -> bool:
     """Whether the case has a freeze in force on an account nothing was returned from yet."""
     returned_from = select(VictimReturn.account_id).where(VictimReturn.case_id == case_id)
-    return bool(db.scalar(select(
-        select(Instruction.id).where(
-            Instruction.case_id == case_id,
-            Instruction.kind == InstructionKind.freeze.value,
-            in_force(now),
-            Instruction.account_id.not_in(returned_from),
-        ).exists()
-    )))  # fmt: skip
+    return bool(
+        db.scalar(
+            select(
+                select(Instruction.id)
+                .where(
+                    Instruction.case_id == case_id,
+                    Instruction.kind == InstructionKind.freeze.value,
+                    in_force(now),
+                    Instruction.account_id.not_in(returned_from),
+                )
+                .exists()
+            )
+        )
+    )

@@ -160,16 +160,18 @@ def resolve_account(
         found = directory.by_code.get(ref.institution.strip().upper())
         if found is None:
             problems.append(
-                FieldProblem(f"{path}.institution", "case.institution_unknown",
-                             {"code": ref.institution})
-            )  # fmt: skip
+                FieldProblem(
+                    f"{path}.institution", "case.institution_unknown", {"code": ref.institution}
+                )
+            )
             return None
         institution = found
     if institution.kind == InstitutionKind.national_platform:
         problems.append(
-            FieldProblem(f"{path}.institution", "case.institution_not_party",
-                         {"name": institution.name})
-        )  # fmt: skip
+            FieldProblem(
+                f"{path}.institution", "case.institution_not_party", {"name": institution.name}
+            )
+        )
         return None
 
     kind: AccountKind | None = AccountKind.payment_account
@@ -306,16 +308,22 @@ def resolve_case(
     """Check every rule; raise CaseInvalid listing all problems, or return the plan."""
     problems: list[FieldProblem] = []
     received_at = _aware(data.received_at, zone)
-    problems += _check_time(received_at, "received_at", now - LOOKBACK, now,
-                            "case.received_too_old")  # fmt: skip
+    problems += _check_time(
+        received_at, "received_at", now - LOOKBACK, now, "case.received_too_old"
+    )
     id_no, phone = _check_victim(data, problems)
     _check_contacts(data, problems)
 
     transfers: list[ResolvedTransfer] = []
     for i, item in enumerate(data.transfers):
         occurred_at = _aware(item.occurred_at, zone)
-        problems += _check_time(occurred_at, f"transfers.{i}.occurred_at",
-                                received_at - LOOKBACK, now, "case.time_too_old")  # fmt: skip
+        problems += _check_time(
+            occurred_at,
+            f"transfers.{i}.occurred_at",
+            received_at - LOOKBACK,
+            now,
+            "case.time_too_old",
+        )
         source = resolve_account(item.from_, f"transfers.{i}.from", directory, problems)
         target = resolve_account(item.to, f"transfers.{i}.to", directory, problems)
         if source is None or target is None:

@@ -41,23 +41,35 @@ def _handled(db: Session, ids: list[int]) -> dict[int, tuple[Event, str | None]]
 
 
 def _read(
-    i: Instruction, case: Case, inst: Institution, account_no: str | None,
+    i: Instruction,
+    case: Case,
+    inst: Institution,
+    account_no: str | None,
     handled: tuple[Event, str | None] | None,
-) -> Escalation:  # fmt: skip
+) -> Escalation:
     desk = desks().get(inst.code)
     event, by = handled or (None, None)
     # A note from an earlier escalation of the same instruction does not cover this one.
     if event is not None and i.escalated_at is not None and event.occurred_at < i.escalated_at:
         event, by = None, None
     return Escalation(
-        instruction_id=i.id, case_no=case.case_no, priority=case.priority, kind=i.kind,
-        institution=inst.code, institution_name_zh=inst.name_zh, institution_name_en=inst.name_en,
+        instruction_id=i.id,
+        case_no=case.case_no,
+        priority=case.priority,
+        kind=i.kind,
+        institution=inst.code,
+        institution_name_zh=inst.name_zh,
+        institution_name_en=inst.name_en,
         contact=DeskContact(desk=desk.desk if desk else None, phone=desk.phone if desk else None),
-        account_no=account_no, amount=i.amount_requested, escalated_at=i.escalated_at,
-        attempts=i.attempts, last_error=i.last_error,
-        handled_at=event.occurred_at if event else None, handled_by=by,
+        account_no=account_no,
+        amount=i.amount_requested,
+        escalated_at=i.escalated_at,
+        attempts=i.attempts,
+        last_error=i.last_error,
+        handled_at=event.occurred_at if event else None,
+        handled_by=by,
         note=str(event.data.get("note")) if event else None,
-    )  # fmt: skip
+    )
 
 
 def _query(user: User) -> Select[Instruction, Case, Institution, str | None, str | None]:
@@ -104,7 +116,13 @@ def mark_handled(db: Session, *, user: User, instruction_id: int, note: str) -> 
         raise NotEscalated
     if _read(i, case, inst, account_no, _handled(db, [i.id]).get(i.id)).handled_at is not None:
         raise AlreadyHandled
-    event = record_event(db, kind=HANDLED, user=user, case_id=case.id, instruction_id=i.id,
-                         data={"note": note, "institution": inst.code})  # fmt: skip
+    event = record_event(
+        db,
+        kind=HANDLED,
+        user=user,
+        case_id=case.id,
+        instruction_id=i.id,
+        data={"note": note, "institution": inst.code},
+    )
     db.flush()
     return _read(i, case, inst, account_no, (event, user.username))

@@ -26,16 +26,43 @@ from app.privacy import shown_account_no
 
 FORMULA_START = frozenset("=+-@\t\r\n＝＋－＠")
 CASE_COLUMNS = (
-    "case_no", "instruction_id", "kind", "level", "institution", "account_no", "holder_name",
-    "state", "outcome", "amount_requested", "amount_stopped", "mismatch_field", "created_at",
-    "acked_at", "completed_at", "effective_at", "expires_at", "escalated_at", "released_at",
+    "case_no",
+    "instruction_id",
+    "kind",
+    "level",
+    "institution",
+    "account_no",
+    "holder_name",
+    "state",
+    "outcome",
+    "amount_requested",
+    "amount_stopped",
+    "mismatch_field",
+    "created_at",
+    "acked_at",
+    "completed_at",
+    "effective_at",
+    "expires_at",
+    "escalated_at",
+    "released_at",
     "document_no",
-)  # fmt: skip
+)
 SCORECARD_COLUMNS = (
-    "code", "name_zh", "name_en", "kind", "stationed", "breaker_state", "instructions",
-    "ack_p50_ms", "ack_p95_ms", "completion_p50_ms", "completion_p95_ms", "success_rate",
-    "mismatch_rate", "open_escalations",
-)  # fmt: skip
+    "code",
+    "name_zh",
+    "name_en",
+    "kind",
+    "stationed",
+    "breaker_state",
+    "instructions",
+    "ack_p50_ms",
+    "ack_p95_ms",
+    "completion_p50_ms",
+    "completion_p95_ms",
+    "success_rate",
+    "mismatch_rate",
+    "open_escalations",
+)
 Cell = str | int | float | bool | Decimal | dt.datetime | None
 
 
@@ -64,20 +91,40 @@ def case_csv(db: Session, *, case: Case) -> str:
     query = (
         select(
             Instruction, CaseAccount.level, CaseAccount.role, Institution.code, Account.account_no
-        )  # fmt: skip
+        )
         .join(Institution, Institution.id == Instruction.institution_id)
         .where(Instruction.case_id == case.id)
         .order_by(Instruction.id)
     )
     rows = db.execute(with_account(query))
-    return to_csv(CASE_COLUMNS, (
-        (case.case_no, i.id, i.kind, level, code,
-         account_no and shown_account_no(account_no, role=role), i.holder_name, i.state,
-         i.outcome, i.amount_requested, i.amount_stopped, i.mismatch_field, i.created_at,
-         i.acked_at, i.completed_at, i.effective_at, i.expires_at, i.escalated_at,
-         i.released_at, i.document_no)
-        for i, level, role, code, account_no in rows
-    ))  # fmt: skip
+    return to_csv(
+        CASE_COLUMNS,
+        (
+            (
+                case.case_no,
+                i.id,
+                i.kind,
+                level,
+                code,
+                account_no and shown_account_no(account_no, role=role),
+                i.holder_name,
+                i.state,
+                i.outcome,
+                i.amount_requested,
+                i.amount_stopped,
+                i.mismatch_field,
+                i.created_at,
+                i.acked_at,
+                i.completed_at,
+                i.effective_at,
+                i.expires_at,
+                i.escalated_at,
+                i.released_at,
+                i.document_no,
+            )
+            for i, level, role, code, account_no in rows
+        ),
+    )
 
 
 def scorecard_csv(db: Session, *, since: dt.datetime) -> str:
@@ -88,10 +135,28 @@ def scorecard_csv(db: Session, *, since: dt.datetime) -> str:
     ):
         c = cards.get(inst.id)
         stats: tuple[Cell, ...] = (
-            (c.instructions, c.ack_p50_ms, c.ack_p95_ms, c.completion_p50_ms,
-             c.completion_p95_ms, c.success_rate, c.mismatch_rate, c.open_escalations)
-            if c else (0, None, None, None, None, None, None, 0)
-        )  # fmt: skip
-        rows.append((inst.code, inst.name_zh, inst.name_en, inst.kind, inst.stationed,
-                     inst.breaker_state, *stats))  # fmt: skip
+            (
+                c.instructions,
+                c.ack_p50_ms,
+                c.ack_p95_ms,
+                c.completion_p50_ms,
+                c.completion_p95_ms,
+                c.success_rate,
+                c.mismatch_rate,
+                c.open_escalations,
+            )
+            if c
+            else (0, None, None, None, None, None, None, 0)
+        )
+        rows.append(
+            (
+                inst.code,
+                inst.name_zh,
+                inst.name_en,
+                inst.kind,
+                inst.stationed,
+                inst.breaker_state,
+                *stats,
+            )
+        )
     return to_csv(SCORECARD_COLUMNS, rows)

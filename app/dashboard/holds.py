@@ -8,17 +8,15 @@ from sqlalchemy import Select, func, select
 
 from app.dispatch.models import Instruction, InstructionKind
 
-I = Instruction  # noqa: E741 - reads better in the aggregates below
-
 
 def first_stops(case_ids: Select[int]) -> Select[int, dt.datetime | None]:
     """Per case: (case_id, when its first stop-payment took effect)."""
     return (
-        select(I.case_id, func.min(I.effective_at).label("first_stop_at"))
+        select(Instruction.case_id, func.min(Instruction.effective_at).label("first_stop_at"))
         .where(
-            I.case_id.in_(case_ids),
-            I.kind == InstructionKind.stop_payment.value,
-            I.effective_at.is_not(None),
+            Instruction.case_id.in_(case_ids),
+            Instruction.kind == InstructionKind.stop_payment.value,
+            Instruction.effective_at.is_not(None),
         )
-        .group_by(I.case_id)
+        .group_by(Instruction.case_id)
     )

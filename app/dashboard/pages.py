@@ -61,8 +61,13 @@ def helpers(lang: Language, zone: str) -> dict[str, Any]:
             return f"{seconds / 60:.0f} min"
         return f"{seconds / 3600:.1f} h"
 
-    return {"lang": lang, "_": lambda key, **kw: t(key, lang, **kw), "money": money,
-            "local": local, "duration": duration}  # fmt: skip
+    return {
+        "lang": lang,
+        "_": lambda key, **kw: t(key, lang, **kw),
+        "money": money,
+        "local": local,
+        "duration": duration,
+    }
 
 
 def _scorecard(db: Session, now: dt.datetime, lang: Language) -> list[dict[str, Any]]:
@@ -95,8 +100,9 @@ def dashboard_panels(
     """Each panel of /dashboard rendered: the page and the stream send the same HTML."""
     now = legal_now(db, settings)
     rules = LegalRules.from_settings(settings)
-    items, counts = deadlines(db, user=user, now=now, rules=rules, timezone=settings.timezone,
-                              limit=20)  # fmt: skip
+    items, counts = deadlines(
+        db, user=user, now=now, rules=rules, timezone=settings.timezone, limit=20
+    )
     data: dict[str, dict[str, Any]] = {
         "overview": {"o": overview(db, user=user, now=now, timezone=settings.timezone)},
         "queue": {"q": queue(db, user=user, now=now, limit=QUEUE_ROWS)},
@@ -113,13 +119,20 @@ def dashboard_panels(
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard_page(
-    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: Supervisor,
     principal: CurrentPrincipal,
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     lang = request_language(request)
     panels = dashboard_panels(db, user=user, settings=settings, lang=lang)
-    context = {"user": user, "csrf_token": principal.csrf_token, "panels": panels,
-               "zone": settings.timezone}  # fmt: skip
+    context = {
+        "user": user,
+        "csrf_token": principal.csrf_token,
+        "panels": panels,
+        "zone": settings.timezone,
+    }
     return render(request, "dash/dashboard.html", context)
 
 
@@ -163,13 +176,23 @@ def case_panels(db: Session, *, case_id: int, settings: Settings, lang: Language
 
 @router.get("/dashboard/cases/{case_no}", response_class=HTMLResponse)
 def case_page(
-    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
-    principal: CurrentPrincipal, case: VisibleCase, now: LegalNow,
-) -> HTMLResponse:  # fmt: skip
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: Supervisor,
+    principal: CurrentPrincipal,
+    case: VisibleCase,
+    now: LegalNow,
+) -> HTMLResponse:
     lang = request_language(request)
     panels = case_panels(db, case_id=case.id, settings=settings, lang=lang)
-    context = {"user": user, "csrf_token": principal.csrf_token, "panels": panels,
-               "case_no": case.case_no, "classes": CLASSES}  # fmt: skip
+    context = {
+        "user": user,
+        "csrf_token": principal.csrf_token,
+        "panels": panels,
+        "case_no": case.case_no,
+        "classes": CLASSES,
+    }
     return render(request, "dash/case.html", context)
 
 
@@ -205,8 +228,7 @@ def reveal_fragment(
 ) -> HTMLResponse:
     """The Reveal button (htmx): the value in clear, in place of the masked one; audited."""
     lang = request_language(request)
-    value = revealed_value(db, case=case, field=field, account_id=account_id, user=user,
-                           lang=lang)  # fmt: skip
+    value = revealed_value(db, case=case, field=field, account_id=account_id, user=user, lang=lang)
     answer = render(request, "dash/_revealed.html", {"value": value})
     answer.headers["Cache-Control"] = "no-store"
     return answer

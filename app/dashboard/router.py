@@ -70,8 +70,9 @@ def get_deadlines(
     limit: Annotated[int, Query(ge=1, le=500, description="At most this many of each kind")] = 50,
 ) -> Deadlines:
     rules = LegalRules.from_settings(settings)
-    items, counts = deadlines(db, user=user, now=now, rules=rules, timezone=settings.timezone,
-                              limit=limit)  # fmt: skip
+    items, counts = deadlines(
+        db, user=user, now=now, rules=rules, timezone=settings.timezone, limit=limit
+    )
     return Deadlines(now=now, counts=counts, items=items)
 
 
@@ -116,8 +117,9 @@ def get_completion(
     hours: Annotated[int, Query(ge=1, le=48)] = 6,
     bucket_minutes: Annotated[int, Query(ge=5, le=240)] = 15,
 ) -> CompletionSeries:
-    points = completion_series(db, user=user, now=utcnow(), hours=hours,
-                               bucket_minutes=bucket_minutes)  # fmt: skip
+    points = completion_series(
+        db, user=user, now=utcnow(), hours=hours, bucket_minutes=bucket_minutes
+    )
     return CompletionSeries(hours=hours, bucket_minutes=bucket_minutes, points=points)
 
 

@@ -25,8 +25,6 @@ from app.institutions.models import Institution
 from app.legal.models import ReturnState, VictimReturn
 from app.legal.service import held_sums
 
-I = Instruction  # noqa: E741
-S = InstructionState
 ZERO = Decimal("0.00")
 PRIORITY_RANK = case(
     {p.value: rank for rank, p in enumerate(Priority)}, value=Case.priority, else_=len(Priority)
@@ -61,11 +59,22 @@ def day_start(now: dt.datetime, timezone: str) -> dt.datetime:
 def _instruction_counts(db: Session, user: User) -> tuple[int, int]:
     in_flight, escalated = db.execute(
         select(
-            func.count().filter(I.state.in_([S.pending.value, S.sent.value])),
-            func.count().filter(I.state == S.escalated.value),
+            func.count().filter(
+                Instruction.state.in_([InstructionState.pending.value, InstructionState.sent.value])
+            ),
+            func.count().filter(Instruction.state == InstructionState.escalated.value),
         )
-        .join(Case, Case.id == I.case_id)
-        .where(I.state.in_([S.pending.value, S.sent.value, S.escalated.value]), visible(user))
+        .join(Case, Case.id == Instruction.case_id)
+        .where(
+            Instruction.state.in_(
+                [
+                    InstructionState.pending.value,
+                    InstructionState.sent.value,
+                    InstructionState.escalated.value,
+                ]
+            ),
+            visible(user),
+        )
     ).one()
     return in_flight, escalated
 
@@ -134,14 +143,20 @@ def queue(db: Session, *, user: User, now: dt.datetime, limit: int) -> Queue:
         r[0]: (r[1], r[2])
         for r in db.execute(
             select(
-                I.case_id,
+                Instruction.case_id,
                 func.count().filter(
-                    I.state.in_([S.pending.value, S.sent.value, S.escalated.value])
+                    Instruction.state.in_(
+                        [
+                            InstructionState.pending.value,
+                            InstructionState.sent.value,
+                            InstructionState.escalated.value,
+                        ]
+                    )
                 ),
-                func.count().filter(I.state == S.escalated.value),
+                func.count().filter(Instruction.state == InstructionState.escalated.value),
             )
-            .where(I.case_id.in_(ids))
-            .group_by(I.case_id)
+            .where(Instruction.case_id.in_(ids))
+            .group_by(Instruction.case_id)
         )
     }
     shared = dict(db.execute(_shared_accounts(ids)).all())
@@ -160,7 +175,7 @@ def queue(db: Session, *, user: User, now: dt.datetime, limit: int) -> Queue:
                 minutes_since_call=max(0, int((now - c.received_at).total_seconds() // 60)),
                 first_stop_s=None
                 if first_at is None
-                else round((first_at - c.received_at).total_seconds(), 1),  # fmt: skip
+                else round((first_at - c.received_at).total_seconds(), 1),
                 lost=c.total_amount,
                 held=Decimal(held.get(c.id, ZERO)),
                 instructions_open=open_n,
@@ -180,7 +195,7 @@ def _shared_accounts(case_ids: Select[int]) -> Select[int, int]:
         .join(
             theirs,
             (theirs.c.account_id == mine.c.account_id) & (theirs.c.case_id != mine.c.case_id),
-        )  # fmt: skip
+        )
         .where(mine.c.case_id.in_(case_ids), mine.c.level > 0)
         .group_by(mine.c.case_id)
     )
@@ -192,9 +207,11 @@ def completion_series(
     """Completion time (created → outcome) by institution, in buckets of creation time."""
     since = now - dt.timedelta(hours=hours)
     bucket = func.date_bin(
-        dt.timedelta(minutes=bucket_minutes), I.created_at, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        dt.timedelta(minutes=bucket_minutes),
+        Instruction.created_at,
+        dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
     ).label("bucket")
-    done_s = extract("epoch", I.completed_at - I.created_at)
+    done_s = extract("epoch", Instruction.completed_at - Instruction.created_at)
     rows = db.execute(
         select(
             Institution.code,
@@ -203,9 +220,11 @@ def completion_series(
             func.percentile_cont(0.5).within_group(done_s),
             func.percentile_cont(0.95).within_group(done_s),
         )
-        .join(Institution, Institution.id == I.institution_id)
-        .join(Case, Case.id == I.case_id)
-        .where(I.created_at >= since, I.completed_at.is_not(None), visible(user))
+        .join(Institution, Institution.id == Instruction.institution_id)
+        .join(Case, Case.id == Instruction.case_id)
+        .where(
+            Instruction.created_at >= since, Instruction.completed_at.is_not(None), visible(user)
+        )
         .group_by(Institution.code, bucket)
         .order_by(bucket, Institution.code)
     )

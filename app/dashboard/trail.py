@@ -11,8 +11,18 @@ from app.cases.schemas import CaseRead, InstructionRead
 
 HOLD_KINDS = {"stop_payment", "freeze"}
 # Outcome classes, in the order of the legend; the page gives each its colour.
-CLASSES = ("victim", "waiting", "sent", "stopped", "partial", "frozen", "nothing", "escalated",
-           "elsewhere", "expired")  # fmt: skip
+CLASSES = (
+    "victim",
+    "waiting",
+    "sent",
+    "stopped",
+    "partial",
+    "frozen",
+    "nothing",
+    "escalated",
+    "elsewhere",
+    "expired",
+)
 _BY_OUTCOME = {
     "stopped_full": "stopped",
     "stopped_partial": "partial",
@@ -69,13 +79,21 @@ def trail_accounts(case: CaseRead) -> list[TrailAccount]:
     for level in case.levels:
         for a in level.accounts:
             instruction = latest.get((a.institution, a.account_no))
-            found.append(TrailAccount(
-                key=_key(a.account_id), account_id=a.account_id, institution=a.institution,
-                account_no=a.account_no, holder_name=a.holder_name, level=a.level,
-                status=status_of(instruction, victim=a.level == 0,
-                                 held_elsewhere=a.held_by is not None),
-                instruction=instruction, shared_with=a.shared_with,
-            ))  # fmt: skip
+            found.append(
+                TrailAccount(
+                    key=_key(a.account_id),
+                    account_id=a.account_id,
+                    institution=a.institution,
+                    account_no=a.account_no,
+                    holder_name=a.holder_name,
+                    level=a.level,
+                    status=status_of(
+                        instruction, victim=a.level == 0, held_elsewhere=a.held_by is not None
+                    ),
+                    instruction=instruction,
+                    shared_with=a.shared_with,
+                )
+            )
     return found
 
 
@@ -86,12 +104,19 @@ def graph(case: CaseRead, accounts: list[TrailAccount]) -> dict[str, Any]:
     for a in accounts:
         row = rows[a.level] = rows.get(a.level, -1) + 1
         amount = a.instruction.amount_stopped if a.instruction else None
-        nodes.append({
-            "id": a.key, "name": f"{a.institution} …{a.account_no[-4:]}", "level": a.level,
-            "x": a.level * 300, "y": row * 64, "status": a.status,
-            "account_no": a.account_no, "holder": a.holder_name or "",
-            "held": str(amount) if amount is not None else None,
-        })  # fmt: skip
+        nodes.append(
+            {
+                "id": a.key,
+                "name": f"{a.institution} …{a.account_no[-4:]}",
+                "level": a.level,
+                "x": a.level * 300,
+                "y": row * 64,
+                "status": a.status,
+                "account_no": a.account_no,
+                "holder": a.holder_name or "",
+                "held": str(amount) if amount is not None else None,
+            }
+        )
     edges: dict[tuple[str, str], Decimal] = {}
     for t in case.transfers:
         key = (_key(t.from_account_id), _key(t.to_account_id))

@@ -83,8 +83,13 @@ class Publisher:
             for (priority, lane), ids in groups.items():
                 for start in range(0, len(ids), FAN_OUT_CHUNK):
                     chunk = ids[start : start + FAN_OUT_CHUNK]
-                    self._send(FAN_OUT_TASK, [chunk, priority, lane.value], priority, lane,
-                               producer=producer)  # fmt: skip
+                    self._send(
+                        FAN_OUT_TASK,
+                        [chunk, priority, lane.value],
+                        priority,
+                        lane,
+                        producer=producer,
+                    )
         return sum(len(ids) for ids in groups.values())
 
     def send_later(

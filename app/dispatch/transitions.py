@@ -44,15 +44,18 @@ from app.institutions.models import Institution
 
 log = logging.getLogger(__name__)
 
-S = InstructionState
 ALLOWED: dict[str, set[str]] = {
-    S.pending: {S.sent, S.escalated, S.done},
-    S.escalated: {S.sent, S.done},
-    S.sent: {S.done, S.escalated},
-    S.done: {S.expired},
-    S.expired: set(),
+    InstructionState.pending: {
+        InstructionState.sent,
+        InstructionState.escalated,
+        InstructionState.done,
+    },
+    InstructionState.escalated: {InstructionState.sent, InstructionState.done},
+    InstructionState.sent: {InstructionState.done, InstructionState.escalated},
+    InstructionState.done: {InstructionState.expired},
+    InstructionState.expired: set(),
 }
-SENDABLE = (S.pending.value, S.escalated.value)
+SENDABLE = (InstructionState.pending.value, InstructionState.escalated.value)
 
 
 def move(
@@ -209,7 +212,7 @@ def _ack_statements() -> tuple[ReturningInsert[tuple[int]], Update]:
     moved = (
         update(Instruction)
         .where(Instruction.id == instruction_id, Instruction.state.in_(SENDABLE))
-        .values(state=S.sent.value, **_ack_values())
+        .values(state=InstructionState.sent.value, **_ack_values())
         # Escalation stamps escalated_at and nothing clears it: it tells what the state was.
         .returning(
             Instruction.id,
@@ -220,15 +223,22 @@ def _ack_statements() -> tuple[ReturningInsert[tuple[int]], Update]:
         )
         .cte("moved")
     )
-    was = case((moved.c.escalated_at.is_(None), S.pending.value), else_=S.escalated.value)
+    was = case(
+        (moved.c.escalated_at.is_(None), InstructionState.pending.value),
+        else_=InstructionState.escalated.value,
+    )
     data = func.jsonb_build_object(
-        "from", was, "reference", bindparam("p_reference", type_=String), "attempt",
+        "from",
+        was,
+        "reference",
+        bindparam("p_reference", type_=String),
+        "attempt",
         moved.c.attempts,
-    )  # fmt: skip
+    )
     move_and_record = insert(Event).from_select(
         ["kind", "actor_kind", "institution_id", "case_id", "instruction_id", "data"],
         select(
-            literal(f"instruction.{S.sent.value}"),
+            literal(f"instruction.{InstructionState.sent.value}"),
             as_audit_writer(ActorKind.institution.value),
             moved.c.institution_id,
             moved.c.case_id,
@@ -257,7 +267,7 @@ def record_failure(db: Session, *, instruction_id: int, error: str, now: dt.date
         return False
     row.lease_until = None
     row.last_error = error[:2000]
-    if row.state != S.pending:
+    if row.state != InstructionState.pending:
         return False
     sla_s = db.scalar(select(Institution.sla_s).where(Institution.id == row.institution_id))
     if sla_s is not None and now - row.created_at > dt.timedelta(seconds=sla_s):
@@ -266,11 +276,18 @@ def record_failure(db: Session, *, instruction_id: int, error: str, now: dt.date
 
 
 def escalate(db: Session, row: Instruction, *, now: dt.datetime, reason: str) -> bool:
-    if not move(db, row, S.escalated, data={"reason": reason[:500], "attempts": row.attempts}):
+    if not move(
+        db, row, InstructionState.escalated, data={"reason": reason[:500], "attempts": row.attempts}
+    ):
         return False
     row.escalated_at = now
-    log.warning("instruction %d escalated after %d attempt(s): %s", row.id, row.attempts,
-                reason[:500], extra={"instruction_id": row.id})  # fmt: skip
+    log.warning(
+        "instruction %d escalated after %d attempt(s): %s",
+        row.id,
+        row.attempts,
+        reason[:500],
+        extra={"instruction_id": row.id},
+    )
     return True
 
 
@@ -281,7 +298,12 @@ def record_rejection(db: Session, *, instruction_id: int, error: str, now: dt.da
         return
     row.lease_until = None
     row.last_error = error[:2000]
-    if move(db, row, S.done, data={"outcome": Outcome.rejected.value, "error": error[:500]}):
+    if move(
+        db,
+        row,
+        InstructionState.done,
+        data={"outcome": Outcome.rejected.value, "error": error[:500]},
+    ):
         row.outcome = Outcome.rejected.value
         row.completed_at = now
 
@@ -292,7 +314,7 @@ def escalate_overdue(db: Session, *, now: dt.datetime, limit: int = 500) -> int:
         select(Instruction, Case.case_no, Institution.code)
         .join(Institution, Institution.id == Instruction.institution_id)
         .join(Case, Case.id == Instruction.case_id)
-        .where(Instruction.state == S.pending.value)
+        .where(Instruction.state == InstructionState.pending.value)
         .where(
             Instruction.created_at
             < now - Institution.sla_s * func.make_interval(0, 0, 0, 0, 0, 0, 1)

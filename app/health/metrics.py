@@ -119,9 +119,11 @@ def _outbox_lag(db: Session) -> Metric:
 
 def _escalations(db: Session) -> Iterator[Metric]:
     escalated = GaugeMetricFamily("stopay_escalations_open", "Instructions escalated")
-    escalated.add_metric([], db.scalar(
-        select(func.count()).where(Instruction.state == literal_column("'escalated'"))
-    ) or 0)  # fmt: skip
+    escalated.add_metric(
+        [],
+        db.scalar(select(func.count()).where(Instruction.state == literal_column("'escalated'")))
+        or 0,
+    )
     yield escalated
     total = CounterMetricFamily(
         "stopay_escalations",

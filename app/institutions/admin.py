@@ -66,8 +66,11 @@ def rotate_secret(request: Request, db: DbSession, user: Admin, code: Code) -> S
     institution.callback_secret_previous = institution.callback_secret
     institution.callback_secret = new_callback_secret()
     record_event(db, kind="institution.secret_rotated", user=user, institution_id=institution.id)
-    return SecretRotated(code=institution.code, callback_secret=institution.callback_secret,
-                         previous_still_valid=True)  # fmt: skip
+    return SecretRotated(
+        code=institution.code,
+        callback_secret=institution.callback_secret,
+        previous_still_valid=True,
+    )
 
 
 @router.delete(
@@ -80,8 +83,9 @@ def finish_rotation(request: Request, db: DbSession, user: Admin, code: Code) ->
     institution = _institution(request, db, code)
     if institution.callback_secret_previous is not None:
         institution.callback_secret_previous = None
-        record_event(db, kind="institution.rotation_finished", user=user,
-                     institution_id=institution.id)  # fmt: skip
+        record_event(
+            db, kind="institution.rotation_finished", user=user, institution_id=institution.id
+        )
     return Response(status_code=204)
 
 

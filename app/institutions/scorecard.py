@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 
-I = Instruction  # noqa: E741 - reads better in the long aggregate below
-ACK_S = extract("epoch", I.acked_at - I.created_at)
-DONE_S = extract("epoch", I.completed_at - I.created_at)
+ACK_S = extract("epoch", Instruction.acked_at - Instruction.created_at)
+DONE_S = extract("epoch", Instruction.completed_at - Instruction.created_at)
 
 
 @dataclass(frozen=True)
@@ -39,23 +38,41 @@ def _pct(q: float, seconds: ColumnElement[Any], present: ColumnElement[bool]) ->
 def scorecards(db: Session, *, since: dt.datetime) -> dict[int, Scorecard]:
     """Per institution id, over instructions created since `since` (escalations: all open)."""
     finished = [InstructionState.done.value, InstructionState.expired.value]
-    is_stop_done = and_(I.kind == InstructionKind.stop_payment.value, I.state.in_(finished))
-    stopped = I.outcome.in_([Outcome.stopped_full.value, Outcome.stopped_partial.value])
+    is_stop_done = and_(
+        Instruction.kind == InstructionKind.stop_payment.value, Instruction.state.in_(finished)
+    )
+    stopped = Instruction.outcome.in_([Outcome.stopped_full.value, Outcome.stopped_partial.value])
     rows = db.execute(
         select(
-            I.institution_id,
-            func.count().filter(I.created_at >= since),
-            _pct(0.5, ACK_S, and_(I.acked_at.is_not(None), I.created_at >= since)),
-            _pct(0.95, ACK_S, and_(I.acked_at.is_not(None), I.created_at >= since)),
-            _pct(0.5, DONE_S, and_(I.completed_at.is_not(None), I.created_at >= since)),
-            _pct(0.95, DONE_S, and_(I.completed_at.is_not(None), I.created_at >= since)),
-            func.count().filter(is_stop_done, I.created_at >= since),
-            func.count().filter(is_stop_done, stopped, I.created_at >= since),
+            Instruction.institution_id,
+            func.count().filter(Instruction.created_at >= since),
+            _pct(
+                0.5, ACK_S, and_(Instruction.acked_at.is_not(None), Instruction.created_at >= since)
+            ),
+            _pct(
+                0.95,
+                ACK_S,
+                and_(Instruction.acked_at.is_not(None), Instruction.created_at >= since),
+            ),
+            _pct(
+                0.5,
+                DONE_S,
+                and_(Instruction.completed_at.is_not(None), Instruction.created_at >= since),
+            ),
+            _pct(
+                0.95,
+                DONE_S,
+                and_(Instruction.completed_at.is_not(None), Instruction.created_at >= since),
+            ),
+            func.count().filter(is_stop_done, Instruction.created_at >= since),
+            func.count().filter(is_stop_done, stopped, Instruction.created_at >= since),
             func.count().filter(
-                is_stop_done, I.outcome == Outcome.mismatch.value, I.created_at >= since
-            ),  # fmt: skip
-            func.count().filter(I.state == InstructionState.escalated.value),
-        ).group_by(I.institution_id)
+                is_stop_done,
+                Instruction.outcome == Outcome.mismatch.value,
+                Instruction.created_at >= since,
+            ),
+            func.count().filter(Instruction.state == InstructionState.escalated.value),
+        ).group_by(Instruction.institution_id)
     ).all()
     cards = {}
     for inst_id, n, a50, a95, d50, d95, stops, ok, mismatches, escalated in rows:

@@ -207,9 +207,11 @@ def read_status(db: Session, *, case_id: int) -> CaseStatusView:
         i.id for i, _, _ in found
     }
     by_id = {i.id: i for i, _, _ in found}
-    replaced = {p for p in resent if any(
-        c.parent_id == p and c.account_id == by_id[p].account_id for c, _, _ in found
-    )}  # fmt: skip
+    replaced = {
+        p
+        for p in resent
+        if any(c.parent_id == p and c.account_id == by_id[p].account_id for c, _, _ in found)
+    }
     instructions = [
         InstructionRow(
             id=i.id,

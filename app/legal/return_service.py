@@ -57,8 +57,14 @@ class Proposal:
 
     @property
     def fingerprint(self) -> str:
-        text = "|".join([self.rule.value, str(self.frozen), str(self.already_returned),
-                         *(f"{s.case_id}:{s.amount}" for s in self.shares)])  # fmt: skip
+        text = "|".join(
+            [
+                self.rule.value,
+                str(self.frozen),
+                str(self.already_returned),
+                *(f"{s.case_id}:{s.amount}" for s in self.shares),
+            ]
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -122,14 +128,17 @@ def propose(
         if amount > 0:
             shares.append(Share(case_id, case_no, name, traced[case_no], before[case_id], amount))
     notice_until = (
-        today + dt.timedelta(days=rules.notice_days)
-        if split.rule == ReturnRule.pro_rata else None
-    )  # fmt: skip
+        today + dt.timedelta(days=rules.notice_days) if split.rule == ReturnRule.pro_rata else None
+    )
     proposal = Proposal(
-        account_id=account_id, frozen=frozen, already_returned=sum(before.values(), ZERO),
-        rule=split.rule, shares=shares, payable_from=notice_until or today,
+        account_id=account_id,
+        frozen=frozen,
+        already_returned=sum(before.values(), ZERO),
+        rule=split.rule,
+        shares=shares,
+        payable_from=notice_until or today,
         notice_until=notice_until,
-    )  # fmt: skip
+    )
     if not shares:
         raise Refused("legal.nothing_to_return")
     if proposal.total + proposal.already_returned > frozen:
@@ -138,9 +147,15 @@ def propose(
 
 
 def confirm(
-    db: Session, *, account_id: int, fingerprint: str, user: User, now: dt.datetime,
-    today: dt.date, rules: LegalRules,
-) -> list[VictimReturn]:  # fmt: skip
+    db: Session,
+    *,
+    account_id: int,
+    fingerprint: str,
+    user: User,
+    now: dt.datetime,
+    today: dt.date,
+    rules: LegalRules,
+) -> list[VictimReturn]:
     """Write the proposed split as returns to be paid, if it is still what the user saw."""
     # One confirmation at a time per account: two at once could each fit in what is frozen,
     # and together exceed it.
@@ -152,26 +167,47 @@ def confirm(
     rows = []
     for share in proposal.shares:
         row = VictimReturn(
-            case_id=share.case_id, account_id=account_id, amount=share.amount,
-            rule=proposal.rule.value, payable_from=proposal.payable_from, batch=batch,
-            confirmed_by=user.id, confirmed_at=now,
-        )  # fmt: skip
+            case_id=share.case_id,
+            account_id=account_id,
+            amount=share.amount,
+            rule=proposal.rule.value,
+            payable_from=proposal.payable_from,
+            batch=batch,
+            confirmed_by=user.id,
+            confirmed_at=now,
+        )
         db.add(row)
         rows.append(row)
     db.flush()
     for row, share in zip(rows, proposal.shares, strict=True):
-        record_event(db, kind="return.confirmed", user=user, case_id=share.case_id, data={
-            "return_id": row.id, "account_id": account_id, "amount": str(share.amount),
-            "rule": proposal.rule.value, "payable_from": proposal.payable_from.isoformat(),
-            "batch": batch})  # fmt: skip
+        record_event(
+            db,
+            kind="return.confirmed",
+            user=user,
+            case_id=share.case_id,
+            data={
+                "return_id": row.id,
+                "account_id": account_id,
+                "amount": str(share.amount),
+                "rule": proposal.rule.value,
+                "payable_from": proposal.payable_from.isoformat(),
+                "batch": batch,
+            },
+        )
         rollup_status(db, case_id=share.case_id, now=now)
     return rows
 
 
 def complete(
-    db: Session, *, case: Case, return_id: int, reference: str, user: User, now: dt.datetime,
+    db: Session,
+    *,
+    case: Case,
+    return_id: int,
+    reference: str,
+    user: User,
+    now: dt.datetime,
     today: dt.date,
-) -> VictimReturn | None:  # fmt: skip
+) -> VictimReturn | None:
     """The bank paid the victim: None when the case has no such return."""
     row = db.get(VictimReturn, return_id, with_for_update=True)
     if row is None or row.case_id != case.id:
@@ -182,8 +218,13 @@ def complete(
         raise Refused("legal.notice_running", until=row.payable_from.isoformat())
     row.state, row.completed_at = ReturnState.completed.value, now
     row.completed_by, row.reference = user.id, reference
-    record_event(db, kind="return.completed", user=user, case_id=case.id, data={
-        "return_id": row.id, "amount": str(row.amount), "reference": reference})  # fmt: skip
+    record_event(
+        db,
+        kind="return.completed",
+        user=user,
+        case_id=case.id,
+        data={"return_id": row.id, "amount": str(row.amount), "reference": reference},
+    )
     rollup_status(db, case_id=case.id, now=now)
     return row
 
@@ -209,6 +250,6 @@ def read_returns(db: Session, which: ColumnElement[bool]) -> list[ReturnRead]:
             confirmed_at=row.confirmed_at,
             completed_at=row.completed_at,
             reference=row.reference,
-        )  # fmt: skip
+        )
         for row, code, number in rows
     ]

@@ -63,8 +63,7 @@ def refusal(exc: Refused, lang: Language) -> AppError:
     """A field's problem is a 422 on that field; the case's state, a 409."""
     message = t(exc.key, lang, **exc.params)
     if exc.field is not None:
-        return Invalid(message, errors=[{"field": exc.field, "message": message,
-                                         "type": exc.key}])  # fmt: skip
+        return Invalid(message, errors=[{"field": exc.field, "message": message, "type": exc.key}])
     return Conflict(message)
 
 
@@ -89,9 +88,12 @@ def _scan(scan: ScanIn | None) -> Scan | None:
 
 
 def _sent(
-    db: DbSession, case: Case, now: dt.datetime, lang: Language,
+    db: DbSession,
+    case: Case,
+    now: dt.datetime,
+    lang: Language,
     send: Callable[[], Instruction],
-) -> InstructionRead:  # fmt: skip
+) -> InstructionRead:
     """The instruction `send` created, as read back; a refusal as its problem."""
     try:
         instruction = send()
@@ -226,14 +228,26 @@ def _proposal_read(
     proposal: return_service.Proposal, institution: str, account_no: str
 ) -> ReturnProposalRead:
     return ReturnProposalRead(
-        institution=institution, account_no=account_no, frozen=proposal.frozen,
-        already_returned=proposal.already_returned, rule=proposal.rule, total=proposal.total,
-        payable_from=proposal.payable_from, notice_until=proposal.notice_until,
-        shares=[ReturnShareRead(case_no=s.case_no, victim_name=s.victim_name,
-                                traced_in=s.traced_in, already_returned=s.already,
-                                amount=s.amount) for s in proposal.shares],
+        institution=institution,
+        account_no=account_no,
+        frozen=proposal.frozen,
+        already_returned=proposal.already_returned,
+        rule=proposal.rule,
+        total=proposal.total,
+        payable_from=proposal.payable_from,
+        notice_until=proposal.notice_until,
+        shares=[
+            ReturnShareRead(
+                case_no=s.case_no,
+                victim_name=s.victim_name,
+                traced_in=s.traced_in,
+                already_returned=s.already,
+                amount=s.amount,
+            )
+            for s in proposal.shares
+        ],
         fingerprint=proposal.fingerprint,
-    )  # fmt: skip
+    )
 
 
 @router.get(
@@ -246,18 +260,27 @@ def _proposal_read(
     responses=REFUSALS,
 )
 def propose_return(
-    request: Request, db: DbSession, settings: AppSettings, user: Supervisor,
-    case: VisibleCase, now: LegalNow,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    user: Supervisor,
+    case: VisibleCase,
+    now: LegalNow,
     institution: Annotated[str, Query(min_length=1, max_length=16, pattern=NO_NUL)],
     account_no: Annotated[str, Query(min_length=1, max_length=64, pattern=NO_NUL)],
-) -> ReturnProposalRead:  # fmt: skip
+) -> ReturnProposalRead:
     lang = request_language(request)
-    account = _account(db, case, AccountChoice(institution=institution,
-                                               account_no=account_no), lang)  # fmt: skip
+    account = _account(
+        db, case, AccountChoice(institution=institution, account_no=account_no), lang
+    )
     try:
-        proposal = return_service.propose(db, account_id=account.id, now=now,
-                                          today=_today(now, settings),
-                                          rules=LegalRules.from_settings(settings))  # fmt: skip
+        proposal = return_service.propose(
+            db,
+            account_id=account.id,
+            now=now,
+            today=_today(now, settings),
+            rules=LegalRules.from_settings(settings),
+        )
     except Refused as exc:
         raise refusal(exc, lang) from exc
     return _proposal_read(proposal, institution.strip().upper(), account.account_no)
@@ -286,9 +309,15 @@ def confirm_returns(
     lang = request_language(request)
     account = _account(db, case, body, lang)
     try:
-        rows = return_service.confirm(db, account_id=account.id, fingerprint=body.fingerprint,
-                                      user=user, now=now, today=_today(now, settings),
-                                      rules=LegalRules.from_settings(settings))  # fmt: skip
+        rows = return_service.confirm(
+            db,
+            account_id=account.id,
+            fingerprint=body.fingerprint,
+            user=user,
+            now=now,
+            today=_today(now, settings),
+            rules=LegalRules.from_settings(settings),
+        )
     except Refused as exc:
         raise refusal(exc, lang) from exc
     created = return_service.read_returns(db, VictimReturn.id.in_([row.id for row in rows]))
@@ -304,7 +333,7 @@ def confirm_returns(
     responses={
         404: {"description": "No such return in this case"},
         409: REFUSALS[409],
-    },  # fmt: skip
+    },
 )
 def complete_return(
     request: Request,
@@ -319,9 +348,15 @@ def complete_return(
 ) -> JSONResponse:
     lang = request_language(request)
     try:
-        row = return_service.complete(db, case=case, return_id=return_id,
-                                      reference=body.reference, user=user, now=now,
-                                      today=_today(now, settings))  # fmt: skip
+        row = return_service.complete(
+            db,
+            case=case,
+            return_id=return_id,
+            reference=body.reference,
+            user=user,
+            now=now,
+            today=_today(now, settings),
+        )
     except Refused as exc:
         raise refusal(exc, lang) from exc
     if row is None:
@@ -337,12 +372,15 @@ def complete_return(
     responses={
         200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}},
         404: {"description": "No such document in this case"},
-    },  # fmt: skip
+    },
 )
 def document(
-    request: Request, db: DbSession, user: Supervisor, case: VisibleCase,
+    request: Request,
+    db: DbSession,
+    user: Supervisor,
+    case: VisibleCase,
     document_id: Annotated[BigDbId, Path()],
-) -> Response:  # fmt: skip
+) -> Response:
     found = db.get(Document, document_id)
     if found is None or found.case_id != case.id:
         raise NotFound(t("legal.document_not_found", request_language(request), id=document_id))

@@ -42,14 +42,24 @@ class ScanIn(_In):
 class FreezeRequest(AccountChoice):
     """Convert the account's stop-payment into a freeze (or freeze it outright)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "institution": "CCB", "account_no": "6217000201234567897",
-        "document_no": "穗公（反诈）冻字〔2026〕1187号"}]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "institution": "CCB",
+                    "account_no": "6217000201234567897",
+                    "document_no": "穗公（反诈）冻字〔2026〕1187号",
+                }
+            ]
+        }
+    )
 
     document_no: str = DocumentNo
     amount: Amount | None = Field(
-        default=None, description="Unset: what the stop-payment holds, or what the case traced "
-        "into the account when nothing is held.")  # fmt: skip
+        default=None,
+        description="Unset: what the stop-payment holds, or what the case traced "
+        "into the account when nothing is held.",
+    )
     scan: ScanIn | None = None
 
 
@@ -57,16 +67,20 @@ class RenewRequest(AccountChoice):
     """Renew what holds the account: a second stop-payment, or a freeze with a new document."""
 
     document_no: str | None = Field(
-        default=None, min_length=1, max_length=64,
-        description="Required to renew a freeze: the renewal's document number.")  # fmt: skip
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Required to renew a freeze: the renewal's document number.",
+    )
     scan: ScanIn | None = None
 
 
 class ReleaseRequest(AccountChoice):
     """End the case's stop-payment or freeze on the account early."""
 
-    reason: str = Field(min_length=1, max_length=500, pattern=r"\S",
-                        examples=["经核实为正常经营收款，依法解除"])  # fmt: skip
+    reason: str = Field(
+        min_length=1, max_length=500, pattern=r"\S", examples=["经核实为正常经营收款，依法解除"]
+    )
 
 
 class ReturnShareRead(BaseModel):
@@ -97,8 +111,9 @@ class ReturnConfirm(AccountChoice):
 class ReturnCompletion(_In):
     """The bank paid the return to the victim."""
 
-    reference: str = Field(min_length=1, max_length=100, pattern=r"\S",
-                           examples=["RT20261126000042"])  # fmt: skip
+    reference: str = Field(
+        min_length=1, max_length=100, pattern=r"\S", examples=["RT20261126000042"]
+    )
 
 
 class ClockRead(BaseModel):
@@ -111,5 +126,9 @@ class ClockSet(_In):
     """Freeze the legal clock at an instant, or shift it from the real time."""
 
     at: AwareDatetime | None = Field(default=None, description="Freeze the clock here.")
-    offset_s: float = Field(default=0, ge=-10 * 365 * 86400, le=10 * 365 * 86400,
-                            description="Otherwise run this many seconds ahead.")  # fmt: skip
+    offset_s: float = Field(
+        default=0,
+        ge=-10 * 365 * 86400,
+        le=10 * 365 * 86400,
+        description="Otherwise run this many seconds ahead.",
+    )

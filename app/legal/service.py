@@ -33,8 +33,11 @@ from app.institutions.models import Institution
 from app.legal.models import Document, ReturnState, VictimReturn
 from app.legal.returns import add_working_days
 
-S = InstructionState
-OPEN = (S.pending.value, S.sent.value, S.escalated.value)
+OPEN = (
+    InstructionState.pending.value,
+    InstructionState.sent.value,
+    InstructionState.escalated.value,
+)
 HOLD_KINDS = (InstructionKind.stop_payment.value, InstructionKind.freeze.value)
 HOLDING = (
     Outcome.stopped_full.value,
@@ -90,7 +93,7 @@ def in_force(now: dt.datetime | ColumnElement[dt.datetime]) -> Any:
     """Holds the institution confirmed that have neither run out nor been released."""
     return and_(
         Instruction.kind.in_(HOLD_KINDS),
-        Instruction.state == S.done.value,
+        Instruction.state == InstructionState.done.value,
         Instruction.outcome.in_(HOLDING),
         Instruction.released_at.is_(None),
         Instruction.expires_at > now,
@@ -161,9 +164,16 @@ def _send(db: Session, case: Case, order: InstructionOrder, user: User) -> Instr
 
 
 def renew(
-    db: Session, *, case: Case, account: Account, user: User, rules: LegalRules,
-    now: dt.datetime, document_no: str | None, scan: Scan | None,
-) -> Instruction:  # fmt: skip
+    db: Session,
+    *,
+    case: Case,
+    account: Account,
+    user: User,
+    rules: LegalRules,
+    now: dt.datetime,
+    document_no: str | None,
+    scan: Scan | None,
+) -> Instruction:
     """Renew the account's hold before it runs out: a second stop-payment (at most
     `max_stops` in all), or a freeze renewed with a new document."""
     current = current_holds(db, case_id=case.id, now=now, account_id=account.id).get(account.id)
@@ -182,33 +192,58 @@ def renew(
         if (stops or 0) >= rules.max_stops:
             raise Refused("legal.stop_limit", max=rules.max_stops)
         order = InstructionOrder(
-            kind=InstructionKind.stop_payment, institution_id=current.institution_id,
-            account_id=account.id, amount=current.amount_stopped,
-            holder_name=current.holder_name, transaction_time=current.transaction_time,
+            kind=InstructionKind.stop_payment,
+            institution_id=current.institution_id,
+            account_id=account.id,
+            amount=current.amount_stopped,
+            holder_name=current.holder_name,
+            transaction_time=current.transaction_time,
             parent_id=current.id,
-        )  # fmt: skip
+        )
     else:
         if not document_no:
             raise Refused("legal.document_required", field="document_no")
         document_id = _store_scan(db, case=case, document_no=document_no, scan=scan, user=user)
         order = InstructionOrder(
-            kind=InstructionKind.freeze, institution_id=current.institution_id,
-            account_id=account.id, amount=current.amount_stopped,
-            holder_name=current.holder_name, transaction_time=current.transaction_time,
-            parent_id=current.id, document_no=document_no, document_id=document_id,
-        )  # fmt: skip
+            kind=InstructionKind.freeze,
+            institution_id=current.institution_id,
+            account_id=account.id,
+            amount=current.amount_stopped,
+            holder_name=current.holder_name,
+            transaction_time=current.transaction_time,
+            parent_id=current.id,
+            document_no=document_no,
+            document_id=document_id,
+        )
     renewal = _send(db, case, order, user)
-    data = {"renews": current.id, "kind": current.kind, "expires_at": _iso(current.expires_at),
-            "document_no": document_no}  # fmt: skip
-    record_event(db, kind="hold.renewal_requested", user=user, case_id=case.id,
-                 instruction_id=renewal.id, data=data)  # fmt: skip
+    data = {
+        "renews": current.id,
+        "kind": current.kind,
+        "expires_at": _iso(current.expires_at),
+        "document_no": document_no,
+    }
+    record_event(
+        db,
+        kind="hold.renewal_requested",
+        user=user,
+        case_id=case.id,
+        instruction_id=renewal.id,
+        data=data,
+    )
     return renewal
 
 
 def freeze(
-    db: Session, *, case: Case, account: Account, user: User, now: dt.datetime,
-    document_no: str, amount: Decimal | None, scan: Scan | None,
-) -> Instruction:  # fmt: skip
+    db: Session,
+    *,
+    case: Case,
+    account: Account,
+    user: User,
+    now: dt.datetime,
+    document_no: str,
+    amount: Decimal | None,
+    scan: Scan | None,
+) -> Instruction:
     """Convert the account's stop-payment into a freeze (or freeze it outright): the amount
     held, unless another is given; without a hold, what the case traced into the account."""
     current = current_holds(db, case_id=case.id, now=now, account_id=account.id).get(account.id)
@@ -216,25 +251,40 @@ def freeze(
         raise Refused("legal.already_frozen", expires_at=_iso(current.expires_at))
     _refuse_if_under_way(db, case=case, account_id=account.id)
     if amount is None:
-        amount = current.amount_stopped if current is not None else _traced_into(
-            db, case_id=case.id, account_id=account.id)  # fmt: skip
+        amount = (
+            current.amount_stopped
+            if current is not None
+            else _traced_into(db, case_id=case.id, account_id=account.id)
+        )
     if not amount:
         raise Refused("legal.amount_required", field="amount")
     stop = current or _latest_stop(db, case_id=case.id, account_id=account.id)
     document_id = _store_scan(db, case=case, document_no=document_no, scan=scan, user=user)
     order = InstructionOrder(
-        kind=InstructionKind.freeze, institution_id=account.institution_id,
-        account_id=account.id, amount=amount,
+        kind=InstructionKind.freeze,
+        institution_id=account.institution_id,
+        account_id=account.id,
+        amount=amount,
         holder_name=stop.holder_name if stop else account.holder_name,
         transaction_time=stop.transaction_time if stop else None,
         parent_id=current.id if current else None,
-        document_no=document_no, document_id=document_id,
-    )  # fmt: skip
+        document_no=document_no,
+        document_id=document_id,
+    )
     instruction = _send(db, case, order, user)
-    record_event(db, kind="hold.freeze_requested", user=user, case_id=case.id,
-                 instruction_id=instruction.id,
-                 data={"converts": current.id if current else None, "amount": str(amount),
-                       "document_no": document_no, "scan": document_id is not None})  # fmt: skip
+    record_event(
+        db,
+        kind="hold.freeze_requested",
+        user=user,
+        case_id=case.id,
+        instruction_id=instruction.id,
+        data={
+            "converts": current.id if current else None,
+            "amount": str(amount),
+            "document_no": document_no,
+            "scan": document_id is not None,
+        },
+    )
     return instruction
 
 
@@ -247,13 +297,21 @@ def release(
         raise Refused("legal.nothing_to_release")
     _refuse_if_under_way(db, case=case, account_id=account.id)
     order = InstructionOrder(
-        kind=InstructionKind.release, institution_id=current.institution_id,
-        account_id=account.id, holder_name=current.holder_name, parent_id=current.id,
-    )  # fmt: skip
+        kind=InstructionKind.release,
+        institution_id=current.institution_id,
+        account_id=account.id,
+        holder_name=current.holder_name,
+        parent_id=current.id,
+    )
     instruction = _send(db, case, order, user)
-    record_event(db, kind="hold.release_requested", user=user, case_id=case.id,
-                 instruction_id=instruction.id,
-                 data={"releases": current.id, "kind": current.kind, "reason": reason})  # fmt: skip
+    record_event(
+        db,
+        kind="hold.release_requested",
+        user=user,
+        case_id=case.id,
+        instruction_id=instruction.id,
+        data={"releases": current.id, "kind": current.kind, "reason": reason},
+    )
     return instruction
 
 
@@ -265,7 +323,7 @@ def end_holds(db: Session, release: Instruction, *, now: dt.datetime) -> None:
             Instruction.case_id == release.case_id,
             Instruction.account_id == release.account_id,
             Instruction.kind.in_(HOLD_KINDS),
-            Instruction.state == S.done.value,
+            Instruction.state == InstructionState.done.value,
             Instruction.released_at.is_(None),
         )
         .values(released_at=now)
@@ -309,15 +367,23 @@ def _store_scan(
     if not content:
         raise Refused("legal.scan_empty", field="scan.content_base64")
     if len(content) > MAX_SCAN_BYTES:
-        raise Refused("legal.scan_too_large", field="scan.content_base64",
-                      max_mb=MAX_SCAN_BYTES // (1024 * 1024))  # fmt: skip
+        raise Refused(
+            "legal.scan_too_large",
+            field="scan.content_base64",
+            max_mb=MAX_SCAN_BYTES // (1024 * 1024),
+        )
     if not content.startswith(SCAN_TYPES[scan.content_type]):
         raise Refused("legal.scan_wrong_type", field="scan.content_type", type=scan.content_type)
     document = Document(
-        case_id=case.id, document_no=document_no, filename=scan.filename,
-        content_type=scan.content_type, size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_by=user.id,
-    )  # fmt: skip
+        case_id=case.id,
+        document_no=document_no,
+        filename=scan.filename,
+        content_type=scan.content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        uploaded_by=user.id,
+    )
     db.add(document)
     db.flush()
     return document.id
@@ -348,7 +414,7 @@ def followed(*, holding_only: bool) -> Any:
     after a lapse), takes the hold over."""
     later = aliased(Instruction)
     holds = and_(
-        later.state == S.done.value,
+        later.state == InstructionState.done.value,
         later.outcome.in_(HOLDING),
         later.released_at.is_(None),
     )
@@ -374,43 +440,74 @@ def watch(db: Session, *, now: dt.datetime, today: dt.date, rules: LegalRules) -
         (InstructionKind.stop_payment, rules.lapse_warning, "hold.lapse_warning"),
         (InstructionKind.freeze, rules.freeze_warning, "hold.freeze_renewal_due"),
     ):
-        for hold in db.scalars(_due(select(Instruction).where(
-            in_force(now), Instruction.kind == kind.value, Instruction.warned_at.is_(None),
-            Instruction.expires_at <= now + lead, ~followed(holding_only=False),
-        ))):  # fmt: skip
+        for hold in db.scalars(
+            _due(
+                select(Instruction).where(
+                    in_force(now),
+                    Instruction.kind == kind.value,
+                    Instruction.warned_at.is_(None),
+                    Instruction.expires_at <= now + lead,
+                    ~followed(holding_only=False),
+                )
+            )
+        ):
             hold.warned_at = now
             assert hold.expires_at is not None
-            record_event(db, kind=event, case_id=hold.case_id, instruction_id=hold.id, data={
-                "kind": hold.kind, "expires_at": _iso(hold.expires_at),
-                "hours_left": round((hold.expires_at - now).total_seconds() / 3600, 1),
-                "amount": str(hold.amount_stopped),
-            })  # fmt: skip
+            record_event(
+                db,
+                kind=event,
+                case_id=hold.case_id,
+                instruction_id=hold.id,
+                data={
+                    "kind": hold.kind,
+                    "expires_at": _iso(hold.expires_at),
+                    "hours_left": round((hold.expires_at - now).total_seconds() / 3600, 1),
+                    "amount": str(hold.amount_stopped),
+                },
+            )
             done.cases.add(hold.case_id)
             if kind == InstructionKind.stop_payment:
                 done.lapse_warnings += 1
             else:
                 done.freeze_warnings += 1
     # Whether a later hold carried each one on comes in the same query, not one per hold.
-    for hold, carried_on in db.execute(_due(select(Instruction, followed(holding_only=True)).where(
-        Instruction.kind.in_(HOLD_KINDS), Instruction.state == S.done.value,
-        Instruction.expires_at <= now, Instruction.released_at.is_(None),
-    ))):  # fmt: skip
-        move(db, hold, S.expired, data={"expires_at": _iso(hold.expires_at),
-                                        "carried_on": bool(carried_on)})  # fmt: skip
+    for hold, carried_on in db.execute(
+        _due(
+            select(Instruction, followed(holding_only=True)).where(
+                Instruction.kind.in_(HOLD_KINDS),
+                Instruction.state == InstructionState.done.value,
+                Instruction.expires_at <= now,
+                Instruction.released_at.is_(None),
+            )
+        )
+    ):
+        move(
+            db,
+            hold,
+            InstructionState.expired,
+            data={"expires_at": _iso(hold.expires_at), "carried_on": bool(carried_on)},
+        )
         done.cases.add(hold.case_id)
         if carried_on:
             done.ended += 1
             continue
         done.lapsed += 1
-        record_event(db, kind="hold.lapsed", case_id=hold.case_id, instruction_id=hold.id,
-                     data={"kind": hold.kind, "amount": str(hold.amount_stopped),
-                           "expires_at": _iso(hold.expires_at)})  # fmt: skip
+        record_event(
+            db,
+            kind="hold.lapsed",
+            case_id=hold.case_id,
+            instruction_id=hold.id,
+            data={
+                "kind": hold.kind,
+                "amount": str(hold.amount_stopped),
+                "expires_at": _iso(hold.expires_at),
+            },
+        )
     for due in db.scalars(
         select(VictimReturn)
-        .where(VictimReturn.state == ReturnState.confirmed.value,
-               VictimReturn.warned_at.is_(None))
+        .where(VictimReturn.state == ReturnState.confirmed.value, VictimReturn.warned_at.is_(None))
         .with_for_update(skip_locked=True)
-    ):  # fmt: skip
+    ):
         deadline = add_working_days(due.payable_from, rules.return_working_days)
         if today <= deadline:
             continue
@@ -426,20 +523,26 @@ def held_sums(case_ids: Select[int], *, now: dt.datetime) -> Select[Any]:
     account's latest confirmed hold. Stopped and frozen are held now; lapsed was held, but
     the term ran out with nothing after it. One aggregate for one case or a thousand."""
     hold = (
-        select(Instruction.case_id, Instruction.kind, Instruction.state,
-               Instruction.amount_stopped, Instruction.expires_at, Instruction.released_at)
+        select(
+            Instruction.case_id,
+            Instruction.kind,
+            Instruction.state,
+            Instruction.amount_stopped,
+            Instruction.expires_at,
+            Instruction.released_at,
+        )
         .where(
             Instruction.case_id.in_(case_ids),
             Instruction.kind.in_(HOLD_KINDS),
             Instruction.outcome.in_(HOLDING),
-            Instruction.state.in_([S.done.value, S.expired.value]),
+            Instruction.state.in_([InstructionState.done.value, InstructionState.expired.value]),
         )
         .order_by(Instruction.case_id, Instruction.account_id, Instruction.id.desc())
         .ext(distinct_on(Instruction.case_id, Instruction.account_id))
         .subquery("latest_hold")
-    )  # fmt: skip
+    )
     kept = hold.c.released_at.is_(None)
-    live = and_(kept, hold.c.state == S.done.value, hold.c.expires_at > now)
+    live = and_(kept, hold.c.state == InstructionState.done.value, hold.c.expires_at > now)
 
     def total(*where: Any) -> Any:
         return func.coalesce(func.sum(hold.c.amount_stopped).filter(*where), Decimal("0.00"))

@@ -37,8 +37,11 @@ from app.dispatch.models import Instruction, InstructionKind, InstructionState, 
 from app.dispatch.service import InstructionOrder, create_instructions
 from app.institutions.models import Institution, InstitutionKind
 
-S = InstructionState
-OPEN_STATES = (S.pending.value, S.sent.value, S.escalated.value)
+OPEN_STATES = (
+    InstructionState.pending.value,
+    InstructionState.sent.value,
+    InstructionState.escalated.value,
+)
 HOLDING_OUTCOMES = (
     Outcome.stopped_full.value,
     Outcome.stopped_partial.value,
@@ -75,7 +78,7 @@ def holding(now: dt.datetime) -> ColumnElement[bool]:
         or_(
             Instruction.state.in_(OPEN_STATES),
             and_(
-                Instruction.state == S.done.value,
+                Instruction.state == InstructionState.done.value,
                 Instruction.outcome.in_(HOLDING_OUTCOMES),
                 Instruction.released_at.is_(None),
                 or_(Instruction.expires_at.is_(None), Instruction.expires_at > now),
@@ -162,8 +165,14 @@ def follow_onward(
     # One follow at a time per case: two branches reaching one account see each other.
     case = db.get_one(Case, source.case_id, with_for_update={"key_share": True})
     if cashed_out:
-        record_event(db, kind="trace.cashed_out", user=user, case_id=case.id,
-                     instruction_id=source.id, data={"amount": str(cashed_out)})  # fmt: skip
+        record_event(
+            db,
+            kind="trace.cashed_out",
+            user=user,
+            case_id=case.id,
+            instruction_id=source.id,
+            data={"amount": str(cashed_out)},
+        )
     if not onward:
         return []
     level = db.scalar(
@@ -180,8 +189,14 @@ def follow_onward(
     }
     unknown = sorted({o.institution for o in onward} - set(institutions))
     if unknown:
-        record_event(db, kind="trace.unknown_institution", user=user, case_id=case.id,
-                     instruction_id=source.id, data={"institutions": unknown})  # fmt: skip
+        record_event(
+            db,
+            kind="trace.unknown_institution",
+            user=user,
+            case_id=case.id,
+            instruction_id=source.id,
+            data={"institutions": unknown},
+        )
     wanted: dict[tuple[int, str], tuple[Institution, Onward]] = {}
     for o in onward:
         institution = institutions.get(o.institution)
@@ -195,15 +210,40 @@ def follow_onward(
 
     db.execute(
         pg_insert(CaseAccount)
-        .values([{"case_id": case.id, "account_id": account_id, "role": AccountRole.suspect.value,
-                  "level": next_level} for account_id in sorted(ids.values())])
+        .values(
+            [
+                {
+                    "case_id": case.id,
+                    "account_id": account_id,
+                    "role": AccountRole.suspect.value,
+                    "level": next_level,
+                }
+                for account_id in sorted(ids.values())
+            ]
+        )
         .on_conflict_do_nothing(index_elements=[CaseAccount.case_id, CaseAccount.account_id])
-    )  # fmt: skip
-    _record_transfers(db, case_id=case.id, source=source, onward=onward, ids=ids,
-                      institutions=institutions, source_kind=source_kind)  # fmt: skip
-    return _stop_next_level(db, case=case, source=source, account_ids=set(ids.values()),
-                            onward=onward, ids=ids, institutions=institutions, now=now,
-                            rules=rules, user=user)  # fmt: skip
+    )
+    _record_transfers(
+        db,
+        case_id=case.id,
+        source=source,
+        onward=onward,
+        ids=ids,
+        institutions=institutions,
+        source_kind=source_kind,
+    )
+    return _stop_next_level(
+        db,
+        case=case,
+        source=source,
+        account_ids=set(ids.values()),
+        onward=onward,
+        ids=ids,
+        institutions=institutions,
+        now=now,
+        rules=rules,
+        user=user,
+    )
 
 
 def _key(o: Onward, institutions: dict[str, Institution]) -> tuple[int, str] | None:
@@ -332,8 +372,14 @@ def _stop_next_level(
                 )
             )
     for kind, items in notes.items():
-        record_event(db, kind=kind, user=user, case_id=case.id, instruction_id=source.id,
-                     data={"accounts": items})  # fmt: skip
+        record_event(
+            db,
+            kind=kind,
+            user=user,
+            case_id=case.id,
+            instruction_id=source.id,
+            data={"accounts": items},
+        )
     if not orders:
         return []
     created = create_instructions(
@@ -345,9 +391,11 @@ def _stop_next_level(
         user=user,
         case_id=case.id,
         instruction_id=source.id,
-        data={"level": max(levels.get(o.account_id or 0, 0) for o in orders),
-              "instructions": [i.id for i in created]},
-    )  # fmt: skip
+        data={
+            "level": max(levels.get(o.account_id or 0, 0) for o in orders),
+            "instructions": [i.id for i in created],
+        },
+    )
     return created
 
 
@@ -362,7 +410,7 @@ def _merge(db: Session, stop: Instruction, amount: Decimal) -> str | None:
         update(Instruction)
         .where(
             Instruction.id == stop.id,
-            Instruction.state == S.pending.value,
+            Instruction.state == InstructionState.pending.value,
             Instruction.attempts == 0,
         )
         .values(amount_requested=amount)

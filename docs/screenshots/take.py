@@ -46,9 +46,16 @@ def add_supervisor(url: str, language: str) -> str:
     engine = make_engine(url)
     with transaction(make_sessionmaker(engine)) as db:
         unit = db.query(Unit).filter(Unit.code == "BENCH").one()
-        db.add(User(username="duty-officer", display_name="值班长 王警官",
-                    password_hash=hash_password(PASSWORD), role=Role.supervisor.value,
-                        unit_id=unit.id, language=language))  # fmt: skip
+        db.add(
+            User(
+                username="duty-officer",
+                display_name="值班长 王警官",
+                password_hash=hash_password(PASSWORD),
+                role=Role.supervisor.value,
+                unit_id=unit.id,
+                language=language,
+            )
+        )
         db.execute(text("UPDATE institution SET sla_s = 3 WHERE code = 'CITIC'"))
     engine.dispose()
     return "duty-officer"
@@ -58,10 +65,12 @@ def small_cases(api: httpx.Client) -> None:
     """A few ordinary reports, so the queue shows priorities and ages."""
     from tests.factories import case_payload, fresh_card_no, transfer_payload
 
-    for amount, minutes, fraud in (("455400.00", 18, "impersonate_customer_service"),
-                                   ("36000.00", 95, "fake_loan"),
-                                   ("8800.00", 40, "phishing_site"),
-                                   ("1280000.00", 12, "fake_investment_platform")):  # fmt: skip
+    for amount, minutes, fraud in (
+        ("455400.00", 18, "impersonate_customer_service"),
+        ("36000.00", 95, "fake_loan"),
+        ("8800.00", 40, "phishing_site"),
+        ("1280000.00", 12, "fake_investment_platform"),
+    ):
         to = {"institution": "ABC", "account_no": fresh_card_no("ABC"), "holder_name": "赵某"}
         paid = transfer_payload(to=to, amount=amount, minutes_ago=minutes)
         body = case_payload(transfers=[paid], fraud_type=fraud)
@@ -83,34 +92,45 @@ def log_in(page: Page, username: str) -> None:
 
 def shoot(stack: Stack, token: str, supervisor: str, lang: str) -> None:
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=stack.api_url, headers=headers, timeout=30) as api, \
-            stack.simulator() as sim, sync_playwright() as pw:  # fmt: skip
+    with (
+        httpx.Client(base_url=stack.api_url, headers=headers, timeout=30) as api,
+        stack.simulator() as sim,
+        sync_playwright() as pw,
+    ):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         viewport = {"width": 1480, "height": 1100}
         context = browser.new_context(base_url=stack.api_url, viewport=viewport, locale=lang)
         page = context.new_page()
         log_in(page, supervisor)
         # One bank's channel down (its SLA cut to 3 s): escalations with the desk to phone.
-        sim.post("/admin/outage", json={"institution": "CITIC", "mode": "refuse",
-                                        "seconds": 40}).raise_for_status()  # fmt: skip
+        sim.post(
+            "/admin/outage", json={"institution": "CITIC", "mode": "refuse", "seconds": 40}
+        ).raise_for_status()
         small_cases(api)
         report, scenario = tree(uuid.uuid4().int % 10**9, dt.datetime.now(dt.UTC))
         sim.post("/admin/scenario", json=scenario).raise_for_status()
-        api.post("/api/v1/cases", json=report,
-                 headers={"Idempotency-Key": str(uuid.uuid4())}).raise_for_status()  # fmt: skip
+        api.post(
+            "/api/v1/cases", json=report, headers={"Idempotency-Key": str(uuid.uuid4())}
+        ).raise_for_status()
         time.sleep(9.0)  # levels 1 and 2 done or under way, level 3 being found
         page.screenshot(path=OUT / "dashboard-under-load.png", full_page=True)
 
         time.sleep(15)  # let the big case settle before the scenario replaces the simulator's
         reset_simulator(stack)
-        sim.post("/admin/scenario", content=SCENARIO_4.read_bytes(),
-                 headers={"content-type": "application/yaml"}).raise_for_status()  # fmt: skip
+        sim.post(
+            "/admin/scenario",
+            content=SCENARIO_4.read_bytes(),
+            headers={"content-type": "application/yaml"},
+        ).raise_for_status()
         from tests.factories import case_payload, transfer_payload
 
         to = {"institution": "CCB", "account_no": "6217000201234567897", "holder_name": "刘某"}
-        body = case_payload(transfers=[transfer_payload(
-            to=to, amount="580000.00", occurred_at="2026-11-22T09:20:00+08:00")],
-            fraud_type="impersonate_boss")  # fmt: skip
+        body = case_payload(
+            transfers=[
+                transfer_payload(to=to, amount="580000.00", occurred_at="2026-11-22T09:20:00+08:00")
+            ],
+            fraud_type="impersonate_boss",
+        )
         answer = api.post(
             "/api/v1/cases", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
         )

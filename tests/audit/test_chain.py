@@ -87,8 +87,10 @@ def test_a_link_rewritten_to_point_elsewhere_breaks_the_chain(db: Session) -> No
     events = _sealed(db, 3)
     moved = _seal_of(db, events[2]).seq
     db.execute(text("ALTER TABLE event_seal DISABLE TRIGGER event_seal_append_only"))
-    db.execute(text("UPDATE event_seal SET prev_hash = :other WHERE seq = :seq"),
-               {"other": GENESIS, "seq": moved})  # fmt: skip
+    db.execute(
+        text("UPDATE event_seal SET prev_hash = :other WHERE seq = :seq"),
+        {"other": GENESIS, "seq": moved},
+    )
     db.expire_all()
     verdict = verify(db)
     assert (verdict.broken_at, verdict.reason) == (moved, "it does not follow the seal before it")
@@ -122,8 +124,10 @@ def test_stopay_audit_verify_seals_then_names_the_first_broken_link(tmp_path: Pa
         assert "Intact:" in ok.stdout
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE event DISABLE TRIGGER event_append_only"))
-            conn.execute(text("UPDATE event SET data = '{\"amount\": \"1.00\"}' WHERE id = :id"),
-                         {"id": event_id})  # fmt: skip
+            conn.execute(
+                text('UPDATE event SET data = \'{"amount": "1.00"}\' WHERE id = :id'),
+                {"id": event_id},
+            )
         broken = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         engine.dispose()
         assert broken.returncode == 1

@@ -63,8 +63,15 @@ def log_in(client: TestClient, username: str, password: str) -> int:
 
 
 def create_form(of: Unit, **changes: str) -> dict[str, str | list[str]]:
-    return {"username": "wang.li", "display_name": "王丽", "role": "call_taker",
-            "unit": of.code, "language": "zh-CN", "password": NEW_PASSWORD, **changes}  # fmt: skip
+    return {
+        "username": "wang.li",
+        "display_name": "王丽",
+        "role": "call_taker",
+        "unit": of.code,
+        "language": "zh-CN",
+        "password": NEW_PASSWORD,
+        **changes,
+    }
 
 
 def test_an_admin_creates_a_user_through_the_form_who_can_then_log_in(
@@ -77,20 +84,26 @@ def test_an_admin_creates_a_user_through_the_form_who_can_then_log_in(
     assert f'<option value="{unit.code}">' in page.text  # the unit codes, offered
 
     created = admin.client.post(
-        "/admin/users", data={"csrf_token": csrf_of(page.text), **create_form(unit)},
+        "/admin/users",
+        data={"csrf_token": csrf_of(page.text), **create_form(unit)},
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert created.status_code == 303, created.text
     assert created.headers["location"] == "/admin/users"
     back = admin.client.get("/admin/users")
     assert "Created wang.li" in back.text  # the flash, in the admin's language (en)
-    assert re.search(r'<details class="person" id="person-\d+" data-username="wang.li"\s+open>',
-                     back.text)  # fmt: skip
+    assert re.search(
+        r'<details class="person" id="person-\d+" data-username="wang.li"\s+open>', back.text
+    )
     assert "Created wang.li" not in admin.client.get("/admin/users").text  # shown once
 
     user = db.scalars(select(User).where(User.username == "wang.li")).one()
     assert (user.display_name, user.role, user.unit_id, user.language) == (
-        "王丽", "call_taker", unit.id, "zh-CN")  # fmt: skip
+        "王丽",
+        "call_taker",
+        unit.id,
+        "zh-CN",
+    )
     [event] = events(db, "user.created")
     assert event.actor_user_id == admin.user.id
     assert event.data == {"username": "wang.li", "role": "call_taker", "unit": unit.code}
@@ -103,12 +116,26 @@ def test_an_admin_creates_a_user_through_the_form_who_can_then_log_in(
 @pytest.mark.parametrize(
     ("language", "words"),
     [
-        ("zh-CN", {"short": "至少 12 个字符", "unit": "没有单位 NOPE",
-                   "taken": "已被使用", "chars": "只能使用字母"}),
-        ("en", {"short": "At least 12 characters", "unit": "No unit NOPE",
-                "taken": "is taken", "chars": "Letters, digits"}),
+        (
+            "zh-CN",
+            {
+                "short": "至少 12 个字符",
+                "unit": "没有单位 NOPE",
+                "taken": "已被使用",
+                "chars": "只能使用字母",
+            },
+        ),
+        (
+            "en",
+            {
+                "short": "At least 12 characters",
+                "unit": "No unit NOPE",
+                "taken": "is taken",
+                "chars": "Letters, digits",
+            },
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_form_shows_each_error_beside_its_input_in_the_admins_language_and_stores_nothing(
     client: TestClient, db: Session, language: str, words: dict[str, str]
 ) -> None:
@@ -229,22 +256,32 @@ def test_an_issued_token_is_shown_once_and_works_as_a_bearer(
     offered = re.findall(r'name="scopes" value="([^"]+)"', person)
     assert offered == ["cases:read", "cases:write"]  # only what a call-taker may hold
 
-    beyond = post(admin, f"/admin/users/{user.username}/tokens",
-                  {"name": "bank portal", "scopes": ["cases:read", "admin"]})  # fmt: skip
+    beyond = post(
+        admin,
+        f"/admin/users/{user.username}/tokens",
+        {"name": "bank portal", "scopes": ["cases:read", "admin"]},
+    )
     assert beyond.status_code == 422
     assert "admin" in error_beside(beyond.text, f"token-{user.username}-scopes-err")
     none = post(admin, f"/admin/users/{user.username}/tokens", {"name": "x", "scopes": []})
     assert none.status_code == 422
     assert error_beside(none.text, f"token-{user.username}-scopes-err") != ""
-    days = post(admin, f"/admin/users/{user.username}/tokens",
-                {"name": "x", "scopes": ["cases:read"], "expires_in_days": "abc"})  # fmt: skip
+    days = post(
+        admin,
+        f"/admin/users/{user.username}/tokens",
+        {"name": "x", "scopes": ["cases:read"], "expires_in_days": "abc"},
+    )
     assert days.status_code == 422
     assert error_beside(days.text, f"token-{user.username}-expires_in_days-err") == (
-        "Must be a whole number")  # fmt: skip
+        "Must be a whole number"
+    )
     assert db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).all() == []
 
-    form: dict[str, str | list[str]] = {"name": "bank portal", "scopes": ["cases:read"],
-                                        "expires_in_days": "30"}  # fmt: skip
+    form: dict[str, str | list[str]] = {
+        "name": "bank portal",
+        "scopes": ["cases:read"],
+        "expires_in_days": "30",
+    }
     issued = post(admin, f"/admin/users/{user.username}/tokens", form)
     assert issued.status_code == 201, issued.text
     assert issued.headers["cache-control"] == "no-store"
@@ -286,8 +323,9 @@ def test_an_issued_token_is_shown_once_and_works_as_a_bearer(
 
 def test_revoking_a_token_refuses_its_next_call(admin: SignedIn, db: Session) -> None:
     user = make_user(db)
-    token, row = create_api_token(db, user=user, name="integration", max_age_s=3600,
-                                  scopes=[Scope.cases_read])  # fmt: skip
+    token, row = create_api_token(
+        db, user=user, name="integration", max_age_s=3600, scopes=[Scope.cases_read]
+    )
     headers = {"Authorization": f"Bearer {token}"}
     assert admin.client.get("/api/v1/me", headers=headers).status_code == 200
     page = admin.client.get("/admin/users").text
@@ -314,13 +352,18 @@ ROUTES = [
     ("POST", "/admin/tokens/{token_id}/revoke"),
 ]
 FORMS = {
-    "/admin/users": {"username": "sneaky", "display_name": "x", "role": "admin",
-                     "unit": "U", "password": NEW_PASSWORD},
+    "/admin/users": {
+        "username": "sneaky",
+        "display_name": "x",
+        "role": "admin",
+        "unit": "U",
+        "password": NEW_PASSWORD,
+    },
     "/admin/users/{username}": {"is_active": "false"},
     "/admin/users/{username}/password": {"password": NEW_PASSWORD},
     "/admin/users/{username}/tokens": {"name": "x", "scopes": ["cases:read"]},
     "/admin/tokens/{token_id}/revoke": {},
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("role", [Role.call_taker, Role.supervisor])
@@ -336,8 +379,7 @@ def test_a_call_taker_or_supervisor_gets_403_on_every_admin_page(
         if method == "GET":
             answer = client.get(concrete)
         else:
-            answer = client.post(concrete, data={"csrf_token": someone.csrf,
-                                                 **FORMS[path]})  # fmt: skip
+            answer = client.post(concrete, data={"csrf_token": someone.csrf, **FORMS[path]})
         assert answer.status_code == 403, f"{method} {path}"
     db.refresh(target)
     db.refresh(row)
@@ -376,7 +418,10 @@ def test_the_page_runs_no_inline_script_and_its_forms_work_with_htmx_too(
     assert 'hx-boost="true"' in page
     assert "/static/vendor/htmx/htmx.min.js" in page
     # htmx sends the same form; a refusal answers the page again for it to swap in.
-    answer = admin.client.post("/admin/users", headers={"HX-Request": "true"},
-                               data={"csrf_token": admin.csrf, "username": "ab"})  # fmt: skip
+    answer = admin.client.post(
+        "/admin/users",
+        headers={"HX-Request": "true"},
+        data={"csrf_token": admin.csrf, "username": "ab"},
+    )
     assert answer.status_code == 422
     assert '<div id="admin"' in answer.text

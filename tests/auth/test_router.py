@@ -175,8 +175,9 @@ def test_an_expired_session_is_a_stranger(client: TestClient, db: Session) -> No
     _log_in(client, user)
     assert client.get("/", follow_redirects=False).status_code == 200
     db.execute(
-        update(UserSession).where(UserSession.user_id == user.id)
+        update(UserSession)
+        .where(UserSession.user_id == user.id)
         .values(expires_at=utcnow() - dt.timedelta(seconds=1))
-    )  # fmt: skip
+    )
     assert client.get("/", follow_redirects=False).status_code == 303
     assert client.get("/api/v1/me").status_code == 401

@@ -35,8 +35,11 @@ def test_a_read_only_token_lists_cases_but_cannot_report_one(
     assert refused.json()["scope"] == "cases:write"
     assert refused.json()["detail"] == "This token lacks the scope cases:write"
     assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
-    in_chinese = client.post("/api/v1/cases/validate", json=case_payload(),
-                             headers={**reader, "accept-language": "zh-CN"})  # fmt: skip
+    in_chinese = client.post(
+        "/api/v1/cases/validate",
+        json=case_payload(),
+        headers={**reader, "accept-language": "zh-CN"},
+    )
     assert in_chinese.json()["detail"] == "此令牌没有权限范围 cases:write，不能执行此操作"
     assert _cases(db) == before
     # The same user with a token that has the scope reports the case.
@@ -76,8 +79,9 @@ def test_people_in_the_browser_are_limited_by_their_role_alone(
     assert created.status_code == 201, created.text
     assert client.get("/api/v1/cases", headers=person.api_headers).status_code == 200
     # Their role still decides: a call-taker does not act on the legal clock.
-    freeze = client.post(f"/api/v1/cases/{created.json()['case_no']}/freezes",
-                         json={}, headers=person.api_headers)  # fmt: skip
+    freeze = client.post(
+        f"/api/v1/cases/{created.json()['case_no']}/freezes", json={}, headers=person.api_headers
+    )
     assert freeze.status_code == 403
     assert "scope" not in freeze.json()
 

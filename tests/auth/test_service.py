@@ -52,8 +52,9 @@ def test_a_token_gets_its_roles_scopes_unless_told_and_never_more(db: Session) -
     user = make_user(db, role=Role.call_taker)
     _, default = create_api_token(db, user=user, name="all", max_age_s=60)
     assert default.scopes == ["cases:read", "cases:write"]
-    _, narrow = create_api_token(db, user=user, name="read", max_age_s=60,
-                                 scopes=[Scope.cases_read, Scope.cases_read])  # fmt: skip
+    _, narrow = create_api_token(
+        db, user=user, name="read", max_age_s=60, scopes=[Scope.cases_read, Scope.cases_read]
+    )
     assert narrow.scopes == ["cases:read"]
     with pytest.raises(ScopesBeyondRole, match="call_taker may not hold holds:write"):
         create_api_token(db, user=user, name="x", max_age_s=60, scopes=[Scope.holds_write])

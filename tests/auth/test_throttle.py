@@ -15,8 +15,11 @@ from tests.factories import PASSWORD, make_user
 
 
 def _token(client: TestClient, username: str, password: str, lang: str = "en") -> Response:
-    return client.post("/api/v1/auth/tokens", headers={"accept-language": lang},
-                       json={"username": username, "password": password, "name": "t"})  # fmt: skip
+    return client.post(
+        "/api/v1/auth/tokens",
+        headers={"accept-language": lang},
+        json={"username": username, "password": password, "name": "t"},
+    )
 
 
 def _kinds(db: Session, username: str) -> list[str]:
@@ -77,7 +80,8 @@ def test_a_successful_log_in_is_recorded_without_the_password(
 ) -> None:
     user = make_user(db)
     assert _log_in(client, user) == 303
-    [event] = db.scalars(select(Event).where(Event.kind == "auth.login",
-                                             Event.actor_user_id == user.id)).all()  # fmt: skip
+    [event] = db.scalars(
+        select(Event).where(Event.kind == "auth.login", Event.actor_user_id == user.id)
+    ).all()
     assert event.data == {"address": "testclient", "via": "page"}
     assert PASSWORD not in str(event.data)

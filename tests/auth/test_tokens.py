@@ -47,8 +47,9 @@ def test_an_admin_issues_a_token_that_works_until_revoked(client: TestClient, db
     # Revoking again changes nothing; an unknown token is 404.
     assert client.delete(f"/api/v1/admin/tokens/{issued['id']}", headers=admin).status_code == 204
     assert client.delete("/api/v1/admin/tokens/999999999", headers=admin).status_code == 404
-    kinds = db.scalars(select(Event.kind).where(Event.kind.like("token.%"))
-                       .order_by(Event.id)).all()  # fmt: skip
+    kinds = db.scalars(
+        select(Event.kind).where(Event.kind.like("token.%")).order_by(Event.id)
+    ).all()
     assert kinds == ["token.created", "token.revoked"]
 
 
@@ -87,8 +88,15 @@ def test_the_token_is_never_shown_again_nor_recorded(client: TestClient, db: Ses
     row = db.get_one(ApiToken, issued["id"])
     assert token not in listed.text
     assert row.token_hash not in listed.text
-    assert set(item) == {"id", "name", "scopes", "created_at", "expires_at", "last_used_at",
-                         "revoked_at"}  # fmt: skip
+    assert set(item) == {
+        "id",
+        "name",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    }
     events = db.scalars(select(Event).where(Event.kind.like("token.%"))).all()
     assert len(events) == 2
     for event in events:

@@ -16,9 +16,15 @@ from tests.factories import institution
 
 
 def signed(
-    db: Session, code: str, data: dict[str, Any], *, webhook_id: str | None = None,
-    at: dt.datetime | None = None, secret: str | None = None, event_at: object = None,
-) -> tuple[bytes, dict[str, str]]:  # fmt: skip
+    db: Session,
+    code: str,
+    data: dict[str, Any],
+    *,
+    webhook_id: str | None = None,
+    at: dt.datetime | None = None,
+    secret: str | None = None,
+    event_at: object = None,
+) -> tuple[bytes, dict[str, str]]:
     """`event_at` is the body's `timestamp`, when the institution's event happened."""
     event: dict[str, Any] = {"type": "instruction.completed", "data": data}
     if event_at is not None:

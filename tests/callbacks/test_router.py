@@ -43,8 +43,11 @@ def test_the_case_status_rolls_up(client: TestClient, db: Session) -> None:
     case_no = make_case(db, transfers=2)
     stops = [i for i in instructions_of(db, case_no) if i.kind == "stop_payment"]
     first, second = stops
-    _post(client, institution_code(db, first),
-          _signed(db, institution_code(db, first), _outcome(first)))  # fmt: skip
+    _post(
+        client,
+        institution_code(db, first),
+        _signed(db, institution_code(db, first), _outcome(first)),
+    )
     case = db.scalars(select(Case).where(Case.case_no == case_no)).one()
     db.refresh(case)
     assert case.status == "stopping"
@@ -74,8 +77,9 @@ def test_a_late_different_callback_does_not_move_a_finished_instruction(
     stop = _stop(db)
     code = institution_code(db, stop)
     _post(client, code, _signed(db, code, _outcome(stop)))
-    late = _post(client, code, _signed(db, code, _outcome(stop, outcome="no_funds",
-                                                           amount_stopped="0.00")))  # fmt: skip
+    late = _post(
+        client, code, _signed(db, code, _outcome(stop, outcome="no_funds", amount_stopped="0.00"))
+    )
     assert late.json() == {"status": "ignored"}
     db.refresh(stop)
     assert stop.outcome == "stopped_full"
@@ -104,8 +108,10 @@ def test_forged_signature_stale_timestamp_and_wrong_secret_are_401(
     forged = {**headers, "webhook-signature": "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
     assert client.post(f"/api/v1/callbacks/{code}", content=body, headers=forged).status_code == 401
     tampered = body.replace(b"stopped_full", b"stopped_partial")
-    assert client.post(f"/api/v1/callbacks/{code}", content=tampered,
-                       headers=headers).status_code == 401  # fmt: skip
+    assert (
+        client.post(f"/api/v1/callbacks/{code}", content=tampered, headers=headers).status_code
+        == 401
+    )
     for minutes in (-6, 6):
         at = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)
         assert _post(client, code, _signed(db, code, _outcome(stop), at=at)).status_code == 401

@@ -68,10 +68,17 @@ def test_a_disabled_institution_is_refused_and_nothing_changes(
 def test_only_an_admin_rotates_or_disables(client: TestClient, db: Session) -> None:
     for role in (Role.call_taker, Role.supervisor):
         headers = bearer(db, make_user(db, role=role))
-        assert client.post("/api/v1/institutions/CCB/secret-rotations",
-                           headers=headers).status_code == 403  # fmt: skip
-        assert client.patch("/api/v1/institutions/CCB", json={"is_active": False},
-                            headers=headers).status_code == 403  # fmt: skip
+        assert (
+            client.post("/api/v1/institutions/CCB/secret-rotations", headers=headers).status_code
+            == 403
+        )
+        assert (
+            client.patch(
+                "/api/v1/institutions/CCB", json={"is_active": False}, headers=headers
+            ).status_code
+            == 403
+        )
     admin = bearer(db, make_user(db, role=Role.admin))
-    assert client.post("/api/v1/institutions/NOPE/secret-rotations",
-                       headers=admin).status_code == 404  # fmt: skip
+    assert (
+        client.post("/api/v1/institutions/NOPE/secret-rotations", headers=admin).status_code == 404
+    )

@@ -47,15 +47,17 @@ def test_every_case_answer_masks_the_victims_numbers_and_shows_the_mule_accounts
     mule = fresh_card_no("CCB")
     payload = case_payload(transfers=[transfer_payload(to={"account_no": mule})])
 
-    created = client.post("/api/v1/cases", json=payload, headers={**headers,
-                          "Idempotency-Key": "mask-1"})  # fmt: skip
+    created = client.post(
+        "/api/v1/cases", json=payload, headers={**headers, "Idempotency-Key": "mask-1"}
+    )
     assert created.status_code == 201, created.text
     _shows_nothing_clear(created.text)
     victim, suspect = created.json()["accounts"]
     assert (victim["role"], victim["account_no"]) == ("victim", MASKED_CARD)
     assert (suspect["role"], suspect["account_no"]) == ("suspect", mule)
-    replayed = client.post("/api/v1/cases", json=payload, headers={**headers,
-                           "Idempotency-Key": "mask-1"})  # fmt: skip
+    replayed = client.post(
+        "/api/v1/cases", json=payload, headers={**headers, "Idempotency-Key": "mask-1"}
+    )
     assert replayed.headers["idempotent-replayed"] == "true"
     _shows_nothing_clear(replayed.text)
     kept = db.scalars(select(IdempotencyKey.response_body).where(IdempotencyKey.key == "mask-1"))
@@ -82,8 +84,11 @@ def test_an_instruction_about_the_victims_own_account_reads_back_masked(
     case_no = client.post("/api/v1/cases", json=case_payload(), headers=taker).json()["case_no"]
     boss = bearer(db, make_user(db, role=Role.supervisor, unit=unit))
     # The supervisor revealed the number, and asks the victim's bank about the account.
-    asked = client.post(f"/api/v1/cases/{case_no}/queries", headers=boss,
-                        json={"institution": "ICBC", "account_no": VICTIM_CARD})  # fmt: skip
+    asked = client.post(
+        f"/api/v1/cases/{case_no}/queries",
+        headers=boss,
+        json={"institution": "ICBC", "account_no": VICTIM_CARD},
+    )
     assert asked.status_code == 201, asked.text
     assert asked.json()["account_no"] == MASKED_CARD
     detail = client.get(f"/api/v1/cases/{case_no}", headers=boss)
@@ -131,7 +136,10 @@ def test_an_intake_logs_no_personal_number(
     created = client.post("/api/v1/cases", json=case_payload(), headers=headers)
     assert created.status_code == 201
     client.get(f"/api/v1/cases/{created.json()['case_no']}", headers=headers)
-    client.post("/api/v1/cases", json=case_payload(victim={"name": "x", "id_no": ID_NO[:-1]}),
-                headers=headers)  # fmt: skip
+    client.post(
+        "/api/v1/cases",
+        json=case_payload(victim={"name": "x", "id_no": ID_NO[:-1]}),
+        headers=headers,
+    )
     _shows_nothing_clear(caplog.text)
     assert ID_NO[:-1] not in caplog.text

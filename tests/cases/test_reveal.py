@@ -40,8 +40,11 @@ def test_a_supervisor_sees_the_id_number_and_the_reveal_is_audited_without_it(
     unit = make_unit(db)
     case = _case(client, db, unit)
     boss = make_user(db, role=Role.supervisor, unit=unit)
-    answer = client.post(f"/api/v1/cases/{case.case_no}/reveal", json={"field": "victim.id_no"},
-                         headers=_revealer(db, boss))  # fmt: skip
+    answer = client.post(
+        f"/api/v1/cases/{case.case_no}/reveal",
+        json={"field": "victim.id_no"},
+        headers=_revealer(db, boss),
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"field": "victim.id_no", "account_id": None, "value": ID_NO}
     assert answer.headers["cache-control"] == "no-store"
@@ -68,19 +71,24 @@ def test_the_phone_and_the_victims_own_account_are_revealed_by_account_id(
     account_id = victim_account["account_id"]
     assert detail["transfers"][0]["from_account_id"] == account_id
     card = client.post(url, json={"field": "account_no", "account_id": account_id}, headers=boss)
-    assert card.json() == {"field": "account_no", "account_id": account_id,
-                           "value": card_no("ICBC", VICTIM_SERIAL)}  # fmt: skip
+    assert card.json() == {
+        "field": "account_no",
+        "account_id": account_id,
+        "value": card_no("ICBC", VICTIM_SERIAL),
+    }
     assert [e.data for e in _reveals(db, case)] == [
-        {"field": "victim.phone"}, {"field": "account_no", "account_id": account_id}
-    ]  # fmt: skip
+        {"field": "victim.phone"},
+        {"field": "account_no", "account_id": account_id},
+    ]
 
 
 def test_a_call_taker_may_not_reveal(client: TestClient, db: Session) -> None:
     unit = make_unit(db)
     case = _case(client, db, unit)
     taker = bearer(db, make_user(db, role=Role.call_taker, unit=unit))
-    answer = client.post(f"/api/v1/cases/{case.case_no}/reveal", json={"field": "victim.id_no"},
-                         headers=taker)  # fmt: skip
+    answer = client.post(
+        f"/api/v1/cases/{case.case_no}/reveal", json={"field": "victim.id_no"}, headers=taker
+    )
     assert answer.status_code == 403
     assert answer.headers["content-type"] == "application/problem+json"
     assert ID_NO not in answer.text
@@ -120,8 +128,7 @@ def test_what_the_case_does_not_hold_is_not_revealed_nor_audited(
             CaseAccount.case_id == elsewhere.id, CaseAccount.level == 1
         )
     )
-    foreign = client.post(url, json={"field": "account_no", "account_id": foreign_id},
-                          headers=boss)  # fmt: skip
+    foreign = client.post(url, json={"field": "account_no", "account_id": foreign_id}, headers=boss)
     assert foreign.status_code == 404, "an account of another case is not this case's to reveal"
     assert client.post(url, json={"field": "narrative"}, headers=boss).status_code == 422
     assert _reveals(db, case) == []

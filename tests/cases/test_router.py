@@ -160,12 +160,18 @@ def test_bad_input_names_the_field_in_the_callers_language(client: TestClient, d
     payload = case_payload()
     payload["victim"]["id_no"] = "110105194912310021"
     payload["transfers"][0]["amount"] = "12.345"
-    zh = _problem(client.post("/api/v1/cases", json=payload,
-                              headers=_headers(db, **{"Accept-Language": "zh-CN"})))  # fmt: skip
+    zh = _problem(
+        client.post(
+            "/api/v1/cases", json=payload, headers=_headers(db, **{"Accept-Language": "zh-CN"})
+        )
+    )
     assert zh == {"transfers.0.amount": "最多 2 位小数"}, "structure errors come first"
     payload["transfers"][0]["amount"] = "100.00"
-    en = _problem(client.post("/api/v1/cases", json=payload,
-                              headers=_headers(db, **{"Accept-Language": "en"})))  # fmt: skip
+    en = _problem(
+        client.post(
+            "/api/v1/cases", json=payload, headers=_headers(db, **{"Accept-Language": "en"})
+        )
+    )
     assert en == {
         "victim.id_no": "Not a valid resident ID number (check digit or birth date is wrong)"
     }
@@ -303,8 +309,9 @@ def test_list_filters_and_pages(client: TestClient, db: Session) -> None:
 def test_validate_checks_without_storing(client: TestClient, db: Session) -> None:
     headers = _headers(db, **{"Accept-Language": "zh-CN"})
     name = f"victim-{uuid.uuid4().hex[:8]}"
-    ok = client.post("/api/v1/cases/validate", json=case_payload(victim={"name": name}),
-                     headers=headers)  # fmt: skip
+    ok = client.post(
+        "/api/v1/cases/validate", json=case_payload(victim={"name": name}), headers=headers
+    )
     assert ok.status_code == 200
     assert ok.json() == {"valid": True, "priority": "medium"}
     bad = case_payload(victim={"name": name, "id_no": "123"})

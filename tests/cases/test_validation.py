@@ -105,9 +105,8 @@ def test_from_and_to_the_same_account(db: Session) -> None:
 
 def test_victim_id_phone_and_enterprise_name(db: Session) -> None:
     payload = case_payload(
-        victim={"name": " ", "id_no": "110105194912310021", "phone": "12345",
-                "is_enterprise": True}
-    )  # fmt: skip
+        victim={"name": " ", "id_no": "110105194912310021", "phone": "12345", "is_enterprise": True}
+    )
     assert _problems(db, payload) == {
         "victim.name": "case.blank",
         "victim.id_no": "case.id_no",

@@ -54,15 +54,23 @@ def test_overview_counts_todays_cases_money_and_the_median_time_to_first_stop(
     assert before["cases_received"] == 1
     assert before["instructions_in_flight"] == 3  # two stop-payments and the registration
     assert (before["lost"], before["stopped"], before["first_stop_p50_s"]) == (
-        "50000.00", "0.00", None
-    )  # fmt: skip
+        "50000.00",
+        "0.00",
+        None,
+    )
 
     first, second = instructions(db, case)
     report(
         client, db, first, effective_at=(case.received_at + dt.timedelta(seconds=90)).isoformat()
     )
-    report(client, db, second, outcome="stopped_partial", amount_stopped="5000.00",
-           effective_at=(case.received_at + dt.timedelta(seconds=300)).isoformat())  # fmt: skip
+    report(
+        client,
+        db,
+        second,
+        outcome="stopped_partial",
+        amount_stopped="5000.00",
+        effective_at=(case.received_at + dt.timedelta(seconds=300)).isoformat(),
+    )
     after = _get(client, "/api/v1/dashboard/overview", boss)
     assert after["instructions_in_flight"] == 1
     assert first.amount_requested is not None
@@ -104,8 +112,9 @@ def _case_of(db: Session, user: User, *to: tuple[str, str]) -> Case:
     from app.cases.service import create_case
     from tests.factories import case_payload, transfer_payload
 
-    transfers = [transfer_payload(to={"account_no": n, "holder_name": "刘某"}, amount=a)
-                 for n, a in to]  # fmt: skip
+    transfers = [
+        transfer_payload(to={"account_no": n, "holder_name": "刘某"}, amount=a) for n, a in to
+    ]
     data = CaseCreate.model_validate(case_payload(transfers=transfers))
     _, created = create_case(db, data=data, user=user, zone=ZoneInfo("Asia/Shanghai"))
     return db.scalars(select(Case).where(Case.case_no == created.case_no)).one()
@@ -179,8 +188,11 @@ def test_escalations_show_the_desk_to_phone_and_handled_is_audited_once(
     assert done.status_code == 200, done.text
     assert done.json()["note"] == "Phoned the CCB desk"
     assert done.json()["handled_by"]
-    [event] = db.scalars(select(Event).where(Event.kind == "escalation.handled",
-                                             Event.instruction_id == instruction_id))  # fmt: skip
+    [event] = db.scalars(
+        select(Event).where(
+            Event.kind == "escalation.handled", Event.instruction_id == instruction_id
+        )
+    )
     assert event.actor_user_id is not None
     assert event.data["note"] == "Phoned the CCB desk"
     again = client.post(url, json={"note": "twice"}, headers=boss)
@@ -210,8 +222,9 @@ def test_the_case_exports_as_csv_with_formulas_defused(client: TestClient, db: S
     assert answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(answer.text.lstrip("\ufeff"))))
     assert {(r["kind"], r["account_no"], r["amount_requested"]) for r in rows} == {
-        ("stop_payment", card, "8000.00"), ("register", "", "8000.00")
-    }  # fmt: skip
+        ("stop_payment", card, "8000.00"),
+        ("register", "", "8000.00"),
+    }
     assert to_csv(["name"], [["=HYPERLINK(1)"]]).splitlines()[1] == "'=HYPERLINK(1)"
 
 

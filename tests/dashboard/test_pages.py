@@ -70,8 +70,10 @@ def test_the_case_page_draws_the_trail_coloured_by_outcome_in_chinese(
 ) -> None:
     card = fresh_card_no("CCB")
     case = make_case(db, (card, "45000.00"))
-    sign_in(client, make_user(db, role=Role.supervisor, unit=db.get_one(Unit, case.unit_id),
-                              language="zh-CN"))  # fmt: skip
+    sign_in(
+        client,
+        make_user(db, role=Role.supervisor, unit=db.get_one(Unit, case.unit_id), language="zh-CN"),
+    )
     [stop] = instructions(db, case)
     report(client, db, stop, outcome="stopped_partial", amount_stopped="20000.00")
     page = client.get(f"/dashboard/cases/{case.case_no}")
@@ -114,8 +116,12 @@ def test_the_stream_sends_a_panel_again_only_when_a_change_touched_it(
     async def run() -> list[str]:
         seen = [await anext(events) for _ in range(3)]  # retry, then both panels
         marker = latest_event(db)
-        second = create_case(db, data=CaseCreate.model_validate(case_payload()), user=taker,
-                             zone=ZoneInfo("Asia/Shanghai"))[1]  # fmt: skip
+        second = create_case(
+            db,
+            data=CaseCreate.model_validate(case_payload()),
+            user=taker,
+            zone=ZoneInfo("Asia/Shanghai"),
+        )[1]
         db.flush()
         assert latest_event(db) > marker
         seen.append(await anext(events))
@@ -172,13 +178,15 @@ def test_the_case_page_masks_the_victims_numbers_and_reveals_one_on_request(
     account_id = db.scalar(
         select(CaseAccount.account_id).where(CaseAccount.case_id == case.id, CaseAccount.level == 0)
     )
-    card = client.post(url, data={"field": "account_no", "account_id": str(account_id),
-                                  "csrf_token": boss.csrf})  # fmt: skip
+    card = client.post(
+        url, data={"field": "account_no", "account_id": str(account_id), "csrf_token": boss.csrf}
+    )
     assert victim_card in card.text
     reveals = db.scalars(select(Event).where(Event.case_id == case.id, Event.kind == REVEALED))
     assert [e.data for e in reveals] == [
-        {"field": "victim.id_no"}, {"field": "account_no", "account_id": account_id}
-    ]  # fmt: skip
+        {"field": "victim.id_no"},
+        {"field": "account_no", "account_id": account_id},
+    ]
     assert ID_NO not in client.get(f"/dashboard/cases/{case.case_no}").text
 
 
@@ -187,8 +195,9 @@ def test_a_reveal_is_no_change_for_the_live_panels(db: Session) -> None:
     case = make_case(db, (fresh_card_no("CCB"), "45000.00"))
     boss = make_user(db, role=Role.supervisor, unit=db.get_one(Unit, case.unit_id))
     before = latest_event(db, case.id), latest_event(db)
-    value = reveal_value(db, case=case, field=PersonalField.victim_id_no, account_id=None,
-                         user=boss)  # fmt: skip
+    value = reveal_value(
+        db, case=case, field=PersonalField.victim_id_no, account_id=None, user=boss
+    )
     db.flush()
     assert value == case_payload()["victim"]["id_no"]
     assert (latest_event(db, case.id), latest_event(db)) == before

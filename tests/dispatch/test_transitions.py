@@ -33,8 +33,11 @@ def test_a_claim_reads_what_to_send_confirms_the_outbox_and_holds_a_lease(db: Se
     assert order is not None
     db.refresh(stop)
     assert (order.idempotency_key, order.kind, order.amount, order.attempt) == (
-        stop.idempotency_key, "stop_payment", stop.amount_requested, 1,
-    )  # fmt: skip
+        stop.idempotency_key,
+        "stop_payment",
+        stop.amount_requested,
+        1,
+    )
     assert order.account_no
     assert order.institution_code
     assert order.case_no.startswith("ZF-")
@@ -81,8 +84,11 @@ def test_an_ack_moves_pending_to_sent_once_and_says_from_where(db: Session) -> N
     record_ack(db, instruction_id=stop.id, reference="SIM-10", now=now + LEASE)
     db.refresh(stop)
     assert (stop.state, stop.institution_ref, stop.acked_at, stop.lease_until) == (
-        "sent", "SIM-9", now, None,
-    )  # fmt: skip
+        "sent",
+        "SIM-9",
+        now,
+        None,
+    )
     [event] = _sent_events(db, stop)
     assert event.data == {"from": "pending", "reference": "SIM-9", "attempt": 1}
     assert event.actor_kind == "institution"

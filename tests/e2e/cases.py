@@ -57,8 +57,11 @@ def event_kinds(case: dict[str, Any]) -> Counter[str]:
 
 def load_scenario(sim: httpx.Client, name: str) -> None:
     """Load a file of scenarios/ into the simulator."""
-    answer = sim.post("/admin/scenario", content=(SCENARIOS / name).read_bytes(),
-                      headers={"content-type": "application/yaml"})  # fmt: skip
+    answer = sim.post(
+        "/admin/scenario",
+        content=(SCENARIOS / name).read_bytes(),
+        headers={"content-type": "application/yaml"},
+    )
     assert answer.status_code == 200, answer.text
 
 

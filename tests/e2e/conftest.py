@@ -72,9 +72,13 @@ def stack(
         "STOPAY_SETTABLE_CLOCK": "true",
         "STOPAY_LEGAL_CLOCK_INTERVAL_S": "1",
     }
-    with running_stack(database_url=database_url, broker_url=BROKERS[broker], queue=E2E_QUEUE,
-                       logs=tmp_path_factory.mktemp(f"stack-{broker}"),
-                       settings=settings) as stack:  # fmt: skip
+    with running_stack(
+        database_url=database_url,
+        broker_url=BROKERS[broker],
+        queue=E2E_QUEUE,
+        logs=tmp_path_factory.mktemp(f"stack-{broker}"),
+        settings=settings,
+    ) as stack:
         yield stack
 
 

@@ -136,10 +136,15 @@ def drop_queue(broker_url: str, queue: str) -> None:
 
 @contextmanager
 def running_stack(
-    *, database_url: str, broker_url: str, queue: str, logs: Path, settings: dict[str, str],
+    *,
+    database_url: str,
+    broker_url: str,
+    queue: str,
+    logs: Path,
+    settings: dict[str, str],
     workers: Sequence[Sequence[str]] = ((),),
     services: Sequence[str] = ("simulator", "api", "beat"),
-) -> Iterator[Stack]:  # fmt: skip
+) -> Iterator[Stack]:
     """The API, a worker per item of `workers` (`worker`, `worker-2`, …, each started with
     those `stopay worker` options), beat and the simulator as separate processes on ports
     of their own, on this database and queue, with `settings` (STOPAY_…) on top; all
@@ -159,8 +164,12 @@ def running_stack(
         "STOPAY_QUEUE": queue,
         **settings,
     }
-    stack = Stack(env=env, logs=logs, api_url=f"http://127.0.0.1:{api_port}",
-                  simulator_url=f"http://127.0.0.1:{sim_port}")  # fmt: skip
+    stack = Stack(
+        env=env,
+        logs=logs,
+        api_url=f"http://127.0.0.1:{api_port}",
+        simulator_url=f"http://127.0.0.1:{sim_port}",
+    )
     try:
         for name in services:
             stack.start(name, name)

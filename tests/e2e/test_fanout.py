@@ -79,9 +79,19 @@ def test_a_mismatch_is_corrected_and_resent(
     stack = fresh_simulator
     on_file = account_at("CIB", holder="张伟")
     with stack.api(headers) as api, stack.simulator() as sim:
-        loaded = sim.post("/admin/scenario", json={"accounts": [
-            {"institution": "CIB", "account_no": on_file["account_no"], "holder_name": "张伟",
-             "balance": "1000.00"}]})  # fmt: skip
+        loaded = sim.post(
+            "/admin/scenario",
+            json={
+                "accounts": [
+                    {
+                        "institution": "CIB",
+                        "account_no": on_file["account_no"],
+                        "holder_name": "张伟",
+                        "balance": "1000.00",
+                    }
+                ]
+            },
+        )
         assert loaded.status_code == 200, loaded.text
         case_no = post_case(api, {**on_file, "holder_name": "张卫"})
         case = wait_for(lambda: settled(api, case_no), timeout=30, what="the mismatch")
@@ -106,8 +116,12 @@ def test_an_institution_that_times_out_then_recovers(
     stack = fresh_simulator
     tune("CEB", read_timeout_s=1)
     with stack.api(headers) as api, stack.simulator() as sim:
-        assert sim.post("/admin/outage", json={"institution": "CEB", "mode": "hang",
-                                               "seconds": 3}).status_code == 200  # fmt: skip
+        assert (
+            sim.post(
+                "/admin/outage", json={"institution": "CEB", "mode": "hang", "seconds": 3}
+            ).status_code
+            == 200
+        )
         case_no = post_case(api, account_at("CEB"))
         case = wait_for(lambda: settled(api, case_no), timeout=60, what="recovery")
         [stop] = _stops(case, "CEB")
@@ -130,8 +144,12 @@ def test_an_outage_escalates_without_delaying_the_others(
     stack = fresh_simulator
     tune("HXB", sla_s=2)
     with stack.api(headers) as api, stack.simulator() as sim:
-        assert sim.post("/admin/outage", json={"institution": "HXB", "mode": "refuse",
-                                               "seconds": 10}).status_code == 200  # fmt: skip
+        assert (
+            sim.post(
+                "/admin/outage", json={"institution": "HXB", "mode": "refuse", "seconds": 10}
+            ).status_code
+            == 200
+        )
         case_no = post_case(api, account_at("HXB"), account_at("CCB"), account_at("ALIPAY"))
 
         def escalated_while_others_done() -> dict[str, Any] | None:

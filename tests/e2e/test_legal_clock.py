@@ -75,24 +75,31 @@ def test_scenario_8_a_stop_payment_with_no_freeze_is_warned_of_then_lapses(
         assert expires == _when(stop["effective_at"]) + dt.timedelta(hours=48)
 
         set_clock(fresh_simulator, staff, expires - dt.timedelta(hours=5))
-        case = wait_for(lambda: (c := read_case(api, case_no))
-                        and event_kinds(c)["hold.lapse_warning"] and c,
-                        timeout=15, what="the lapse warning")  # fmt: skip
+        case = wait_for(
+            lambda: (c := read_case(api, case_no)) and event_kinds(c)["hold.lapse_warning"] and c,
+            timeout=15,
+            what="the lapse warning",
+        )
         [warning] = [e for e in case["events"] if e["kind"] == "hold.lapse_warning"]
         assert warning["data"]["hours_left"] == 5.0
         assert stop_payments(case)[0]["state"] == "done"
         assert case["totals"]["stopped"] == "50000.00"
 
         set_clock(fresh_simulator, staff, expires + dt.timedelta(seconds=1))
-        case = wait_for(lambda: (c := read_case(api, case_no))
-                        and stop_payments(c)[0]["state"] == "expired" and c,
-                        timeout=15, what="the lapse")  # fmt: skip
+        case = wait_for(
+            lambda: (
+                (c := read_case(api, case_no)) and stop_payments(c)[0]["state"] == "expired" and c
+            ),
+            timeout=15,
+            what="the lapse",
+        )
         kinds = event_kinds(case)
         assert (kinds["hold.lapse_warning"], kinds["hold.lapsed"]) == (1, 1)
         assert (case["totals"]["stopped"], case["totals"]["lapsed"]) == ("0.00", "50000.00")
         # Nothing holds the account now: there is nothing to renew; a freeze is the way.
-        late = boss.post(f"/api/v1/cases/{case_no}/renewals",
-                         json={"institution": "CCB", "account_no": card})  # fmt: skip
+        late = boss.post(
+            f"/api/v1/cases/{case_no}/renewals", json={"institution": "CCB", "account_no": card}
+        )
         assert late.status_code == 409
 
 
@@ -137,16 +144,31 @@ def test_returns_by_each_rule_with_exact_amounts(fresh_simulator: Stack, staff: 
         load_scenario(sim, "scenario-8-returns-two-victims.yaml")
 
         def paid(to: str, amount: str, at: str) -> dict[str, Any]:
-            return transfer_payload(to={"institution": "CCB", "account_no": to},
-                                    amount=amount, occurred_at=at)  # fmt: skip
+            return transfer_payload(
+                to={"institution": "CCB", "account_no": to}, amount=amount, occurred_at=at
+            )
 
-        a = submit(api, [paid(mule_1, "50000.00", "2026-11-22T09:00:00+08:00"),
-                          paid(mule_2, "50000.00", "2026-11-22T09:00:00+08:00")])  # fmt: skip
+        a = submit(
+            api,
+            [
+                paid(mule_1, "50000.00", "2026-11-22T09:00:00+08:00"),
+                paid(mule_2, "50000.00", "2026-11-22T09:00:00+08:00"),
+            ],
+        )
         wait_for(lambda: settled(api, a), timeout=60, what="case A's trail")
-        b = submit(api, [paid(mule_1, "30000.00", "2026-11-22T09:10:00+08:00"),
-                          paid(mule_2, "30000.00", "2026-11-22T09:10:00+08:00")])  # fmt: skip
-        held = [acc["held_by"] for lvl in read_case(api, b)["levels"] for acc in lvl["accounts"]
-                if acc["level"] == 1]  # fmt: skip
+        b = submit(
+            api,
+            [
+                paid(mule_1, "30000.00", "2026-11-22T09:10:00+08:00"),
+                paid(mule_2, "30000.00", "2026-11-22T09:10:00+08:00"),
+            ],
+        )
+        held = [
+            acc["held_by"]
+            for lvl in read_case(api, b)["levels"]
+            for acc in lvl["accounts"]
+            if acc["level"] == 1
+        ]
         assert [h["case_no"] for h in held] == [a, a]
         for mule in (mule_1, mule_2):
             _post(
@@ -172,10 +194,14 @@ def test_returns_by_each_rule_with_exact_amounts(fresh_simulator: Stack, staff: 
         by_time, pro_rata = splits[mule_1], splits[mule_2]
         assert by_time["rule"] == "by_time"
         assert {s["case_no"]: s["amount"] for s in by_time["shares"]} == {
-            a: "10000.00", b: "30000.00"}  # fmt: skip
+            a: "10000.00",
+            b: "30000.00",
+        }
         assert pro_rata["rule"] == "pro_rata"
         assert {s["case_no"]: s["amount"] for s in pro_rata["shares"]} == {
-            a: "20000.00", b: "12000.00"}  # fmt: skip
+            a: "20000.00",
+            b: "12000.00",
+        }
 
         # The traced-by-time returns are paid at once; the pro-rata ones after the notice.
         for case_no in (a, b):
@@ -192,5 +218,7 @@ def test_returns_by_each_rule_with_exact_amounts(fresh_simulator: Stack, staff: 
                     _post(boss, url, {"reference": f"RT-{row['id']}"}, status=200)
         case_a, case_b = read_case(api, a), read_case(api, b)
         assert (case_a["totals"]["returned"], case_b["totals"]["returned"]) == (
-            "30000.00", "42000.00")  # fmt: skip
+            "30000.00",
+            "42000.00",
+        )
         assert (case_a["status"], case_b["status"]) == ("closed", "closed")

@@ -40,11 +40,25 @@ def test_scenario_4_the_level_1_callback_finds_level_2_and_3(
 ) -> None:
     with fresh_simulator.api(headers) as api, fresh_simulator.simulator() as sim:
         load_scenario(sim, "scenario-4-leader-impersonation.yaml")
-        case_no = submit(api, [transfer_payload(
-            to={"institution": "CCB", "account_no": "6217000201234567897", "holder_name": "刘某"},
-            amount="580000.00", occurred_at="2026-11-22T09:20:00+08:00")])  # fmt: skip
-        case = wait_for(lambda: _settled_trail(api, case_no, stops=3), timeout=60,
-                        what="three levels of stop-payments to settle")  # fmt: skip
+        case_no = submit(
+            api,
+            [
+                transfer_payload(
+                    to={
+                        "institution": "CCB",
+                        "account_no": "6217000201234567897",
+                        "holder_name": "刘某",
+                    },
+                    amount="580000.00",
+                    occurred_at="2026-11-22T09:20:00+08:00",
+                )
+            ],
+        )
+        case = wait_for(
+            lambda: _settled_trail(api, case_no, stops=3),
+            timeout=60,
+            what="three levels of stop-payments to settle",
+        )
 
         by_account = {s["account_no"]: s for s in stop_payments(case)}
         level1, level2 = by_account["6217000201234567897"], by_account["6225880201234567895"]
@@ -68,16 +82,34 @@ def test_scenario_6_two_branches_merge_and_a_cash_out_ends_the_trail(
 ) -> None:
     with fresh_simulator.api(headers) as api, fresh_simulator.simulator() as sim:
         load_scenario(sim, "scenario-6-fake-leader-merge.yaml")
-        case_no = submit(api, [
-            transfer_payload(to={"institution": "CCB", "account_no": "6217000601234567898",
-                                 "holder_name": "赵某"},
-                             amount="190000.00", occurred_at="2026-11-22T10:02:00+08:00"),
-            transfer_payload(to={"institution": "ICBC", "account_no": "6222020601234567894",
-                                 "holder_name": "钱某"},
-                             amount="190000.00", occurred_at="2026-11-22T10:03:00+08:00"),
-        ])  # fmt: skip
-        case = wait_for(lambda: _settled_trail(api, case_no, stops=3), timeout=60,
-                        what="both branches to reach the merged account")  # fmt: skip
+        case_no = submit(
+            api,
+            [
+                transfer_payload(
+                    to={
+                        "institution": "CCB",
+                        "account_no": "6217000601234567898",
+                        "holder_name": "赵某",
+                    },
+                    amount="190000.00",
+                    occurred_at="2026-11-22T10:02:00+08:00",
+                ),
+                transfer_payload(
+                    to={
+                        "institution": "ICBC",
+                        "account_no": "6222020601234567894",
+                        "holder_name": "钱某",
+                    },
+                    amount="190000.00",
+                    occurred_at="2026-11-22T10:03:00+08:00",
+                ),
+            ],
+        )
+        case = wait_for(
+            lambda: _settled_trail(api, case_no, stops=3),
+            timeout=60,
+            what="both branches to reach the merged account",
+        )
         # Let any late query settle too, then look once more.
         case = wait_for(lambda: settled(api, case_no), timeout=30, what="the queries")
 
@@ -86,7 +118,9 @@ def test_scenario_6_two_branches_merge_and_a_cash_out_ends_the_trail(
         assert _levels(case)["6225880601234567896"] == 2
         edges = [t for t in case["transfers"] if t["to_account_no"] == "6225880601234567896"]
         assert sorted(t["from_account_no"] for t in edges) == [
-            "6217000601234567898", "6222020601234567894"]  # fmt: skip
+            "6217000601234567898",
+            "6222020601234567894",
+        ]
         kinds = event_kinds(case)
         # Either the second branch came in time to ask for the sum, or it is noted on the case.
         if merged[0]["amount_requested"] == "380000.00":
@@ -103,16 +137,38 @@ def test_scenario_6_two_branches_merge_and_a_cash_out_ends_the_trail(
 def test_scenario_2_a_wide_tree_is_stopped_down_to_level_3_and_no_deeper(
     fresh_simulator: Stack, headers: dict[str, str]
 ) -> None:
-    banks = ["ICBC", "ABC", "BOC", "CCB", "BOCOM", "CMB", "CIB", "SPDB", "CITIC", "CEB",
-             "HXB", "CMBC"]  # fmt: skip
+    banks = [
+        "ICBC",
+        "ABC",
+        "BOC",
+        "CCB",
+        "BOCOM",
+        "CMB",
+        "CIB",
+        "SPDB",
+        "CITIC",
+        "CEB",
+        "HXB",
+        "CMBC",
+    ]
     with fresh_simulator.api(headers) as api, fresh_simulator.simulator() as sim:
-        mix = {"full": 0.2, "partial": 0.4, "moved": 0.4, "not_found": 0.0,
-               "name_mismatch": 0.0, "cash_out_share": 0.1}  # fmt: skip
+        mix = {
+            "full": 0.2,
+            "partial": 0.4,
+            "moved": 0.4,
+            "not_found": 0.0,
+            "name_mismatch": 0.0,
+            "cash_out_share": 0.1,
+        }
         assert sim.post("/admin/profile", json={"accounts": mix}).status_code == 200
-        case_no = submit(api, [transfer_payload(to=account_at(b), amount="75000.00")
-                                for b in banks])  # fmt: skip
-        case = wait_for(lambda: _settled_trail(api, case_no, stops=len(banks) + 1),
-                        timeout=90, what="the tree to settle")  # fmt: skip
+        case_no = submit(
+            api, [transfer_payload(to=account_at(b), amount="75000.00") for b in banks]
+        )
+        case = wait_for(
+            lambda: _settled_trail(api, case_no, stops=len(banks) + 1),
+            timeout=90,
+            what="the tree to settle",
+        )
         case = wait_for(lambda: settled(api, case_no), timeout=60, what="the last queries")
 
         levels = _levels(case)
@@ -126,8 +182,12 @@ def test_scenario_2_a_wide_tree_is_stopped_down_to_level_3_and_no_deeper(
         by_id = {i["id"]: i for i in case["instructions"]}
         for stop in stops:
             if levels[stop["account_no"]] > 1:
-                assert stop["id"] in {i for e in case["events"] if e["kind"] == "trace.followed"
-                                      for i in e["data"]["instructions"]}  # fmt: skip
+                assert stop["id"] in {
+                    i
+                    for e in case["events"]
+                    if e["kind"] == "trace.followed"
+                    for i in e["data"]["instructions"]
+                }
         assert all(i["state"] == "done" for i in by_id.values())
         assert_exactly_once(sim, case)
 
@@ -147,9 +207,15 @@ def test_scenario_7_an_account_held_by_another_case_is_not_stopped_again(
         [stop] = stop_payments(held)
         assert account["held_by"]["case_no"] == first
         assert (account["held_by"]["instruction_id"], account["held_by"]["outcome"]) == (
-            stop["id"], "stopped_full")  # fmt: skip
+            stop["id"],
+            "stopped_full",
+        )
         assert first in account["shared_with"]
-        assert second in [a for lvl in read_case(api, first)["levels"] for acc in lvl["accounts"]
-                          for a in acc["shared_with"]]  # fmt: skip
+        assert second in [
+            a
+            for lvl in read_case(api, first)["levels"]
+            for acc in lvl["accounts"]
+            for a in acc["shared_with"]
+        ]
         applied = sim.get("/admin/ledger", params={"case_no": second, "entry": "applied"}).json()
         assert [e["kind"] for e in applied] == ["register"]

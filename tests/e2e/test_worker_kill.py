@@ -69,10 +69,14 @@ def two_workers(
         "STOPAY_WORKER_CONCURRENCY": "8",
         "STOPAY_RELAY_IDLE_AFTER_S": str(IDLE_AFTER_S),
     }
-    with running_stack(database_url=own_database, broker_url=BROKERS[broker],
-                       queue=f"e2e-kill-{uuid.uuid4().hex[:8]}", workers=((), ()),
-                       settings=settings,
-                       logs=tmp_path_factory.mktemp(f"kill-{broker}")) as stack:  # fmt: skip
+    with running_stack(
+        database_url=own_database,
+        broker_url=BROKERS[broker],
+        queue=f"e2e-kill-{uuid.uuid4().hex[:8]}",
+        workers=((), ()),
+        settings=settings,
+        logs=tmp_path_factory.mktemp(f"kill-{broker}"),
+    ) as stack:
         yield stack
 
 
@@ -106,13 +110,19 @@ def test_a_worker_killed_mid_fan_out_loses_nothing_and_sends_nothing_twice(
         wait_for(under_way, timeout=30, what="the first attempts")
         # Whichever worker has a fan-out under way dies (asked through Celery's remote
         # control): the test proves nothing if the one killed held nothing.
-        victim = wait_for(lambda: next(filter(lambda name: _busy(stack, name),
-                                              ("worker-2", "worker")), None),
-                          timeout=10, what="a worker with a task under way")  # fmt: skip
+        victim = wait_for(
+            lambda: next(filter(lambda name: _busy(stack, name), ("worker-2", "worker")), None),
+            timeout=10,
+            what="a worker with a task under way",
+        )
         stack.stop(victim, sig=signal.SIGKILL)
         killed_at = time.monotonic()
-        case = wait_for(lambda: settled(api, case_no), timeout=150, interval=0.5,
-                        what="every instruction to finish after the kill")  # fmt: skip
+        case = wait_for(
+            lambda: settled(api, case_no),
+            timeout=150,
+            interval=0.5,
+            what="every instruction to finish after the kill",
+        )
         drained_s = time.monotonic() - killed_at
         assert {i["state"] for i in case["instructions"]} == {"done"}
         assert len(case["instructions"]) == ACCOUNTS + 1  # and the national registration
@@ -126,10 +136,14 @@ def two_lanes(
     broker: str, own_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     settings = {"STOPAY_WORKER_PROCESSES": "1", "STOPAY_WORKER_CONCURRENCY": "8"}
-    with running_stack(database_url=own_database, broker_url=BROKERS[broker],
-                       queue=f"e2e-lanes-{uuid.uuid4().hex[:8]}", settings=settings,
-                       workers=(("--lane=banks",), ("--lane=payments",)),
-                       logs=tmp_path_factory.mktemp(f"lanes-{broker}")) as stack:  # fmt: skip
+    with running_stack(
+        database_url=own_database,
+        broker_url=BROKERS[broker],
+        queue=f"e2e-lanes-{uuid.uuid4().hex[:8]}",
+        settings=settings,
+        workers=(("--lane=banks",), ("--lane=payments",)),
+        logs=tmp_path_factory.mktemp(f"lanes-{broker}"),
+    ) as stack:
         yield stack
 
 

@@ -72,9 +72,14 @@ def stack(
 ) -> Iterator[Stack]:
     postgres, redis = servers
     settings = {"STOPAY_WORKER_PROCESSES": "1", "STOPAY_WORKER_CONCURRENCY": "32"}
-    with running_stack(database_url=postgres.url, broker_url=redis.url, workers=((), ()),
-                       queue=f"faults-{uuid.uuid4().hex[:8]}", settings=settings,
-                       logs=tmp_path_factory.mktemp("fault-stack")) as stack:  # fmt: skip
+    with running_stack(
+        database_url=postgres.url,
+        broker_url=redis.url,
+        workers=((), ()),
+        queue=f"faults-{uuid.uuid4().hex[:8]}",
+        settings=settings,
+        logs=tmp_path_factory.mktemp("fault-stack"),
+    ) as stack:
         yield stack
 
 
@@ -90,9 +95,12 @@ def reckonings() -> Iterator[list[Reckoning]]:
     found: list[Reckoning] = []
     yield found
     if FULL and found:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=False).stdout.strip()  # fmt: skip
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
         rows = "\n".join(r.row() for r in found)
-        section = (f"{HEADING}\n\n{machine()}; {dt.date.today()}, commit {commit}; `make faults`."
-                   f"\n\n{REPORT_HEADER}\n{rows}\n")  # fmt: skip
+        section = (
+            f"{HEADING}\n\n{machine()}; {dt.date.today()}, commit {commit}; `make faults`."
+            f"\n\n{REPORT_HEADER}\n{rows}\n"
+        )
         write_section(BENCHMARKS, section, heading=HEADING)

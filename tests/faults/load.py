@@ -94,9 +94,11 @@ class Reckoning:
     drain_s: float  # from the end of the fault until every instruction was final
 
     def row(self) -> str:
-        return (f"| {self.fault} | {self.cases_sent} | {self.cases_refused} | {self.cases_found} "
-                f"| {self.acknowledged_missing} | {self.instructions} | {self.lost} "
-                f"| {self.duplicate_effects} | {self.drain_s:.1f} |")  # fmt: skip
+        return (
+            f"| {self.fault} | {self.cases_sent} | {self.cases_refused} | {self.cases_found} "
+            f"| {self.acknowledged_missing} | {self.instructions} | {self.lost} "
+            f"| {self.duplicate_effects} | {self.drain_s:.1f} |"
+        )
 
 
 def committed(factory: sessionmaker[Session], sent: list[Sent]) -> dict[str, int]:
@@ -113,9 +115,14 @@ def committed(factory: sessionmaker[Session], sent: list[Sent]) -> dict[str, int
 
 def unfinished(factory: sessionmaker[Session], case_ids: list[int]) -> list[Instruction]:
     with factory() as db:
-        return list(db.scalars(select(Instruction).where(
-            Instruction.case_id.in_(case_ids), Instruction.state.not_in(FINAL),
-        )))  # fmt: skip
+        return list(
+            db.scalars(
+                select(Instruction).where(
+                    Instruction.case_id.in_(case_ids),
+                    Instruction.state.not_in(FINAL),
+                )
+            )
+        )
 
 
 def drain(factory: sessionmaker[Session], case_ids: list[int], *, timeout: float) -> float:
@@ -131,15 +138,23 @@ def drain(factory: sessionmaker[Session], case_ids: list[int], *, timeout: float
 
 
 def reckon(
-    fault: str, *, factory: sessionmaker[Session], simulator_url: str, sent: list[Sent],
-    drain_s: float, changed_after: int = 0,
-) -> Reckoning:  # fmt: skip
+    fault: str,
+    *,
+    factory: sessionmaker[Session],
+    simulator_url: str,
+    sent: list[Sent],
+    drain_s: float,
+    changed_after: int = 0,
+) -> Reckoning:
     """`changed_after`: finished instructions a fault changed again, counted as duplicate
     effects (the institution's ledger cannot see those)."""
     found = committed(factory, sent)
     with factory() as db:
-        keys = list(db.scalars(select(Instruction.idempotency_key).where(
-            Instruction.case_id.in_(found.values()))))  # fmt: skip
+        keys = list(
+            db.scalars(
+                select(Instruction.idempotency_key).where(Instruction.case_id.in_(found.values()))
+            )
+        )
     ledger = httpx.get(f"{simulator_url}/admin/ledger", params={"entry": "applied"}, timeout=30)
     applied = Counter(e["idempotency_key"] for e in ledger.json() if e["entry"] == "applied")
     acknowledged = {s.key for s in sent if s.status == 201}

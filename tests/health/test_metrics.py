@@ -104,8 +104,9 @@ def test_with_several_api_processes_a_scrape_adds_up_all_of_them(tmp_path: Path)
     """)
     env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     for n in (2, 3):
-        subprocess.run([sys.executable, "-c", script, str(n)], env=env, cwd=Path.cwd(),
-                       check=True, timeout=60)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-c", script, str(n)], env=env, cwd=Path.cwd(), check=True, timeout=60
+        )
     registry = CollectorRegistry()
     register_request_metrics(registry, request_latency(), multiprocess_dir=str(tmp_path))
     labels = {"method": "GET", "route": "unmatched", "status": "200"}

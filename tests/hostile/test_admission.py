@@ -140,8 +140,14 @@ def test_a_stream_that_never_runs_holds_no_place_under_the_caps() -> None:
     caps = StreamCaps(per_user=1, per_credential=1)
     settings = SimpleNamespace(default_language="en")
     app = SimpleNamespace(state=SimpleNamespace(stream_caps=caps, settings=settings))
-    scope = {"type": "http", "method": "GET", "path": "/intake/cases/C-1/live", "headers": [],
-             "query_string": b"", "app": app}  # fmt: skip
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/intake/cases/C-1/live",
+        "headers": [],
+        "query_string": b"",
+        "app": app,
+    }
     principal = Principal(user=SimpleNamespace(id=7), session=None, credential="t")  # type: ignore[arg-type]
 
     async def events() -> AsyncIterator[str]:

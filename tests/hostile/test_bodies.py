@@ -40,8 +40,13 @@ async def post(
     app: BodyFirst, *, client: str = "10.0.0.1", length: int, parts: int, every_s: float
 ) -> int:
     """POST `length` bytes in `parts` parts, one each `every_s`; the answer's status."""
-    scope = {"type": "http", "method": "POST", "path": "/api/v1/cases", "client": (client, 1),
-             "headers": [(b"content-length", str(length).encode())]}  # fmt: skip
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/cases",
+        "client": (client, 1),
+        "headers": [(b"content-length", str(length).encode())],
+    }
     sent = 0
     statuses: list[int] = []
 

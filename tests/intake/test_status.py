@@ -59,8 +59,11 @@ def test_the_victims_own_account_is_masked_and_the_suspects_shown(
     [stop] = [i for i in instructions_of(db, case_no) if i.kind == "stop_payment"]
     victim_card = card_no("ICBC", VICTIM_SERIAL)
     boss = bearer(db, make_user(db, role=Role.supervisor, unit=unit))
-    asked = client.post(f"/api/v1/cases/{case_no}/queries", headers=boss,
-                        json={"institution": "ICBC", "account_no": victim_card})  # fmt: skip
+    asked = client.post(
+        f"/api/v1/cases/{case_no}/queries",
+        headers=boss,
+        json={"institution": "ICBC", "account_no": victim_card},
+    )
     assert asked.status_code == 201, asked.text
     sign_in(client, taker)
     page = client.get(f"/intake/cases/{case_no}")

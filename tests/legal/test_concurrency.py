@@ -43,13 +43,23 @@ def _frozen_account(db: Session, amount: Decimal) -> tuple[int, int]:
     stop.state, stop.outcome, stop.amount_stopped = "done", "stopped_full", amount
     stop.effective_at, stop.expires_at = now, now + dt.timedelta(hours=48)
     assert stop.account_id is not None
-    db.add(Instruction(
-        case_id=case.id, account_id=stop.account_id, institution_id=stop.institution_id,
-        parent_id=stop.id, kind="freeze", state="done", outcome="frozen_full",
-        amount_requested=amount, amount_stopped=amount, document_no="D-1",
-        effective_at=now, expires_at=now + dt.timedelta(days=180),
-        idempotency_key=uuid.uuid4().hex,
-    ))  # fmt: skip
+    db.add(
+        Instruction(
+            case_id=case.id,
+            account_id=stop.account_id,
+            institution_id=stop.institution_id,
+            parent_id=stop.id,
+            kind="freeze",
+            state="done",
+            outcome="frozen_full",
+            amount_requested=amount,
+            amount_stopped=amount,
+            document_no="D-1",
+            effective_at=now,
+            expires_at=now + dt.timedelta(days=180),
+            idempotency_key=uuid.uuid4().hex,
+        )
+    )
     return stop.account_id, make_user(db).id
 
 
@@ -60,8 +70,9 @@ def test_two_confirmations_at_once_return_the_frozen_money_once(
         account_id, user_id = _frozen_account(db, Decimal("50000.00"))
     now, today = utcnow(), dt.date.today()
     with fresh_sessionmaker() as db:
-        seen = return_service.propose(db, account_id=account_id, now=now, today=today,
-                                      rules=RULES).fingerprint  # fmt: skip
+        seen = return_service.propose(
+            db, account_id=account_id, now=now, today=today, rules=RULES
+        ).fingerprint
     start = threading.Barrier(2)
     results: list[str] = []
 
@@ -70,8 +81,15 @@ def test_two_confirmations_at_once_return_the_frozen_money_once(
             user = db.get_one(User, user_id)
             start.wait()
             try:
-                return_service.confirm(db, account_id=account_id, fingerprint=seen, user=user,
-                                       now=now, today=today, rules=RULES)  # fmt: skip
+                return_service.confirm(
+                    db,
+                    account_id=account_id,
+                    fingerprint=seen,
+                    user=user,
+                    now=now,
+                    today=today,
+                    rules=RULES,
+                )
                 results.append("confirmed")
             except Refused as exc:
                 results.append(exc.key)

@@ -31,8 +31,9 @@ def _stopped_case(client: TestClient, db: Session, amount: str = "50000.00") -> 
     return case, card
 
 
-def _post(client: TestClient, case: Case, what: str, body: Mapping[str, object],
-          headers: dict[str, str]) -> dict[str, object]:  # fmt: skip
+def _post(
+    client: TestClient, case: Case, what: str, body: Mapping[str, object], headers: dict[str, str]
+) -> dict[str, object]:
     answer = client.post(f"/api/v1/cases/{case.case_no}/{what}", json=body, headers=headers)
     assert answer.status_code == 201, answer.text
     result: dict[str, object] = answer.json()
@@ -62,8 +63,11 @@ def test_a_stop_payment_is_renewed_once_from_the_end_of_the_first_and_a_third_is
     third = client.post(f"/api/v1/cases/{case.case_no}/renewals", json=body, headers=boss)
     assert third.status_code == 409
     assert "at most 2 times" in third.json()["detail"]
-    chinese = client.post(f"/api/v1/cases/{case.case_no}/renewals", json=body,
-                          headers={**boss, "Accept-Language": "zh-CN"})  # fmt: skip
+    chinese = client.post(
+        f"/api/v1/cases/{case.case_no}/renewals",
+        json=body,
+        headers={**boss, "Accept-Language": "zh-CN"},
+    )
     assert "最多止付 2 次" in chinese.json()["detail"]
     assert len(instructions(db, case)) == 2
     [requested] = events(db, case, "hold.renewal_requested")
@@ -95,41 +99,55 @@ def test_a_freeze_converts_the_stop_needs_its_document_and_keeps_the_scan(
         "document_no": "冻字〔2026〕1187号",
         "scan": {"filename": "a.png", "content_type": "image/png", "content_base64": PDF},
     }
-    refused = client.post(url, json=wrong, headers=boss)  # fmt: skip
+    refused = client.post(url, json=wrong, headers=boss)
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "scan.content_type"
     assert instructions(db, case, "freeze") == []
 
     scan = {"filename": "冻结决定书.pdf", "content_type": "application/pdf", "content_base64": PDF}
-    frozen = _post(client, case, "freezes", {**body, "document_no": "冻字〔2026〕1187号",
-                                             "scan": scan}, boss)  # fmt: skip
+    frozen = _post(
+        client, case, "freezes", {**body, "document_no": "冻字〔2026〕1187号", "scan": scan}, boss
+    )
     [stop] = instructions(db, case)
     assert (frozen["kind"], frozen["parent_id"]) == ("freeze", stop.id)
     assert (frozen["amount_requested"], frozen["document_no"]) == ("80000.00", "冻字〔2026〕1187号")
-    document = client.get(f"/api/v1/cases/{case.case_no}/documents/{frozen['document_id']}",
-                          headers=boss)  # fmt: skip
+    document = client.get(
+        f"/api/v1/cases/{case.case_no}/documents/{frozen['document_id']}", headers=boss
+    )
     assert (document.status_code, document.content) == (200, base64.b64decode(PDF))
     assert document.headers["content-type"] == "application/pdf"
     # Only through its own case, even for a supervisor who sees the other case too.
     other, _ = _stopped_case(client, db)
     other.unit_id = case.unit_id
     db.flush()
-    elsewhere = client.get(f"/api/v1/cases/{other.case_no}/documents/{frozen['document_id']}",
-                           headers=boss)  # fmt: skip
+    elsewhere = client.get(
+        f"/api/v1/cases/{other.case_no}/documents/{frozen['document_id']}", headers=boss
+    )
     assert elsewhere.status_code == 404
     assert client.get(f"/api/v1/cases/{other.case_no}", headers=boss).status_code == 200
     db.refresh(case)
     assert case.status == "freezing"
 
     [freeze] = instructions(db, case, "freeze")
-    report(client, db, freeze, outcome="frozen_full", amount_stopped="80000.00",
-           effective_at=(T + dt.timedelta(hours=30)).isoformat())  # fmt: skip
+    report(
+        client,
+        db,
+        freeze,
+        outcome="frozen_full",
+        amount_stopped="80000.00",
+        effective_at=(T + dt.timedelta(hours=30)).isoformat(),
+    )
     db.refresh(freeze)
     assert freeze.expires_at == T + dt.timedelta(hours=30, days=180)
     shown = client.get(f"/api/v1/cases/{case.case_no}", headers=boss).json()
     assert shown["status"] == "frozen"
-    assert shown["totals"] == {"lost": "80000.00", "stopped": "0.00", "frozen": "80000.00",
-                               "returned": "0.00", "lapsed": "0.00"}  # fmt: skip
+    assert shown["totals"] == {
+        "lost": "80000.00",
+        "stopped": "0.00",
+        "frozen": "80000.00",
+        "returned": "0.00",
+        "lapsed": "0.00",
+    }
     again = client.post(url, json={**body, "document_no": "X-2"}, headers=boss)
     assert again.status_code == 409
     assert "already frozen" in again.json()["detail"]
@@ -200,8 +218,13 @@ def test_a_renewed_stop_ends_without_lapsing_and_without_a_warning(
     client: TestClient, db: Session
 ) -> None:
     case, card = _stopped_case(client, db)
-    _post(client, case, "renewals", {"institution": "CCB", "account_no": card},
-          supervisor_of(db, case))  # fmt: skip
+    _post(
+        client,
+        case,
+        "renewals",
+        {"institution": "CCB", "account_no": card},
+        supervisor_of(db, case),
+    )
     first, second = instructions(db, case)
     report(client, db, second, effective_at=(T + dt.timedelta(hours=2)).isoformat())
     assert _watch(db, T + dt.timedelta(hours=44)) == (0, 0, 0, 0)
@@ -219,11 +242,22 @@ def test_a_freeze_due_for_renewal_is_warned_fifteen_days_ahead(
     client: TestClient, db: Session
 ) -> None:
     case, card = _stopped_case(client, db)
-    _post(client, case, "freezes", {"institution": "CCB", "account_no": card,
-                                    "document_no": "D-7"}, supervisor_of(db, case))  # fmt: skip
+    _post(
+        client,
+        case,
+        "freezes",
+        {"institution": "CCB", "account_no": card, "document_no": "D-7"},
+        supervisor_of(db, case),
+    )
     [freeze] = instructions(db, case, "freeze")
-    report(client, db, freeze, outcome="frozen_full", amount_stopped="50000.00",
-           effective_at=T.isoformat())  # fmt: skip
+    report(
+        client,
+        db,
+        freeze,
+        outcome="frozen_full",
+        amount_stopped="50000.00",
+        effective_at=T.isoformat(),
+    )
     # The stop it converted runs out at 48 h with the freeze holding on: no lapse.
     assert _watch(db, T + dt.timedelta(hours=48, seconds=1)) == (0, 0, 0, 1)
     assert _watch(db, T + dt.timedelta(days=164)) == (0, 0, 0, 0)
@@ -244,8 +278,9 @@ def test_a_scan_that_is_not_base64_empty_or_too_large_is_refused_and_nothing_is_
     too_large = base64.b64encode(b"%PDF" + b"0" * (5 * 1024 * 1024)).decode()
     for content in ("not base64 at all!", "", too_large):
         scan = {"filename": "d.pdf", "content_type": pdf, "content_base64": content}
-        answer = client.post(f"/api/v1/cases/{case.case_no}/freezes",
-                             json={**body, "scan": scan}, headers=boss)  # fmt: skip
+        answer = client.post(
+            f"/api/v1/cases/{case.case_no}/freezes", json={**body, "scan": scan}, headers=boss
+        )
         assert answer.status_code == 422, answer.text
         assert [e["field"] for e in answer.json()["errors"]] == ["scan.content_base64"]
     assert instructions(db, case, "freeze") == []

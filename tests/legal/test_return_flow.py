@@ -32,9 +32,11 @@ def _ago(minutes: int) -> str:
 
 
 def _freeze(client: TestClient, db: Session, case: Case, card: str, frozen: str) -> None:
-    answer = client.post(f"/api/v1/cases/{case.case_no}/freezes", headers=supervisor_of(db, case),
-                         json={"institution": "CCB", "account_no": card, "document_no": "D-1",
-                               "amount": frozen})  # fmt: skip
+    answer = client.post(
+        f"/api/v1/cases/{case.case_no}/freezes",
+        headers=supervisor_of(db, case),
+        json={"institution": "CCB", "account_no": card, "document_no": "D-1", "amount": frozen},
+    )
     assert answer.status_code == 201, answer.text
     [freeze] = instructions(db, case, "freeze")
     outcome = "frozen_full" if Decimal(frozen) == freeze.amount_requested else "frozen_partial"
@@ -59,11 +61,14 @@ def _proposal(client: TestClient, case: Case, card: str, headers: dict[str, str]
     return client.get(url, params=params, headers=headers)
 
 
-def _confirm(client: TestClient, case: Case, card: str, fingerprint: str,
-             headers: dict[str, str]) -> Any:  # fmt: skip
-    return client.post(f"/api/v1/cases/{case.case_no}/returns", headers=headers,
-                       json={"institution": "CCB", "account_no": card,
-                             "fingerprint": fingerprint})  # fmt: skip
+def _confirm(
+    client: TestClient, case: Case, card: str, fingerprint: str, headers: dict[str, str]
+) -> Any:
+    return client.post(
+        f"/api/v1/cases/{case.case_no}/returns",
+        headers=headers,
+        json={"institution": "CCB", "account_no": card, "fingerprint": fingerprint},
+    )
 
 
 def test_one_victim_gets_the_frozen_money_back_and_the_case_closes(
@@ -73,9 +78,13 @@ def test_one_victim_gets_the_frozen_money_back_and_the_case_closes(
 
     proposal = _proposal(client, case, card, boss).json()
     assert (proposal["rule"], proposal["frozen"], proposal["total"]) == (
-        "single_victim", "455400.00", "455400.00")  # fmt: skip
+        "single_victim",
+        "455400.00",
+        "455400.00",
+    )
     assert [(s["case_no"], s["amount"]) for s in proposal["shares"]] == [
-        (case.case_no, "455400.00")]  # fmt: skip
+        (case.case_no, "455400.00")
+    ]
     assert proposal["notice_until"] is None
     stale = _confirm(client, case, card, "0" * 32, boss)
     assert stale.status_code == 409
@@ -91,8 +100,11 @@ def test_one_victim_gets_the_frozen_money_back_and_the_case_closes(
     assert again.status_code == 409
     assert "already been returned" in again.json()["detail"]
 
-    paid = client.post(f"/api/v1/cases/{case.case_no}/returns/{row['id']}/completion",
-                       json={"reference": "RT-1"}, headers=boss)  # fmt: skip
+    paid = client.post(
+        f"/api/v1/cases/{case.case_no}/returns/{row['id']}/completion",
+        json={"reference": "RT-1"},
+        headers=boss,
+    )
     assert paid.status_code == 200, paid.text
     assert (paid.json()["state"], paid.json()["reference"]) == ("completed", "RT-1")
     shown = client.get(f"/api/v1/cases/{case.case_no}", headers=boss).json()
@@ -109,10 +121,22 @@ def _two_victims(client: TestClient, db: Session) -> tuple[Case, Case, str]:
     b = make_case(db, (mule, "30000.00"), occurred_at=_ago(50))
     assert instructions(db, b) == []  # A holds the mule; B sends no stop of its own
     [stop] = instructions(db, a)
-    moved = {"institution": "ABC", "account_no": fresh_card_no("ABC"), "holder_name": "王某",
-             "amount": "40000.00", "occurred_at": _ago(40), "reference": "OUT-1"}  # fmt: skip
-    report(client, db, stop, outcome="stopped_partial", amount_stopped="40000.00",
-           onward_transfers=[moved])  # fmt: skip
+    moved = {
+        "institution": "ABC",
+        "account_no": fresh_card_no("ABC"),
+        "holder_name": "王某",
+        "amount": "40000.00",
+        "occurred_at": _ago(40),
+        "reference": "OUT-1",
+    }
+    report(
+        client,
+        db,
+        stop,
+        outcome="stopped_partial",
+        amount_stopped="40000.00",
+        onward_transfers=[moved],
+    )
     return a, b, mule
 
 
@@ -150,18 +174,26 @@ def test_otherwise_the_split_is_pro_rata_after_a_thirty_day_notice(
     assert shares == {a.case_no: "20000.00", b.case_no: "12000.00"}
     rows = _confirm(client, a, mule, proposal["fingerprint"], boss).json()
     mine = next(r for r in rows if r["amount"] == "20000.00")
-    early = client.post(f"/api/v1/cases/{a.case_no}/returns/{mine['id']}/completion",
-                        json={"reference": "RT-2"}, headers=boss)  # fmt: skip
+    early = client.post(
+        f"/api/v1/cases/{a.case_no}/returns/{mine['id']}/completion",
+        json={"reference": "RT-2"},
+        headers=boss,
+    )
     assert early.status_code == 409
     assert proposal["notice_until"] in early.json()["detail"]
     # After the notice the bank pays; B's return is not A's to record.
     user = make_user(db)
     later = today + dt.timedelta(days=30)
     other = db.get_one(VictimReturn, next(r["id"] for r in rows if r["id"] != mine["id"]))
-    assert return_service.complete(db, case=a, return_id=other.id, reference="X", user=user,
-                                   now=utcnow(), today=later) is None  # fmt: skip
-    paid = return_service.complete(db, case=a, return_id=mine["id"], reference="RT-2",
-                                   user=user, now=utcnow(), today=later)  # fmt: skip
+    assert (
+        return_service.complete(
+            db, case=a, return_id=other.id, reference="X", user=user, now=utcnow(), today=later
+        )
+        is None
+    )
+    paid = return_service.complete(
+        db, case=a, return_id=mine["id"], reference="RT-2", user=user, now=utcnow(), today=later
+    )
     assert paid is not None
     assert paid.state == "completed"
 
@@ -184,16 +216,16 @@ def test_a_return_the_bank_is_late_with_is_warned_of_once_and_shown_overdue(
     assert watched(last_day + dt.timedelta(days=1)) == 1
     assert watched(last_day + dt.timedelta(days=2)) == 0  # warned once
     [overdue] = events(db, case, "return.overdue")
-    assert overdue.data == {"return_id": due.id, "amount": "60000.00",
-                            "due": last_day.isoformat()}  # fmt: skip
+    assert overdue.data == {"return_id": due.id, "amount": "60000.00", "due": last_day.isoformat()}
 
     # The supervisors' deadlines: due up to the bank's last working day, overdue after it.
     supervisor = make_user(db, role=Role.supervisor, unit=db.get_one(Unit, case.unit_id))
 
     def shown(day: dt.date) -> list[DeadlineKind]:
         noon = dt.datetime.combine(day, dt.time(12), tzinfo=ZONE)
-        found, _ = deadlines(db, user=supervisor, now=noon, rules=rules,
-                             timezone="Asia/Shanghai", limit=100)  # fmt: skip
+        found, _ = deadlines(
+            db, user=supervisor, now=noon, rules=rules, timezone="Asia/Shanghai", limit=100
+        )
         return [d.kind for d in found if d.return_id == due.id]
 
     assert shown(last_day) == [DeadlineKind.return_due]

@@ -79,10 +79,9 @@ def test_money_going_out_before_any_came_in_cannot_be_traced() -> None:
         # The largest remainder gets the fen: 10 * 2/3 = 6.666.. and 10 * 1/3 = 3.333..
         ("10.00", {"A": "2", "B": "1"}, {"A": "6.67", "B": "3.33"}),
         ("0.01", {"A": "1", "B": "1"}, {"A": "0.01"}),
-        ("380000.00", {"A": "190000.00", "B": "190000.00"},
-         {"A": "190000.00", "B": "190000.00"}),
+        ("380000.00", {"A": "190000.00", "B": "190000.00"}, {"A": "190000.00", "B": "190000.00"}),
     ],
-)  # fmt: skip
+)
 def test_pro_rata_shares_add_up_to_the_fen(
     amount: str, weights: dict[str, str], expected: dict[str, str]
 ) -> None:

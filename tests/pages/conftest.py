@@ -43,9 +43,13 @@ def form_sessions(form_database: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture(scope="session")
 def form_stack(form_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     settings = {"STOPAY_WORKER_PROCESSES": "1", "STOPAY_WORKER_CONCURRENCY": "16"}
-    with running_stack(database_url=form_database, broker_url=BROKER, queue=QUEUE,
-                       logs=tmp_path_factory.mktemp("form-stack"),
-                       settings=settings) as stack:  # fmt: skip
+    with running_stack(
+        database_url=form_database,
+        broker_url=BROKER,
+        queue=QUEUE,
+        logs=tmp_path_factory.mktemp("form-stack"),
+        settings=settings,
+    ) as stack:
         yield stack
 
 

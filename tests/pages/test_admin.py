@@ -27,11 +27,19 @@ BROKER = "redis://127.0.0.1:6379/12"
 QUEUE = f"admin-{uuid.uuid4().hex[:12]}"
 # Who the admin types in, in the page's language.
 WORDS = {
-    "zh-CN": {"name": "李娜", "created": "已创建用户", "deactivated": "已停用",
-              "inactive": "已停用"},
-    "en": {"name": "Li Na", "created": "Created", "deactivated": "Deactivated",
-           "inactive": "deactivated"},
-}  # fmt: skip
+    "zh-CN": {
+        "name": "李娜",
+        "created": "已创建用户",
+        "deactivated": "已停用",
+        "inactive": "已停用",
+    },
+    "en": {
+        "name": "Li Na",
+        "created": "Created",
+        "deactivated": "Deactivated",
+        "inactive": "deactivated",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -48,10 +56,18 @@ def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Centre, S
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
         with transaction(sessions) as db:
-            unit = Unit(code="SZ-FZZX", name_zh="市反诈中心", name_en="Municipal anti-fraud centre",
-                        kind=UnitKind.municipal_centre.value)  # fmt: skip
-            station = Unit(code="SZ-YH-PCS", name_zh="粤海派出所", name_en="Yuehai police station",
-                           kind=UnitKind.police_station.value)  # fmt: skip
+            unit = Unit(
+                code="SZ-FZZX",
+                name_zh="市反诈中心",
+                name_en="Municipal anti-fraud centre",
+                kind=UnitKind.municipal_centre.value,
+            )
+            station = Unit(
+                code="SZ-YH-PCS",
+                name_zh="粤海派出所",
+                name_en="Yuehai police station",
+                kind=UnitKind.police_station.value,
+            )
             db.add_all([unit, station])
             db.flush()
             for username, name, role, where in (
@@ -64,11 +80,22 @@ def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Centre, S
             integrator = make_user(db, role=Role.supervisor, unit=unit)
             integrator.username, integrator.display_name = "bank-portal", "银行门户对接"
             db.flush()
-            create_api_token(db, user=integrator, name="bank portal read-only",
-                             max_age_s=30 * 86400, scopes=[Scope.cases_read])  # fmt: skip
-        with running_stack(database_url=url, broker_url=BROKER, queue=QUEUE,
-                           logs=tmp_path_factory.mktemp("admin-stack"), settings={},
-                           workers=(), services=("api",)) as stack:  # fmt: skip
+            create_api_token(
+                db,
+                user=integrator,
+                name="bank portal read-only",
+                max_age_s=30 * 86400,
+                scopes=[Scope.cases_read],
+            )
+        with running_stack(
+            database_url=url,
+            broker_url=BROKER,
+            queue=QUEUE,
+            logs=tmp_path_factory.mktemp("admin-stack"),
+            settings={},
+            workers=(),
+            services=("api",),
+        ) as stack:
             yield Centre(sessions, "SZ-FZZX"), stack
         engine.dispose()
 
@@ -157,7 +184,10 @@ def test_an_admin_creates_a_person_and_deactivates_them_by_keyboard(
     with transaction(found.sessions) as db:
         created = db.scalars(select(User).where(User.username == newcomer)).one()
         assert (created.display_name, created.role, created.language) == (
-            words["name"], "call_taker", lang)  # fmt: skip
+            words["name"],
+            "call_taker",
+            lang,
+        )
         user_id = created.id
     presses = tab_to(page, f"deactivate-{user_id}")
     assert presses <= 8  # reset, role, then the account: a short way

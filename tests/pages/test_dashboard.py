@@ -50,11 +50,19 @@ def dash_stack(
     dash_sessions: sessionmaker[Session], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     url = dash_sessions.kw["bind"].url.render_as_string(hide_password=False)
-    settings = {"STOPAY_WORKER_PROCESSES": "1", "STOPAY_WORKER_CONCURRENCY": "16",
-                "STOPAY_SETTABLE_CLOCK": "true", "STOPAY_LEGAL_CLOCK_INTERVAL_S": "1"}  # fmt: skip
-    with running_stack(database_url=url, broker_url=BROKER, queue=QUEUE,
-                       logs=tmp_path_factory.mktemp("dash-stack"),
-                       settings=settings) as stack:  # fmt: skip
+    settings = {
+        "STOPAY_WORKER_PROCESSES": "1",
+        "STOPAY_WORKER_CONCURRENCY": "16",
+        "STOPAY_SETTABLE_CLOCK": "true",
+        "STOPAY_LEGAL_CLOCK_INTERVAL_S": "1",
+    }
+    with running_stack(
+        database_url=url,
+        broker_url=BROKER,
+        queue=QUEUE,
+        logs=tmp_path_factory.mktemp("dash-stack"),
+        settings=settings,
+    ) as stack:
         yield stack
 
 
@@ -74,8 +82,13 @@ def staff(dash_sessions: sessionmaker[Session]) -> Staff:
         taker = make_user(db, role=Role.call_taker)
         unit = db.get_one(Unit, taker.unit_id)
         boss = make_user(db, role=Role.supervisor, unit=unit)
-        return Staff(boss.username, taker.username, bearer(db, taker), bearer(db, boss),
-                     bearer(db, make_user(db, role=Role.admin, unit=unit)))  # fmt: skip
+        return Staff(
+            boss.username,
+            taker.username,
+            bearer(db, taker),
+            bearer(db, boss),
+            bearer(db, make_user(db, role=Role.admin, unit=unit)),
+        )
 
 
 @pytest.fixture
@@ -166,8 +179,11 @@ def test_the_money_trail_of_scenario_4_leads_to_the_level_2_card(
     )
     assert answer.status_code == 200, answer.text
     to = {"institution": "CCB", "account_no": "6217000201234567897", "holder_name": "刘某"}
-    case_no = submit(dash_stack, staff, [transfer_payload(
-        to=to, amount="580000.00", occurred_at="2026-11-22T09:20:00+08:00")])  # fmt: skip
+    case_no = submit(
+        dash_stack,
+        staff,
+        [transfer_payload(to=to, amount="580000.00", occurred_at="2026-11-22T09:20:00+08:00")],
+    )
     log_in(page, staff.supervisor)
     page.locator(f"#queue tr[data-case='{case_no}'] a").click()
     level2 = page.locator("#trail tr.account[data-level='2']")
@@ -216,19 +232,32 @@ def test_a_stop_payment_is_frozen_from_the_deadlines_panel(
     card, transfers = one_card("42000.00")
     case_no = submit(dash_stack, staff, transfers)
     with dash_stack.api(staff.boss_token) as boss:
-        stop = wait_for(lambda: next((i for i in boss.get(f"/api/v1/cases/{case_no}").json()
-                                      ["instructions"] if i["kind"] == "stop_payment"
-                                      and i["outcome"] == "stopped_full"), None),
-                        timeout=30, what="the stop-payment")  # fmt: skip
+        stop = wait_for(
+            lambda: next(
+                (
+                    i
+                    for i in boss.get(f"/api/v1/cases/{case_no}").json()["instructions"]
+                    if i["kind"] == "stop_payment" and i["outcome"] == "stopped_full"
+                ),
+                None,
+            ),
+            timeout=30,
+            what="the stop-payment",
+        )
     expires = dt.datetime.fromisoformat(stop["expires_at"])
     with dash_stack.api(staff.admin_token) as admin:
         at = (expires - dt.timedelta(hours=5)).isoformat()
         assert admin.put("/api/v1/admin/clock", json={"at": at}).status_code == 200
         try:
             with dash_stack.api(staff.boss_token) as boss:
-                wait_for(lambda: any(e["kind"] == "hold.lapse_warning" for e in
-                                     boss.get(f"/api/v1/cases/{case_no}").json()["events"]),
-                         timeout=15, what="beat's lapse warning")  # fmt: skip
+                wait_for(
+                    lambda: any(
+                        e["kind"] == "hold.lapse_warning"
+                        for e in boss.get(f"/api/v1/cases/{case_no}").json()["events"]
+                    ),
+                    timeout=15,
+                    what="beat's lapse warning",
+                )
             log_in(page, staff.supervisor)
             due = page.locator(f"#deadlines li.lapsing[data-account='{card}']")
             expect(due).to_contain_text(case_no)

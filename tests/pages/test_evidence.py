@@ -18,12 +18,19 @@ pytestmark = pytest.mark.slow
 
 # What the call-taker types, in the form's language (the amount and time the same in both).
 WORDS = {
-    "zh-CN": {"fraud": "客服", "narrative": "自称航空公司客服，称航班取消可退款，诱导转账。",
-              "error": "校验位不对", "settled": "全部指令已有结果"},
-    "en": {"fraud": "customer service",
-           "narrative": "Fake airline agent, refund for a cancelled flight.",
-           "error": "check digit", "settled": "Every instruction has an outcome"},
-}  # fmt: skip
+    "zh-CN": {
+        "fraud": "客服",
+        "narrative": "自称航空公司客服，称航班取消可退款，诱导转账。",
+        "error": "校验位不对",
+        "settled": "全部指令已有结果",
+    },
+    "en": {
+        "fraud": "customer service",
+        "narrative": "Fake airline agent, refund for a cancelled flight.",
+        "error": "check digit",
+        "settled": "Every instruction has an outcome",
+    },
+}
 # The most keys scenario 1 may take: a form change that costs the call-taker keys fails here.
 KEYSTROKE_BUDGET = {"zh-CN": 150, "en": 200}
 

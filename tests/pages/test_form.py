@@ -57,8 +57,18 @@ def test_scenario_2_first_level_by_keyboard(
     expect(page.locator("[name='transfers.0.from.institution']")).to_have_value("ICBC")
 
     cards = bank_cards(10, seed=uuid.uuid4().int)
-    amounts = ["98,000", "9.5万", "87000", "120,500", "6.2万", "91000", "103,000", "7.75万",
-               "88000", "99,999.50"]  # fmt: skip
+    amounts = [
+        "98,000",
+        "9.5万",
+        "87000",
+        "120,500",
+        "6.2万",
+        "91000",
+        "103,000",
+        "7.75万",
+        "88000",
+        "99,999.50",
+    ]
     for i, ((bank, card), amount) in enumerate(zip(cards, amounts, strict=True)):
         if i == 3:
             # A typo in the check digit: the error appears on leaving the field, then is fixed.

@@ -44,23 +44,35 @@ def test_onward_transfers_in_a_callback_become_the_next_levels_stop_payments(
     )
     case = make_case(db, (level1, "580000.00"))
     [stop1] = instructions(db, case)
-    report(client, db, stop1, outcome="stopped_partial", amount_stopped="350000.00",
-            onward_transfers=[onward("CMB", level2, "230000.00"),
-                              onward("ALIPAY", wallet, "5000.00", minutes=2)])  # fmt: skip
+    report(
+        client,
+        db,
+        stop1,
+        outcome="stopped_partial",
+        amount_stopped="350000.00",
+        onward_transfers=[
+            onward("CMB", level2, "230000.00"),
+            onward("ALIPAY", wallet, "5000.00", minutes=2),
+        ],
+    )
 
     [stop2] = instructions(db, case, account_no=level2)
     assert (stop2.amount_requested, stop2.holder_name, stop2.transaction_time) == (
-        Decimal("230000.00"), "王某", AT,
-    )  # fmt: skip
+        Decimal("230000.00"),
+        "王某",
+        AT,
+    )
     assert (stop2.parent_id, stop2.state) == (stop1.id, "pending")
     [to_wallet] = instructions(db, case, account_no=wallet)
     assert to_wallet.amount_requested == Decimal("5000.00")
     assert (_level(db, case, level2), _level(db, case, wallet)) == (2, 2)
-    outbox = db.scalars(select(Outbox.instruction_id).where(
-        Outbox.instruction_id.in_([stop2.id, to_wallet.id]))).all()  # fmt: skip
+    outbox = db.scalars(
+        select(Outbox.instruction_id).where(Outbox.instruction_id.in_([stop2.id, to_wallet.id]))
+    ).all()
     assert sorted(outbox) == sorted([stop2.id, to_wallet.id])
-    edges = db.scalars(select(Transfer).where(Transfer.case_id == case.id,
-                                              Transfer.source == "callback")).all()  # fmt: skip
+    edges = db.scalars(
+        select(Transfer).where(Transfer.case_id == case.id, Transfer.source == "callback")
+    ).all()
     assert sorted(e.amount for e in edges) == [Decimal("5000.00"), Decimal("230000.00")]
     [followed] = events(db, case, "trace.followed")
     assert followed.data["level"] == 2
@@ -75,8 +87,15 @@ def test_the_trail_stops_at_the_depth_limit_and_below_the_minimum(
     [stop] = instructions(db, case)
     for level, there in enumerate(cards[1:], start=2):
         small = fresh_card_no("ABC")
-        report(client, db, stop, onward_transfers=[onward(_bank(there), there, "50000.00"),
-                                                     onward("ABC", small, "999.99")])  # fmt: skip
+        report(
+            client,
+            db,
+            stop,
+            onward_transfers=[
+                onward(_bank(there), there, "50000.00"),
+                onward("ABC", small, "999.99"),
+            ],
+        )
         assert _level(db, case, there) == level
         assert instructions(db, case, account_no=small) == []
         found = instructions(db, case, account_no=there)
@@ -106,8 +125,14 @@ def test_two_branches_into_one_account_give_one_stop_for_the_sum(
     [stop] = instructions(db, case, account_no=merged)
     assert stop.amount_requested == Decimal("380000.00")
     assert len(events(db, case, "trace.merged")) == 1
-    assert db.scalar(select(Transfer.id).where(Transfer.to_account_id == stop.account_id)
-                     .where(Transfer.from_account_id == stop_a.account_id)) is not None  # fmt: skip
+    assert (
+        db.scalar(
+            select(Transfer.id)
+            .where(Transfer.to_account_id == stop.account_id)
+            .where(Transfer.from_account_id == stop_a.account_id)
+        )
+        is not None
+    )
 
 
 def test_a_branch_reaching_an_account_already_sent_to_is_noted_not_sent_again(
@@ -144,12 +169,20 @@ def test_a_cash_out_ends_the_branch_and_a_repeated_report_adds_nothing(
     assert cashed.data == {"amount": "20000.00"}
     assert len(instructions(db, case)) == 2
     # The level-2 card found nothing and reported no transfers: the bank is asked where it went.
-    [query] = db.scalars(select(Instruction).where(Instruction.case_id == case.id,
-                                                   Instruction.kind == "query")).all()  # fmt: skip
+    [query] = db.scalars(
+        select(Instruction).where(Instruction.case_id == case.id, Instruction.kind == "query")
+    ).all()
     assert (query.account_id, query.parent_id) == (stop2.account_id, stop2.id)
     # The query repeats the transfers already known: no new edge, no new stop-payment.
-    report(client, db, query, outcome="answered", amount_stopped=None, balance="0.00",
-            onward_transfers=[])  # fmt: skip
+    report(
+        client,
+        db,
+        query,
+        outcome="answered",
+        amount_stopped=None,
+        balance="0.00",
+        onward_transfers=[],
+    )
     edges = db.scalars(select(Transfer.id).where(Transfer.case_id == case.id)).all()
     assert len(edges) == 2
 
@@ -161,11 +194,19 @@ def test_a_no_funds_stop_asks_where_the_money_went_and_follows_the_answer(
     case = make_case(db, (level1, "80000.00"))
     [stop] = instructions(db, case)
     report(client, db, stop, outcome="no_funds", amount_stopped="0.00", balance="0.00")
-    [query] = db.scalars(select(Instruction).where(Instruction.case_id == case.id,
-                                                   Instruction.kind == "query")).all()  # fmt: skip
+    [query] = db.scalars(
+        select(Instruction).where(Instruction.case_id == case.id, Instruction.kind == "query")
+    ).all()
     assert query.parent_id == stop.id
-    report(client, db, query, outcome="answered", amount_stopped=None, balance="0.00",
-            onward_transfers=[onward("CMB", level2, "80000.00")])  # fmt: skip
+    report(
+        client,
+        db,
+        query,
+        outcome="answered",
+        amount_stopped=None,
+        balance="0.00",
+        onward_transfers=[onward("CMB", level2, "80000.00")],
+    )
     [stop2] = instructions(db, case, account_no=level2)
     assert (stop2.parent_id, stop2.amount_requested) == (query.id, Decimal("80000.00"))
     source = select(Transfer.source).where(
@@ -200,8 +241,11 @@ def test_an_account_another_case_holds_is_not_stopped_again_and_both_cases_show_
     assert mine["held_by"] is None
 
     # Once that stop has lapsed, a new case stops the account itself.
-    db.execute(update(Instruction).where(Instruction.id == held.id)
-               .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))  # fmt: skip
+    db.execute(
+        update(Instruction)
+        .where(Instruction.id == held.id)
+        .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+    )
     third = make_case(db, (mule, "10000.00"))
     assert len(instructions(db, third)) == 1
 

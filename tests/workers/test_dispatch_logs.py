@@ -48,8 +48,10 @@ def test_a_refusal_is_logged_with_its_instruction_and_without_the_holders_name(
     [line] = captured.about("workers.dispatch")
     assert line["message"] == f"instruction {stop.id} refused: {bank.code}: refused with 422"
     assert (line["instruction_id"], line["case_no"], line["institution"]) == (
-        stop.id, case_no, bank.code,
-    )  # fmt: skip
+        stop.id,
+        case_no,
+        bank.code,
+    )
     assert LONG_HOLDER not in captured.text
     db.refresh(stop)
     assert (stop.state, stop.outcome) == ("done", "rejected")

@@ -90,8 +90,10 @@ def test_one_message_acks_what_is_taken_rejects_what_is_refused_and_retries_the_
     assert (refused.state, refused.outcome, refused.attempts) == ("done", "rejected", 1)
     # Not taken this time: still to send, its lease given back, the reason kept.
     assert (unreachable.state, unreachable.attempts, unreachable.lease_until) == (
-        "pending", 1, None,
-    )  # fmt: skip
+        "pending",
+        1,
+        None,
+    )
     assert "cannot connect" in (unreachable.last_error or "")
     assert (done.attempts, done.state) == (0, "done")
     # Its retry is a task of its own, due after a backoff, counted as the first retry.

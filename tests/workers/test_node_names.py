@@ -39,8 +39,11 @@ def _start(queue: str, log: Path, database_url: str) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker", "--processes", "1"],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def test_two_stacks_workers_on_one_rabbitmq_both_run(tmp_path: Path, database_url: str) -> None:

@@ -21,8 +21,15 @@ class HttpAdapter:
     the worker about a third of the CPU httpx's async client spent on it (BENCHMARKS.md).
     """
 
-    def __init__(self, *, code: str, base_url: str, max_in_flight: int, read_timeout_s: float,
-                 connect_timeout_s: float) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        code: str,
+        base_url: str,
+        max_in_flight: int,
+        read_timeout_s: float,
+        connect_timeout_s: float,
+    ) -> None:
         self.code = code
         self.url = f"{base_url.rstrip('/')}/institutions/{code}/instructions"
         self.max_in_flight = max_in_flight
