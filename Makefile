@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest faults bench vendor form-evidence clean
+.PHONY: run test lint typecheck docs-check docs pytest faults bench vendor form-evidence clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/stopay run
 
-## Lint, type-check and run the whole test suite.
-test: lint typecheck pytest
+## Lint, type-check, build the docs and run the whole test suite.
+test: lint typecheck docs-check pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -26,6 +26,14 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## The documentation site (docs/, mkdocs.yml): every warning, broken link or anchor fails.
+docs-check: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+## Serve the documentation at http://127.0.0.1:8001, rebuilt as the pages change.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a 127.0.0.1:8001
 
 pytest: $(STAMP)
 	$(BIN)/pytest -W error $(PYTEST_ARGS)
@@ -73,4 +81,4 @@ vendor:
 	   node_modules/echarts/NOTICE app/static/vendor/echarts/
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache site

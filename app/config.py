@@ -102,7 +102,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(
         default=24,
         description="Connections opened beyond the pool at a peak. Pool size plus overflow must "
-        "exceed `STOPAY_MAX_CONCURRENT_REQUESTS` + 10 (live-stream polls and probes).",
+        f"exceed `STOPAY_MAX_CONCURRENT_REQUESTS` + {STREAM_POLL_THREADS + PROBE_LIMIT} "
+        "(live-stream polls and probes).",
     )
 
     queue: str = Field(

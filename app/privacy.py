@@ -3,7 +3,7 @@
 One rule (`mask`) for all of them: keep a few characters at each end, star the middle, and
 never keep more than two thirds of the value. The length stays visible, so an 18-character
 ID still reads as one: `3502**********1234`. Suspects' (mule) accounts are case evidence that
-police and banks act on, and are not masked (README, "Personal data").
+police and banks act on, and are not masked (docs/access.md, "Personal data").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The role matrix in the README is the rule: every route of the app, as every caller.
+"""The role matrix in the docs is the rule: every route of the app, as every caller.
 
-The README's table "Who may call what" names each route and, for anonymous callers, each
+The table "Who may call what" of docs/access.md names each route and, for anonymous callers, each
 role and a signing institution, whether it passes the guard. These tests read that table,
 check it names exactly the app's routes, and call every route as every caller. Object-level
 rules (a unit's cases, a person's drafts) are checked on every route that takes a case number.
@@ -29,7 +29,7 @@ from tests.casework import instructions, make_case
 from tests.factories import bearer, fresh_card_no, make_unit, make_user
 from tests.factories import make_case as make_own_case
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ACCESS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "access.md"
 CALLERS = ("anonymous", "call-taker", "supervisor", "admin", "institution")
 ROLE_OF = {"call-taker": Role.call_taker, "supervisor": Role.supervisor, "admin": Role.admin}
 Route = tuple[str, str]  # (method, path)
@@ -37,8 +37,8 @@ Route = tuple[str, str]  # (method, path)
 
 def _matrix() -> tuple[dict[Route, dict[str, bool]], dict[Route, str]]:
     """(route → caller → allowed, route → the token scope it needs: a scope, `any` or `—`)."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split("### Who may call what", 1)[1].split("\n### ", 1)[0]
+    text = ACCESS_PAGE.read_text(encoding="utf-8")
+    section = text.split("## Who may call what", 1)[1].split("\n## ", 1)[0]
     rows: dict[Route, dict[str, bool]] = {}
     scopes: dict[Route, str] = {}
     for line in section.splitlines():

@@ -1,4 +1,5 @@
-"""Screenshots of the dashboard for the README, taken in Chromium on the real processes.
+"""Screenshots of the dashboard for the README and the docs, taken in Chromium on the real
+processes.
 
 1. `dashboard-under-load.png`: /dashboard while the 157-account case of bench/trace.py
    (40 level-1 accounts reported, 117 more found by callbacks) is being stopped, beside a few
