@@ -73,7 +73,8 @@ def default_text(name: str, field: FieldInfo) -> str:
 
 
 def settings_table() -> str:
-    """Every setting as a Markdown table, in the order of the class."""
+    """Every setting as a Markdown table, in the order of the class (in a `settings` div, which
+    docs/stylesheets/extra.css keeps from breaking the variables' names)."""
     rows = [
         "| variable | type | default | what it does |",
         "| --- | --- | --- | --- |",
@@ -83,7 +84,8 @@ def settings_table() -> str:
         kind = type_name(field.annotation)
         description = (field.description or "").replace("\n", " ")
         rows.append(f"| {variables} | {kind} | {default_text(name, field)} | {description} |")
-    return "\n".join(rows) + "\n"
+    table = "\n".join(rows)
+    return f'<div class="settings" markdown>\n\n{table}\n\n</div>\n'
 
 
 def on_page_markdown(markdown: str, **_context: object) -> str:
