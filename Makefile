@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck docs-check docs pytest faults bench vendor form-evidence clean
+.PHONY: run test lint typecheck docs-check docs pytest faults bench vendor form-evidence translations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,19 @@ bench: $(STAMP)
 ## figure (BENCHMARKS.md), from the browser tests in Debian's Chromium.
 form-evidence: $(STAMP)
 	STOPAY_WRITE_EVIDENCE=1 $(BIN)/pytest -W error -q tests/pages/test_evidence.py tests/pages/test_admin.py
+
+## Refresh the message catalogues from the code: extract every key that t("key"), N_("key")
+## (Python) and _("key") (templates) name into app/locale/messages.pot, then update the zh_CN
+## and en .po files from it: a new key arrives with an empty msgstr to translate (the
+## catalogue test fails until both languages have it), and a key no code names any more is
+## dropped. Edit the texts in the .po files; the app reads them at start.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k t -k N_ --project stopay --version 0.1.0 \
+	    -o app/locale/messages.pot .
+	$(BIN)/pybabel update -i app/locale/messages.pot -d app/locale -l zh_CN \
+	    --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -i app/locale/messages.pot -d app/locale -l en \
+	    --no-fuzzy-matching --ignore-obsolete
 
 ## Re-vendor browser assets from the npm registry into app/static/vendor (run by hand).
 vendor:

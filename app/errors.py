@@ -13,7 +13,8 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.i18n import LANGUAGES, MESSAGES, Language, negotiate, t
+from app.i18n import LANGUAGES, N_, Language, negotiate, t
+from app.i18n.labels import FIELD_ERROR
 
 log = logging.getLogger(__name__)
 # Query parameters say so in the schema: PostgreSQL text cannot hold U+0000 (see below).
@@ -28,7 +29,7 @@ class AppError(Exception):
     """A failure the client can act on; `title_key` names its i18n title."""
 
     status_code = 400
-    title_key = "problem.bad_request"
+    title_key = N_("problem.bad_request")
 
     def __init__(
         self,
@@ -47,32 +48,32 @@ class AppError(Exception):
 
 class Unauthorized(AppError):
     status_code = 401
-    title_key = "problem.unauthorized"
+    title_key = N_("problem.unauthorized")
 
 
 class Forbidden(AppError):
     status_code = 403
-    title_key = "problem.forbidden"
+    title_key = N_("problem.forbidden")
 
 
 class NotFound(AppError):
     status_code = 404
-    title_key = "problem.not_found"
+    title_key = N_("problem.not_found")
 
 
 class Conflict(AppError):
     status_code = 409
-    title_key = "problem.conflict"
+    title_key = N_("problem.conflict")
 
 
 class Invalid(AppError):
     status_code = 422
-    title_key = "problem.validation"
+    title_key = N_("problem.validation")
 
 
 class Unavailable(AppError):
     status_code = 503
-    title_key = "problem.unavailable"
+    title_key = N_("problem.unavailable")
 
 
 def request_language(request: Request) -> Language:
@@ -126,7 +127,9 @@ def _wants_html(request: Request) -> bool:
 
 def _unstorable(request: Request, detail_key: str) -> Response:
     lang = request_language(request)
-    return problem(request, status=422, title_key="problem.validation", detail=t(detail_key, lang))
+    return problem(
+        request, status=422, title_key=N_("problem.validation"), detail=t(detail_key, lang)
+    )
 
 
 async def _lone_surrogate(request: Request, exc: Exception) -> Response:
@@ -134,7 +137,7 @@ async def _lone_surrogate(request: Request, exc: Exception) -> Response:
     # request's transaction is rolled back. Any other encoding failure is a bug.
     if "surrogate" not in str(exc):
         raise exc
-    return _unstorable(request, "problem.lone_surrogate")
+    return _unstorable(request, N_("problem.lone_surrogate"))
 
 
 def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
@@ -144,12 +147,12 @@ def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
         ctx = dict(err.get("ctx") or {})
         kind = err.get("type", "")
-        key = f"field.{kind}"
+        key = FIELD_ERROR.get(kind)
         if kind == "nul_character" or (
             kind == "string_pattern_mismatch" and ctx.get("pattern") == NO_NUL
         ):
             message = t("problem.nul_character", lang)
-        elif key in MESSAGES:
+        elif key is not None:
             try:
                 message = t(key, lang, **ctx)
             except (KeyError, IndexError):
@@ -181,7 +184,7 @@ def _unavailable(request: Request, detail_key: str, *, retry_after_s: int) -> Re
     return problem(
         request,
         status=503,
-        title_key="problem.unavailable",
+        title_key=N_("problem.unavailable"),
         detail=t(detail_key, request_language(request)),
         headers={"Retry-After": str(retry_after_s)},
     )
@@ -210,20 +213,20 @@ def install_error_handlers(app: FastAPI) -> None:
         if {error["type"] for error in errors} == {"nul_character"}:
             detail = t("problem.nul_character", lang)
         return problem(
-            request, status=422, title_key="problem.validation", detail=detail, errors=errors
+            request, status=422, title_key=N_("problem.validation"), detail=detail, errors=errors
         )
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> Response:
         # The database is unreachable or restarting: nothing was committed, try again.
         log.warning("database unavailable: %s", str(exc).splitlines()[0])
-        return _unavailable(request, "problem.database_down", retry_after_s=2)
+        return _unavailable(request, N_("problem.database_down"), retry_after_s=2)
 
     @app.exception_handler(PoolTimeout)
     async def _pool_busy(request: Request, exc: PoolTimeout) -> Response:
         # No connection came free in the pool's wait: nothing was done, try again.
         log.warning("database pool exhausted on %s", request.url.path)
-        return _unavailable(request, "clients.pool_busy", retry_after_s=1)
+        return _unavailable(request, N_("clients.pool_busy"), retry_after_s=1)
 
     @app.exception_handler(DataError)
     async def _nul_character(request: Request, exc: DataError) -> Response:
@@ -235,7 +238,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # A lone surrogate (`\ud800`) in JSON text is refused the same way.
         said = str(exc.orig)
         if "surrogate" in said:
-            return _unstorable(request, "problem.lone_surrogate")
+            return _unstorable(request, N_("problem.lone_surrogate"))
         if "NUL" not in said and "\\u0000" not in said:
             raise exc
         return _unstorable(request, "problem.nul_character")
@@ -245,7 +248,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(request, status=500, title_key="problem.internal")
+        return problem(request, status=500, title_key=N_("problem.internal"))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -253,11 +256,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         title_key = {
-            404: "problem.not_found",
-            405: "problem.method_not_allowed",
-            401: "problem.unauthorized",
-            403: "problem.forbidden",
-        }.get(exc.status_code, "problem.bad_request")
+            404: N_("problem.not_found"),
+            405: N_("problem.method_not_allowed"),
+            401: N_("problem.unauthorized"),
+            403: N_("problem.forbidden"),
+        }.get(exc.status_code, N_("problem.bad_request"))
         return problem(
             request,
             status=exc.status_code,

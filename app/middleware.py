@@ -14,7 +14,7 @@ from collections import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import PROBE_LIMIT
-from app.i18n import t
+from app.i18n import N_, t
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -236,11 +236,11 @@ class BodyFirst:
         try:
             return await self._read(receive, _address_key(scope), declared, reserved)
         except TimeoutError:
-            detail = _both("clients.body_timeout", seconds=f"{self._allowed(declared, 0):.3g}")
-            title = _both("problem.request_timeout")
+            detail = _both(N_("clients.body_timeout"), seconds=f"{self._allowed(declared, 0):.3g}")
+            title = _both(N_("problem.request_timeout"))
             await _problem(send, scope["path"], 408, title, detail, headers=[CLOSE])
         except _TooManyWaiting:
-            title, detail = _both("problem.too_many_requests"), _both("clients.slow_bodies")
+            title, detail = _both(N_("problem.too_many_requests")), _both(N_("clients.slow_bodies"))
             retry = (b"retry-after", b"1")
             await _problem(send, scope["path"], 429, title, detail, headers=[CLOSE, retry])
         except _OverBudget:

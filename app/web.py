@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from app.errors import request_language
 from app.i18n import t
+from app.i18n.labels import TEMPLATE_TABLES
 
 APP_DIR = Path(__file__).parent
 TEMPLATE_DIRS = [APP_DIR / "templates", *sorted(APP_DIR.glob("*/templates"))]
@@ -52,6 +53,8 @@ _env = Environment(
 )
 # A fresh Idempotency-Key in each rendered action form: a double click is one action.
 _env.filters["tojson"] = script_json
+# Value → message key tables (ROLE_LABEL, ...): templates write `_(ROLE_LABEL[user.role])`.
+_env.globals.update(TEMPLATE_TABLES)
 templates = Jinja2Templates(env=_env)
 
 

@@ -30,6 +30,7 @@ from app.db import utcnow
 from app.deps import Admin, AppSettings, CurrentPrincipal, DbSession
 from app.errors import AppError, field_errors, request_language
 from app.i18n import LANGUAGES, Language, t
+from app.i18n.labels import ADMIN_FLASH
 from app.params import DbId
 from app.web import render
 
@@ -115,7 +116,7 @@ def _take_flash(request: Request, lang: Language) -> tuple[str, str] | None:
     if kind not in FLASHES or not username:
         return None
     username = unquote(username)[:64]
-    return t(f"admin.flash.{kind}", lang, username=username), username
+    return t(ADMIN_FLASH[kind], lang, username=username), username
 
 
 def _set_flash(response: Response, request: Request, kind: str, username: str) -> None:

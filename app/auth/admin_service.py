@@ -22,6 +22,7 @@ from app.auth.service import ScopesBeyondRole, create_api_token, hash_password
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
 from app.i18n import Language, t
+from app.i18n.labels import ROLE_LABEL
 
 
 def _on(field: str, key: str, message: str) -> list[dict[str, str]]:
@@ -33,7 +34,7 @@ def scopes_refused(role: Role, beyond: list[Scope], lang: Language) -> Invalid:
     message = t(
         "auth.scope_not_for_role",
         lang,
-        role=t(f"role.{role.value}", lang),
+        role=t(ROLE_LABEL[role.value], lang),
         scopes=", ".join(scope.value for scope in beyond),
     )
     return Invalid(message, errors=_on("scopes", "auth.scope_not_for_role", message))

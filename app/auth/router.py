@@ -35,7 +35,7 @@ from app.deps import (
     SignedIn,
 )
 from app.errors import LANGUAGE_COOKIE, Forbidden, problem, request_language
-from app.i18n import LANGUAGES, Language, t
+from app.i18n import LANGUAGES, N_, Language, t
 from app.web import render
 
 LOGIN_CSRF_COOKIE = "stopay_login_csrf"
@@ -187,7 +187,7 @@ def issue_token(
         return problem(
             request,
             status=429,
-            title_key="problem.too_many_log_ins",
+            title_key=N_("problem.too_many_log_ins"),
             detail=detail,
             headers={"Retry-After": str(wait_s)},
         )
@@ -198,7 +198,7 @@ def issue_token(
         return problem(
             request,
             status=401,
-            title_key="problem.unauthorized",
+            title_key=N_("problem.unauthorized"),
             detail=t("auth.bad_credentials", request_language(request)),
         )
     try:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.cases.validation import FieldProblem
+from app.i18n import N_
 from app.privacy import mask, mask_account_no
 
 MAX_DEPTH = 16
@@ -49,12 +50,12 @@ def read_json(body: bytes) -> Any:
     except RecursionError:
         # Nested past Python's stack: what is kept is the start of the text, bounded.
         raise BodyRefused(
-            [FieldProblem("body", "callback.too_deep", {"max": str(MAX_DEPTH)})],
+            [FieldProblem("body", N_("callback.too_deep"), {"max": str(MAX_DEPTH)})],
             value=body[:KEPT_CHARS].decode("utf-8", "replace"),
         ) from None
     except (ValueError, ArithmeticError):
         # ArithmeticError: an exponent past what Decimal holds (`1e9999999999999999999`).
-        raise BodyRefused([FieldProblem("body", "callback.not_json")]) from None
+        raise BodyRefused([FieldProblem("body", N_("callback.not_json"))]) from None
     problems = _walk_problems(value)
     if problems:
         raise BodyRefused(problems, value=value)
@@ -73,7 +74,7 @@ def unstorable(text: str) -> bool:
 
 
 def _rule(text: str) -> str:
-    return "problem.nul_character" if NUL in text else "problem.lone_surrogate"
+    return "problem.nul_character" if NUL in text else N_("problem.lone_surrogate")
 
 
 def _shown(path: str) -> str:
@@ -99,7 +100,7 @@ def _walk_problems(value: Any) -> list[FieldProblem]:
     while stack:
         item, path, depth = stack.pop()
         if depth > MAX_DEPTH:
-            return [FieldProblem(path or "body", "callback.too_deep", {"max": str(MAX_DEPTH)})]
+            return [FieldProblem(path or "body", N_("callback.too_deep"), {"max": str(MAX_DEPTH)})]
         if isinstance(item, str):
             if unstorable(item):
                 problems.append(FieldProblem(_shown(path) or "body", _rule(item)))

@@ -17,7 +17,7 @@ from app.callbacks.models import RefusedCallback
 from app.callbacks.schemas import RefusalReason, RefusedCallbackRead
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction
-from app.i18n import Language, Named, t
+from app.i18n import N_, Language, Named, t
 from app.institutions.models import Institution
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,11 @@ def refused_read(row: RefusedCallback, lang: Language) -> RefusedCallbackRead:
         received_at=row.received_at,
         reasons=[RefusalReason(**reason) for reason in _described(row, lang)],
     )
+
+
+# The rule of a pydantic error in refusals kept before its type was stored (3ba0f24): those
+# rows still read it.
+STORED_BEFORE_TYPES = N_("callback.field_rule")
 
 
 def _described(row: RefusedCallback, lang: Language) -> list[dict[str, str]]:

@@ -13,7 +13,7 @@ from app.callbacks.service import CallbackRefused, receive_callback
 from app.db import utcnow
 from app.deps import AppSettings, DbSession
 from app.errors import problem, request_language
-from app.i18n import Language, t
+from app.i18n import N_, Language, t
 from app.trace.service import TraceRules
 
 router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
@@ -80,7 +80,7 @@ def refused(request: Request, exc: CallbackRefused, lang: Language) -> JSONRespo
     return problem(
         request,
         status=exc.status,
-        title_key="problem.conflict" if exc.status == 409 else "problem.validation",
+        title_key=N_("problem.conflict") if exc.status == 409 else N_("problem.validation"),
         detail=t("callback.refused", lang, count=len(errors)),
         errors=errors,
     )

@@ -10,7 +10,7 @@ import datetime as dt
 
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction, InstructionKind, Outcome
-from app.i18n import Named
+from app.i18n import N_, Named
 from workers.adapters import OutcomeReport
 
 K, OC = InstructionKind, Outcome
@@ -35,7 +35,7 @@ def check_outcome(
     problems: list[FieldProblem] = []
     if report.kind is not None and report.kind != instruction.kind:
         problems.append(
-            FieldProblem("data.kind", "callback.kind_mismatch", {"kind": instruction.kind})
+            FieldProblem("data.kind", N_("callback.kind_mismatch"), {"kind": instruction.kind})
         )
     allowed = ALLOWED[InstructionKind(instruction.kind)]
     if report.outcome not in allowed:
@@ -43,7 +43,7 @@ def check_outcome(
         problems.append(
             FieldProblem(
                 "data.outcome",
-                "callback.outcome_not_allowed",
+                N_("callback.outcome_not_allowed"),
                 {"kind": instruction.kind, "allowed": names},
             )
         )
@@ -56,7 +56,7 @@ def check_outcome(
         problems.append(
             FieldProblem(
                 "data.effective_at",
-                "callback.time_range",
+                N_("callback.time_range"),
                 {
                     "earliest": earliest.isoformat(timespec="seconds"),
                     "latest": latest.isoformat(timespec="seconds"),
@@ -71,27 +71,27 @@ def _amounts(instruction: Instruction, report: OutcomeReport) -> list[FieldProbl
     problems: list[FieldProblem] = []
     if outcome in HELD:
         if got is None or got <= 0:
-            problems.append(FieldProblem(AMOUNT, "callback.amount_required"))
+            problems.append(FieldProblem(AMOUNT, N_("callback.amount_required")))
         elif asked is not None and got > asked:
             problems.append(
-                FieldProblem(AMOUNT, "callback.amount_over_asked", {"asked": f"{asked:.2f}"})
+                FieldProblem(AMOUNT, N_("callback.amount_over_asked"), {"asked": f"{asked:.2f}"})
             )
         elif asked is not None and (got == asked) != (outcome in FULL):
             problems.append(
                 FieldProblem(
                     AMOUNT,
-                    "callback.amount_full_partial",
+                    N_("callback.amount_full_partial"),
                     {"asked": f"{asked:.2f}", "outcome": outcome.value},
                 )
             )
     elif outcome == OC.released:
         if got is not None and asked is not None and got > asked:
             problems.append(
-                FieldProblem(AMOUNT, "callback.amount_over_asked", {"asked": f"{asked:.2f}"})
+                FieldProblem(AMOUNT, N_("callback.amount_over_asked"), {"asked": f"{asked:.2f}"})
             )
     elif got:
         problems.append(
-            FieldProblem(AMOUNT, "callback.amount_not_zero", {"outcome": outcome.value})
+            FieldProblem(AMOUNT, N_("callback.amount_not_zero"), {"outcome": outcome.value})
         )
     return problems + _against_balance(report)
 
@@ -105,9 +105,9 @@ def _against_balance(report: OutcomeReport) -> list[FieldProblem]:
         return []
     shown: dict[str, str | Named] = {"balance": f"{balance:.2f}"}
     if got is not None and got > balance:
-        return [FieldProblem(AMOUNT, "callback.amount_over_balance", shown)]
+        return [FieldProblem(AMOUNT, N_("callback.amount_over_balance"), shown)]
     if outcome in HELD - FULL and got is not None and got < balance:
-        return [FieldProblem(AMOUNT, "callback.amount_under_balance", shown)]
+        return [FieldProblem(AMOUNT, N_("callback.amount_under_balance"), shown)]
     if outcome == OC.no_funds and balance > 0:
-        return [FieldProblem("data.balance", "callback.balance_with_no_funds", shown)]
+        return [FieldProblem("data.balance", N_("callback.balance_with_no_funds"), shown)]
     return []

@@ -25,7 +25,8 @@ from app.cases.models import Case
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction
 from app.errors import Forbidden, NotFound, Unauthorized
-from app.i18n import MESSAGES, Language, Named, t
+from app.i18n import N_, Language, Named, t
+from app.i18n.labels import FIELD_ERROR
 from app.institutions.models import Institution
 from app.trace.checks import check_onward
 from app.trace.service import Onward, TraceRules
@@ -85,7 +86,9 @@ def _refuse_long_id(db: Session, institution: Institution, webhook_id: str, body
     except BodyRefused as exc:
         payload = exc.value
     problems = [
-        FieldProblem("headers.webhook-id", "callback.webhook_id_long", {"max": str(WEBHOOK_ID_MAX)})
+        FieldProblem(
+            "headers.webhook-id", N_("callback.webhook_id_long"), {"max": str(WEBHOOK_ID_MAX)}
+        )
     ]
     refuse(
         db,
@@ -99,11 +102,11 @@ def _refuse_long_id(db: Session, institution: Institution, webhook_id: str, body
 
 
 def _rule(error: Any) -> FieldProblem:
-    """A pydantic error as a problem in our catalogue (`field.{type}`), never its English."""
+    """A pydantic error as a problem in our catalogue (FIELD_ERROR), never its English."""
     path = ".".join(str(p) for p in error["loc"]) or "body"
-    key = f"field.{error['type']}"
+    key = FIELD_ERROR.get(error["type"])
     params: dict[str, str | Named] = {str(k): str(v) for k, v in (error.get("ctx") or {}).items()}
-    if key in MESSAGES:
+    if key is not None:
         try:
             t(key, "en", **params)
             return FieldProblem(path, key, params)
@@ -137,7 +140,9 @@ def _locked(
             institution.code,
             extra={"institution": institution.code},
         )
-        raise BodyRefused([FieldProblem("data.idempotency_key", "callback.not_yours")], status=409)
+        raise BodyRefused(
+            [FieldProblem("data.idempotency_key", N_("callback.not_yours"))], status=409
+        )
     return found[0], found[1]
 
 

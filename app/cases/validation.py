@@ -20,7 +20,7 @@ from stdnum.cn import ric
 from app.cards import luhn_ok
 from app.cases.models import AccountKind, ContactKind
 from app.cases.schemas import AccountRef, CaseCreate
-from app.i18n import Named
+from app.i18n import N_, Named
 from app.institutions.models import Institution, InstitutionKind
 from app.institutions.service import BinIndex
 
@@ -145,15 +145,15 @@ def resolve_account(
     account_no = ref.account_no.strip()
     norm = normalise_account_no(account_no)
     if not norm:
-        problems.append(FieldProblem(f"{path}.account_no", "case.blank"))
+        problems.append(FieldProblem(f"{path}.account_no", N_("case.blank")))
         return None
     if any(ch.isspace() for ch in norm):
-        problems.append(FieldProblem(f"{path}.account_no", "case.account_spaces"))
+        problems.append(FieldProblem(f"{path}.account_no", N_("case.account_spaces")))
         return None
     bin_code = directory.bins.lookup(norm) if ascii_digits(norm) else None
     if ref.institution is None:
         if bin_code is None:
-            problems.append(FieldProblem(f"{path}.institution", "case.institution_required"))
+            problems.append(FieldProblem(f"{path}.institution", N_("case.institution_required")))
             return None
         institution = directory.by_code[bin_code]
     else:
@@ -161,7 +161,7 @@ def resolve_account(
         if found is None:
             problems.append(
                 FieldProblem(
-                    f"{path}.institution", "case.institution_unknown", {"code": ref.institution}
+                    f"{path}.institution", N_("case.institution_unknown"), {"code": ref.institution}
                 )
             )
             return None
@@ -169,7 +169,7 @@ def resolve_account(
     if institution.kind == InstitutionKind.national_platform:
         problems.append(
             FieldProblem(
-                f"{path}.institution", "case.institution_not_party", {"name": institution.name}
+                f"{path}.institution", N_("case.institution_not_party"), {"name": institution.name}
             )
         )
         return None
@@ -194,26 +194,28 @@ def _check_bank_number(
     """A number whose BIN we know is a card (length and Luhn checked); else an account."""
     where = f"{path}.account_no"
     if not ascii_digits(norm):
-        problems.append(FieldProblem(where, "case.account_digits"))
+        problems.append(FieldProblem(where, N_("case.account_digits")))
         return None
     if bin_code is None:
         low, high = BANK_ACCOUNT_DIGITS
         if not low <= len(norm) <= high:
             problems.append(
-                FieldProblem(where, "case.account_length", {"min": str(low), "max": str(high)})
+                FieldProblem(where, N_("case.account_length"), {"min": str(low), "max": str(high)})
             )
             return None
         return AccountKind.bank_account
     if not CARD_DIGITS[0] <= len(norm) <= CARD_DIGITS[1]:
-        problems.append(FieldProblem(where, "case.card_length"))
+        problems.append(FieldProblem(where, N_("case.card_length")))
         return None
     if not luhn_ok(norm):
-        problems.append(FieldProblem(where, "case.card_luhn"))
+        problems.append(FieldProblem(where, N_("case.card_luhn")))
         return None
     if bin_code != institution.code:
         bank = directory.by_code[bin_code]
         problems.append(
-            FieldProblem(where, "case.card_bin_mismatch", {"bank": bank.name, "code": bank.code})
+            FieldProblem(
+                where, N_("case.card_bin_mismatch"), {"bank": bank.name, "code": bank.code}
+            )
         )
         return None
     return AccountKind.bank_card
@@ -222,21 +224,21 @@ def _check_bank_number(
 def _check_victim(data: CaseCreate, problems: list[FieldProblem]) -> tuple[str | None, str | None]:
     victim = data.victim
     if not victim.name.strip():
-        problems.append(FieldProblem("victim.name", "case.blank"))
+        problems.append(FieldProblem("victim.name", N_("case.blank")))
     id_no = None
     if victim.id_no and victim.id_no.strip():
         candidate = victim.id_no.strip().upper()
         if ric.is_valid(candidate):
             id_no = candidate
         else:
-            problems.append(FieldProblem("victim.id_no", "case.id_no"))
+            problems.append(FieldProblem("victim.id_no", N_("case.id_no")))
     phone = None
     if victim.phone and victim.phone.strip():
         phone = _phone_e164(victim.phone)
         if phone is None:
-            problems.append(FieldProblem("victim.phone", "case.phone"))
+            problems.append(FieldProblem("victim.phone", N_("case.phone")))
     if victim.is_enterprise and not (victim.enterprise_name or "").strip():
-        problems.append(FieldProblem("victim.enterprise_name", "case.enterprise_name"))
+        problems.append(FieldProblem("victim.enterprise_name", N_("case.enterprise_name")))
     return id_no, phone
 
 
@@ -255,9 +257,9 @@ def _check_contacts(data: CaseCreate, problems: list[FieldProblem]) -> None:
         value = contact.value.strip()
         where = f"contacts.{i}.value"
         if not value:
-            problems.append(FieldProblem(where, "case.blank"))
+            problems.append(FieldProblem(where, N_("case.blank")))
         elif contact.kind == ContactKind.qq and not (value.isdigit() and 5 <= len(value) <= 12):
-            problems.append(FieldProblem(where, "case.qq"))
+            problems.append(FieldProblem(where, N_("case.qq")))
         elif contact.kind == ContactKind.phone:
             # Fraudsters call from abroad and from virtual numbers: possible is enough here.
             try:
@@ -265,14 +267,14 @@ def _check_contacts(data: CaseCreate, problems: list[FieldProblem]) -> None:
             except phonenumbers.NumberParseException:
                 possible = False
             if not possible:
-                problems.append(FieldProblem(where, "case.phone"))
+                problems.append(FieldProblem(where, N_("case.phone")))
 
 
 def _check_time(
     value: dt.datetime, where: str, earliest: dt.datetime, now: dt.datetime, key: str
 ) -> list[FieldProblem]:
     if value > now + CLOCK_SKEW:
-        return [FieldProblem(where, "case.time_future")]
+        return [FieldProblem(where, N_("case.time_future"))]
     if value < earliest:
         return [FieldProblem(where, key)]
     return []
@@ -297,7 +299,9 @@ def _levels(
                 queue.append(nxt)
     for t in transfers:
         if t.from_.key not in levels:
-            problems.append(FieldProblem(f"transfers.{t.index}.from.account_no", "case.no_origin"))
+            problems.append(
+                FieldProblem(f"transfers.{t.index}.from.account_no", N_("case.no_origin"))
+            )
             break
     return levels
 
@@ -309,7 +313,7 @@ def resolve_case(
     problems: list[FieldProblem] = []
     received_at = _aware(data.received_at, zone)
     problems += _check_time(
-        received_at, "received_at", now - LOOKBACK, now, "case.received_too_old"
+        received_at, "received_at", now - LOOKBACK, now, N_("case.received_too_old")
     )
     id_no, phone = _check_victim(data, problems)
     _check_contacts(data, problems)
@@ -322,14 +326,14 @@ def resolve_case(
             f"transfers.{i}.occurred_at",
             received_at - LOOKBACK,
             now,
-            "case.time_too_old",
+            N_("case.time_too_old"),
         )
         source = resolve_account(item.from_, f"transfers.{i}.from", directory, problems)
         target = resolve_account(item.to, f"transfers.{i}.to", directory, problems)
         if source is None or target is None:
             continue
         if source.key == target.key:
-            problems.append(FieldProblem(f"transfers.{i}.to.account_no", "case.same_account"))
+            problems.append(FieldProblem(f"transfers.{i}.to.account_no", N_("case.same_account")))
             continue
         transfers.append(ResolvedTransfer(i, occurred_at, item.amount, source, target))
 
@@ -351,9 +355,9 @@ def check_transaction_time(
 ) -> list[FieldProblem]:
     """A transfer's time as intake checks it: not in the future, not before the call minus
     a year (for corrections sent after intake, such as a resend's transaction_time)."""
-    return _check_time(value, where, received_at - LOOKBACK, now, "case.time_too_old")
+    return _check_time(value, where, received_at - LOOKBACK, now, N_("case.time_too_old"))
 
 
 def check_holder_name(value: str, *, where: str) -> list[FieldProblem]:
     """A holder name as intake keeps it: trimmed, and not blank."""
-    return [] if value.strip() else [FieldProblem(where, "case.blank")]
+    return [] if value.strip() else [FieldProblem(where, N_("case.blank"))]

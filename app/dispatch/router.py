@@ -32,6 +32,7 @@ from app.dispatch.service import (
 )
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
+from app.i18n.labels import KIND_LABEL
 from app.idempotency import ActionOnce
 from app.params import BigDbId
 
@@ -129,7 +130,7 @@ def resend(
         message = t("instruction.already_resent", lang, replacement_id=exc.replacement_id)
         raise Conflict(message, extra={"replacement_id": exc.replacement_id}) from exc
     except UnderWay as exc:
-        kind = t(f"kind.{exc.kind}", lang).lower()
+        kind = t(KIND_LABEL[exc.kind], lang).lower()
         message = t("instruction.account_under_way", lang, kind=kind, id=exc.instruction_id)
         raise Conflict(message, extra={"under_way_id": exc.instruction_id}) from exc
     rollup_status(db, case_id=case.id)

@@ -16,7 +16,7 @@ from app.deps import DbSession
 from app.errors import problem, request_language
 from app.health.metrics import render as render_metrics
 from app.health.requests import MULTIPROC_ENV
-from app.i18n import t
+from app.i18n import N_, t
 
 router = APIRouter(tags=["health"])
 
@@ -62,7 +62,7 @@ def readyz(request: Request) -> Response:
         return problem(
             request,
             status=503,
-            title_key="problem.unavailable",
+            title_key=N_("problem.unavailable"),
             detail=t("ready.down", lang, names=", ".join(down)),
             extra={"checks": checks},
         )

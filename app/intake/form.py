@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from app.cases.models import FraudType
 from app.i18n import LANGUAGES, Language, t
+from app.i18n.labels import FRAUD_LABEL
 from app.intake.parsing import Unreadable, parse_amount, parse_time
 
 TRANSFER_INPUTS = (
@@ -69,7 +70,10 @@ def fraud_type_code(text: str) -> str | None:
     if not wanted:
         return None
     labels = {
-        kind.value: {kind.value, *(t(f"fraud.{kind.value}", lang).casefold() for lang in LANGUAGES)}
+        kind.value: {
+            kind.value,
+            *(t(FRAUD_LABEL[kind.value], lang).casefold() for lang in LANGUAGES),
+        }
         for kind in FraudType
     }
     exact = [code for code, names in labels.items() if wanted in names]

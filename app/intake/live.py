@@ -37,7 +37,7 @@ from app.cases.models import Account, Case, CaseAccount
 from app.config import STREAM_POLL_THREADS
 from app.dispatch.models import Instruction, InstructionState, Outcome
 from app.errors import problem, request_language
-from app.i18n import t
+from app.i18n import N_, t
 from app.institutions.models import Institution
 from app.privacy import shown_account_no
 
@@ -117,7 +117,7 @@ def live_response(
     refusal = problem(
         request,
         status=429,
-        title_key="problem.too_many_requests",
+        title_key=N_("problem.too_many_requests"),
         detail=t("clients.too_many_streams", request_language(request), **limits),
         headers={"Retry-After": "5"},
     )

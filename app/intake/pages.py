@@ -27,7 +27,8 @@ from app.config import Settings
 from app.db import utcnow
 from app.deps import AnyUser, AppSettings, CurrentPrincipal, DbSession, IntakeUser
 from app.errors import Forbidden, Invalid, field_errors, request_language
-from app.i18n import LANGUAGES, MESSAGES, Language, t
+from app.i18n import LANGUAGES, Language, t
+from app.i18n.labels import FRAUD_LABEL, SCRIPT_MESSAGES
 from app.institutions.models import Institution, InstitutionKind
 from app.intake.form import TRANSFER_INPUTS, build_payload, fraud_type_code, row_counts
 from app.intake.live import CaseStatusView, live_response, read_status, status_events
@@ -37,9 +38,6 @@ from app.intake.service import delete_draft, find_draft, list_drafts, submitted_
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)
-
-# Messages intake.js shows itself (parse errors, save state, clock).
-JS_MESSAGES = [key for key in MESSAGES if key.startswith("form.")]
 
 
 async def posted_form(request: Request) -> FormData:
@@ -65,7 +63,7 @@ def _institutions(db: Session, lang: Language) -> list[dict[str, Any]]:
 def _fraud_label(typed: str, lang: Language) -> str:
     """The fraud type in the page's language, whichever language it was saved in."""
     code = fraud_type_code(typed) if typed else None
-    return t(f"fraud.{code}", lang) if code else typed
+    return t(FRAUD_LABEL[code], lang) if code else typed
 
 
 def _form_page(
@@ -102,13 +100,13 @@ def _form_page(
         "n_transfers": n_transfers,
         "n_contacts": n_contacts,
         "institutions": _institutions(db, lang),
-        "fraud_types": [(k.value, t(f"fraud.{k.value}", lang)) for k in FraudType],
+        "fraud_types": [(k.value, t(FRAUD_LABEL[k.value], lang)) for k in FraudType],
         "fraud_value": _fraud_label(fields.get("fraud_type", ""), lang),
         # Page language first: intake.js shows that one, and finds a type by any of them.
         "fraud_labels": [
             [
                 k.value,
-                *(t(f"fraud.{k.value}", x) for x in sorted(LANGUAGES, key=lambda x: x != lang)),
+                *(t(FRAUD_LABEL[k.value], x) for x in sorted(LANGUAGES, key=lambda x: x != lang)),
             ]
             for k in FraudType
         ],
@@ -122,7 +120,7 @@ def _form_page(
         ],
         "zone": settings.timezone,
         "saved_at": saved_at.isoformat() if saved_at else None,
-        "js_messages": {key: t(key, lang) for key in JS_MESSAGES},
+        "js_messages": {key: t(key, lang) for key in SCRIPT_MESSAGES},
     }
     return render(request, "intake.html", context, status_code=status_code)
 
@@ -275,7 +273,7 @@ def case_status(
         "view": view,
         "zone": settings.timezone,
         "body": _status_renderer(lang)(view),
-        "js_messages": {key: t(key, lang) for key in JS_MESSAGES},
+        "js_messages": {key: t(key, lang) for key in SCRIPT_MESSAGES},
     }
     return render(request, "status.html", context)
 

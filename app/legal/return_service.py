@@ -25,6 +25,7 @@ from app.cases.models import Account, Case, Transfer
 from app.cases.schemas import ReturnRead
 from app.cases.service import rollup_status
 from app.dispatch.models import Instruction, InstructionKind
+from app.i18n import N_
 from app.institutions.models import Institution
 from app.legal.models import ReturnRule, ReturnState, VictimReturn
 from app.legal.returns import ZERO, Inflow, Outflow, split_frozen
@@ -90,7 +91,7 @@ def propose(
 ) -> Proposal:
     frozen = frozen_on(db, account_id=account_id, now=now)
     if frozen <= 0:
-        raise Refused("legal.nothing_frozen")
+        raise Refused(N_("legal.nothing_frozen"))
     before: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for case_id, amount in db.execute(
         select(VictimReturn.case_id, func.sum(VictimReturn.amount))
@@ -140,9 +141,9 @@ def propose(
         notice_until=notice_until,
     )
     if not shares:
-        raise Refused("legal.nothing_to_return")
+        raise Refused(N_("legal.nothing_to_return"))
     if proposal.total + proposal.already_returned > frozen:
-        raise Refused("legal.return_exceeds_frozen", frozen=str(frozen))
+        raise Refused(N_("legal.return_exceeds_frozen"), frozen=str(frozen))
     return proposal
 
 
@@ -162,7 +163,7 @@ def confirm(
     db.get_one(Account, account_id, with_for_update=True)
     proposal = propose(db, account_id=account_id, now=now, today=today, rules=rules)
     if proposal.fingerprint != fingerprint:
-        raise Refused("legal.proposal_changed")
+        raise Refused(N_("legal.proposal_changed"))
     batch = uuid.uuid4().hex
     rows = []
     for share in proposal.shares:
@@ -213,9 +214,9 @@ def complete(
     if row is None or row.case_id != case.id:
         return None
     if row.state == ReturnState.completed.value:
-        raise Refused("legal.return_already_paid")
+        raise Refused(N_("legal.return_already_paid"))
     if today < row.payable_from:
-        raise Refused("legal.notice_running", until=row.payable_from.isoformat())
+        raise Refused(N_("legal.notice_running"), until=row.payable_from.isoformat())
     row.state, row.completed_at = ReturnState.completed.value, now
     row.completed_by, row.reference = user.id, reference
     record_event(

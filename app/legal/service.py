@@ -29,6 +29,7 @@ from app.config import Settings
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.service import InstructionOrder, create_instructions, under_way
 from app.dispatch.transitions import move
+from app.i18n import N_
 from app.institutions.models import Institution
 from app.legal.models import Document, ReturnState, VictimReturn
 from app.legal.returns import add_working_days
@@ -153,7 +154,7 @@ def _latest_stop(db: Session, *, case_id: int, account_id: int) -> Instruction |
 def _refuse_if_under_way(db: Session, *, case: Case, account_id: int) -> None:
     busy = _under_way(db, case_id=case.id, account_id=account_id)
     if busy is not None:
-        raise Refused("legal.under_way", kind=busy.kind, id=busy.id)
+        raise Refused(N_("legal.under_way"), kind=busy.kind, id=busy.id)
 
 
 def _send(db: Session, case: Case, order: InstructionOrder, user: User) -> Instruction:
@@ -178,7 +179,7 @@ def renew(
     `max_stops` in all), or a freeze renewed with a new document."""
     current = current_holds(db, case_id=case.id, now=now, account_id=account.id).get(account.id)
     if current is None:
-        raise Refused("legal.nothing_to_renew")
+        raise Refused(N_("legal.nothing_to_renew"))
     _refuse_if_under_way(db, case=case, account_id=account.id)
     if current.kind == InstructionKind.stop_payment.value:
         stops = db.scalar(
@@ -190,7 +191,7 @@ def renew(
             )
         )
         if (stops or 0) >= rules.max_stops:
-            raise Refused("legal.stop_limit", max=rules.max_stops)
+            raise Refused(N_("legal.stop_limit"), max=rules.max_stops)
         order = InstructionOrder(
             kind=InstructionKind.stop_payment,
             institution_id=current.institution_id,
@@ -202,7 +203,7 @@ def renew(
         )
     else:
         if not document_no:
-            raise Refused("legal.document_required", field="document_no")
+            raise Refused(N_("legal.document_required"), field="document_no")
         document_id = _store_scan(db, case=case, document_no=document_no, scan=scan, user=user)
         order = InstructionOrder(
             kind=InstructionKind.freeze,
@@ -248,7 +249,7 @@ def freeze(
     held, unless another is given; without a hold, what the case traced into the account."""
     current = current_holds(db, case_id=case.id, now=now, account_id=account.id).get(account.id)
     if current is not None and current.kind == InstructionKind.freeze.value:
-        raise Refused("legal.already_frozen", expires_at=_iso(current.expires_at))
+        raise Refused(N_("legal.already_frozen"), expires_at=_iso(current.expires_at))
     _refuse_if_under_way(db, case=case, account_id=account.id)
     if amount is None:
         amount = (
@@ -257,7 +258,7 @@ def freeze(
             else _traced_into(db, case_id=case.id, account_id=account.id)
         )
     if not amount:
-        raise Refused("legal.amount_required", field="amount")
+        raise Refused(N_("legal.amount_required"), field="amount")
     stop = current or _latest_stop(db, case_id=case.id, account_id=account.id)
     document_id = _store_scan(db, case=case, document_no=document_no, scan=scan, user=user)
     order = InstructionOrder(
@@ -294,7 +295,7 @@ def release(
     """End the case's hold on the account early (everything the case holds there)."""
     current = current_holds(db, case_id=case.id, now=now, account_id=account.id).get(account.id)
     if current is None:
-        raise Refused("legal.nothing_to_release")
+        raise Refused(N_("legal.nothing_to_release"))
     _refuse_if_under_way(db, case=case, account_id=account.id)
     order = InstructionOrder(
         kind=InstructionKind.release,
@@ -363,17 +364,19 @@ def _store_scan(
     try:
         content = base64.b64decode(scan.content_base64, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise Refused("legal.scan_not_base64", field="scan.content_base64") from exc
+        raise Refused(N_("legal.scan_not_base64"), field="scan.content_base64") from exc
     if not content:
-        raise Refused("legal.scan_empty", field="scan.content_base64")
+        raise Refused(N_("legal.scan_empty"), field="scan.content_base64")
     if len(content) > MAX_SCAN_BYTES:
         raise Refused(
-            "legal.scan_too_large",
+            N_("legal.scan_too_large"),
             field="scan.content_base64",
             max_mb=MAX_SCAN_BYTES // (1024 * 1024),
         )
     if not content.startswith(SCAN_TYPES[scan.content_type]):
-        raise Refused("legal.scan_wrong_type", field="scan.content_type", type=scan.content_type)
+        raise Refused(
+            N_("legal.scan_wrong_type"), field="scan.content_type", type=scan.content_type
+        )
     document = Document(
         case_id=case.id,
         document_no=document_no,

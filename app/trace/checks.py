@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.cases.schemas import AccountRef
 from app.cases.service import load_directory
 from app.cases.validation import LOOKBACK, FieldProblem, resolve_account
+from app.i18n import N_
 from app.trace.service import Onward
 
 
@@ -35,7 +36,7 @@ def check_onward(
             problems.append(
                 FieldProblem(
                     f"{path}.occurred_at",
-                    "callback.time_range",
+                    N_("callback.time_range"),
                     {
                         "earliest": earliest.isoformat(timespec="seconds"),
                         "latest": latest.isoformat(timespec="seconds"),
