@@ -220,7 +220,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return _unavailable(request, "problem.database_down", retry_after_s=2)
 
     @app.exception_handler(PoolTimeout)
-    async def _pool_busy(request: Request, exc: PoolTimeout) -> Response:
+    async def _pool_busy(request: Request, _exc: PoolTimeout) -> Response:
         # No connection came free in the pool's wait: nothing was done, try again.
         log.warning("database pool exhausted on %s", request.url.path)
         return _unavailable(request, "clients.pool_busy", retry_after_s=1)
@@ -243,7 +243,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(UnicodeEncodeError, _lone_surrogate)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
+    async def _unexpected(request: Request, _exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(request, status=500, title_key="problem.internal")
 
