@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SECRET_KEY = "demo-secret-key-change-me"
 # Threads that run every live stream's polls (app/intake/live.py), each with one connection.
 STREAM_POLL_THREADS = 8
-# /metrics and /readyz run at once at most this many times (app/middleware.py AdmissionLimit).
+# /metrics and /readyz run at once at most this many times (AdmissionLimit, app/middleware/).
 PROBE_LIMIT = 2
 
 Language = Literal["zh-CN", "en"]

@@ -180,21 +180,23 @@ def RequireRole(  # noqa: N802 - reads as a type
 
 
 ANY_ROLE = (Role.call_taker, Role.supervisor, Role.admin)
-# Signed in with any role; a token with any scope (who am I, and the pages' own forms).
-SignedIn = Annotated[User, Depends(RequireRole(*ANY_ROLE, scope=None))]
-AnyUser = Annotated[User, Depends(RequireRole(*ANY_ROLE, scope=Scope.cases_read))]
-IntakeUser = Annotated[
-    User, Depends(RequireRole(Role.call_taker, Role.supervisor, scope=Scope.cases_write))
-]
-# Supervisors read the dashboard and act on the legal clock (SupervisorAction).
-Supervisor = Annotated[
-    User, Depends(RequireRole(Role.supervisor, Role.admin, scope=Scope.cases_read))
-]
-SupervisorAction = Annotated[
-    User, Depends(RequireRole(Role.supervisor, Role.admin, scope=Scope.holds_write))
-]
-Admin = Annotated[User, Depends(RequireRole(Role.admin, scope=Scope.admin))]
+# The guards by name, for a route that needs only the check: `dependencies=[Depends(...)]`.
+# The aliases below take the same callables, so a route naming both runs the check once.
+require_signed_in = RequireRole(*ANY_ROLE, scope=None)
+require_any_user = RequireRole(*ANY_ROLE, scope=Scope.cases_read)
+require_intake = RequireRole(Role.call_taker, Role.supervisor, scope=Scope.cases_write)
+require_supervisor = RequireRole(Role.supervisor, Role.admin, scope=Scope.cases_read)
+require_supervisor_action = RequireRole(Role.supervisor, Role.admin, scope=Scope.holds_write)
+require_admin = RequireRole(Role.admin, scope=Scope.admin)
 # Personal data in clear: a token needs `pii:reveal`, which `cases:read` does not imply.
-Revealer = Annotated[
-    User, Depends(RequireRole(Role.supervisor, Role.admin, scope=Scope.pii_reveal))
-]
+require_revealer = RequireRole(Role.supervisor, Role.admin, scope=Scope.pii_reveal)
+
+# Signed in with any role; a token with any scope (who am I, and the pages' own forms).
+SignedIn = Annotated[User, Depends(require_signed_in)]
+AnyUser = Annotated[User, Depends(require_any_user)]
+IntakeUser = Annotated[User, Depends(require_intake)]
+# Supervisors read the dashboard and act on the legal clock (SupervisorAction).
+Supervisor = Annotated[User, Depends(require_supervisor)]
+SupervisorAction = Annotated[User, Depends(require_supervisor_action)]
+Admin = Annotated[User, Depends(require_admin)]
+Revealer = Annotated[User, Depends(require_revealer)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -190,80 +191,94 @@ def _unavailable(request: Request, detail_key: str, *, retry_after_s: int) -> Re
     )
 
 
+async def _app_error(request: Request, exc: AppError) -> Response:
+    if isinstance(exc, Unauthorized) and _wants_html(request):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return problem(
+        request,
+        status=exc.status_code,
+        title_key=exc.title_key,
+        detail=exc.detail,
+        errors=exc.errors,
+        headers=exc.headers,
+        extra=exc.extra,
+    )
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> Response:
+    lang = request_language(request)
+    errors = field_errors(list(exc.errors()), lang)
+    detail = t("problem.validation_detail", lang, count=len(errors))
+    if {error["type"] for error in errors} == {"nul_character"}:
+        detail = t("problem.nul_character", lang)
+    return problem(
+        request, status=422, title_key=N_("problem.validation"), detail=detail, errors=errors
+    )
+
+
+async def _database_down(request: Request, exc: OperationalError) -> Response:
+    # The database is unreachable or restarting: nothing was committed, try again.
+    log.warning("database unavailable: %s", str(exc).splitlines()[0])
+    return _unavailable(request, N_("problem.database_down"), retry_after_s=2)
+
+
+async def _pool_busy(request: Request, _exc: PoolTimeout) -> Response:
+    # No connection came free in the pool's wait: nothing was done, try again.
+    log.warning("database pool exhausted on %s", request.url.path)
+    return _unavailable(request, N_("clients.pool_busy"), retry_after_s=1)
+
+
+async def _nul_character(request: Request, exc: DataError) -> Response:
+    # PostgreSQL text cannot hold U+0000, so any text a client sends may be refused only
+    # here; the transaction has been rolled back. Any other DataError is a value the app
+    # should have checked first: a bug, left to the 500 handler.
+    # (app/nul.py refuses NUL in what arrives; this catches text from anywhere else, in a
+    # text column or, as `\u0000`, in a JSON one.)
+    # A lone surrogate (`\ud800`) in JSON text is refused the same way.
+    said = str(exc.orig)
+    if "surrogate" in said:
+        return _unstorable(request, N_("problem.lone_surrogate"))
+    if "NUL" not in said and "\\u0000" not in said:
+        raise exc
+    return _unstorable(request, N_("problem.nul_character"))
+
+
+async def _unexpected(request: Request, _exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(request, status=500, title_key=N_("problem.internal"))
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    title_key = {
+        404: N_("problem.not_found"),
+        405: N_("problem.method_not_allowed"),
+        401: N_("problem.unauthorized"),
+        403: N_("problem.forbidden"),
+    }.get(exc.status_code, N_("problem.bad_request"))
+    return problem(
+        request,
+        status=exc.status_code,
+        title_key=title_key,
+        headers=headers,
+    )
+
+
+# Exception class → its handler (Starlette picks the nearest class in the exception's MRO).
+HANDLERS: tuple[tuple[type[Exception], Callable[[Request, Any], Awaitable[Response]]], ...] = (
+    (AppError, _app_error),
+    (RequestValidationError, _validation),
+    (OperationalError, _database_down),
+    (PoolTimeout, _pool_busy),
+    (DataError, _nul_character),
+    (UnicodeEncodeError, _lone_surrogate),
+    (Exception, _unexpected),
+    (StarletteHTTPException, _http),
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(AppError)
-    async def _app_error(request: Request, exc: AppError) -> Response:
-        if isinstance(exc, Unauthorized) and _wants_html(request):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return problem(
-            request,
-            status=exc.status_code,
-            title_key=exc.title_key,
-            detail=exc.detail,
-            errors=exc.errors,
-            headers=exc.headers,
-            extra=exc.extra,
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        lang = request_language(request)
-        errors = field_errors(list(exc.errors()), lang)
-        detail = t("problem.validation_detail", lang, count=len(errors))
-        if {error["type"] for error in errors} == {"nul_character"}:
-            detail = t("problem.nul_character", lang)
-        return problem(
-            request, status=422, title_key=N_("problem.validation"), detail=detail, errors=errors
-        )
-
-    @app.exception_handler(OperationalError)
-    async def _database_down(request: Request, exc: OperationalError) -> Response:
-        # The database is unreachable or restarting: nothing was committed, try again.
-        log.warning("database unavailable: %s", str(exc).splitlines()[0])
-        return _unavailable(request, N_("problem.database_down"), retry_after_s=2)
-
-    @app.exception_handler(PoolTimeout)
-    async def _pool_busy(request: Request, exc: PoolTimeout) -> Response:
-        # No connection came free in the pool's wait: nothing was done, try again.
-        log.warning("database pool exhausted on %s", request.url.path)
-        return _unavailable(request, N_("clients.pool_busy"), retry_after_s=1)
-
-    @app.exception_handler(DataError)
-    async def _nul_character(request: Request, exc: DataError) -> Response:
-        # PostgreSQL text cannot hold U+0000, so any text a client sends may be refused only
-        # here; the transaction has been rolled back. Any other DataError is a value the app
-        # should have checked first: a bug, left to the 500 handler.
-        # (app/nul.py refuses NUL in what arrives; this catches text from anywhere else, in a
-        # text column or, as `\u0000`, in a JSON one.)
-        # A lone surrogate (`\ud800`) in JSON text is refused the same way.
-        said = str(exc.orig)
-        if "surrogate" in said:
-            return _unstorable(request, N_("problem.lone_surrogate"))
-        if "NUL" not in said and "\\u0000" not in said:
-            raise exc
-        return _unstorable(request, "problem.nul_character")
-
-    app.add_exception_handler(UnicodeEncodeError, _lone_surrogate)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(request, status=500, title_key=N_("problem.internal"))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        headers = getattr(exc, "headers", None)
-        if exc.status_code == 405:
-            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
-        title_key = {
-            404: N_("problem.not_found"),
-            405: N_("problem.method_not_allowed"),
-            401: N_("problem.unauthorized"),
-            403: N_("problem.forbidden"),
-        }.get(exc.status_code, N_("problem.bad_request"))
-        return problem(
-            request,
-            status=exc.status_code,
-            title_key=title_key,
-            headers=headers,
-        )
+    for exc_class, handler in HANDLERS:
+        app.add_exception_handler(exc_class, handler)

@@ -129,6 +129,6 @@ ActionOnce = Annotated[Once, Depends(claim_action_key)]
 
 def install_replay(app: FastAPI) -> None:
     @app.exception_handler(Replayed)
-    async def _replay(request: Request, exc: Replayed) -> Response:
+    async def _replay(_request: Request, exc: Replayed) -> Response:
         headers = {REPLAYED_HEADER: "true"}
         return JSONResponse(exc.body, status_code=exc.status_code, headers=headers)

@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     publisher = Publisher(make_celery(settings), broker_url)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         warm_up()
         yield
         publisher.close()

@@ -141,7 +141,7 @@ def run(settings: Settings, *, ready_timeout_s: float = 60.0) -> int:
 
     settings.check_secrets()
 
-    def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    def _raise_stop(signum: int, _frame: FrameType | None) -> None:
         raise Stop(signal.Signals(signum).name)
 
     signal.signal(signal.SIGINT, _raise_stop)

@@ -427,7 +427,7 @@ def failures(samples: list[Sample]) -> str:
     return f"{sum(by_status.values())} ({', '.join(parts)})"
 
 
-def figures(results: Results, options: Options) -> dict[str, float]:
+def figures(results: Results) -> dict[str, float]:
     samples = results.samples
     ok = [s for s in samples if s.status == 201]
     latencies = [s.latency_ms for s in samples]
@@ -481,7 +481,7 @@ def git_commit() -> str:
 
 
 def render(results: Results, options: Options) -> str:
-    f = figures(results, options)
+    f = figures(results)
     per_table = ", ".join(f"{t} {n}" for t, n in results.rows.items())
     rows = [
         ("cases sent / answered 201", f"{f['sent']:.0f} / {f['created']:.0f}"),

@@ -225,7 +225,10 @@ class AccountBook:
         if account is None:
             account = self._seeder.account(seed=seed, code=code, account_no=key[1], mix=mix)
             self._accounts[key] = account
-        if account.behaviour is not None and amount is not None:
-            if not any(abs(i.at - at) <= TIME_TOLERANCE for i in account.incoming):
-                self._seeder.receive(account, seed=seed, mix=mix, amount=amount, at=at, now=now)
+        if (
+            account.behaviour is not None
+            and amount is not None
+            and not any(abs(i.at - at) <= TIME_TOLERANCE for i in account.incoming)
+        ):
+            self._seeder.receive(account, seed=seed, mix=mix, amount=amount, at=at, now=now)
         return account

@@ -52,7 +52,7 @@ def create_app(
     )
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await simulator.start()
         try:
             yield
@@ -112,7 +112,7 @@ def _problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
     )
 
 
-async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_problem(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     title = {404: "Not Found", 405: "Method Not Allowed", 422: "Unprocessable Content"}
     if isinstance(exc.detail, str):
         body = problem(exc.status_code, title.get(exc.status_code, "Error"), exc.detail)
@@ -122,6 +122,6 @@ async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONRe
     return _problem_response(exc.status_code, body)
 
 
-async def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_problem(_request: Request, exc: RequestValidationError) -> JSONResponse:
     body = problem(422, "Unprocessable Content", "the request is not valid", errors=exc.errors())
     return _problem_response(422, body)

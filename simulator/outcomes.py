@@ -45,9 +45,12 @@ def mismatch_field(account: Account, instruction: InstructionIn, *, bins: BinInd
     if account.mismatch is not None:
         return account.mismatch
     wanted, on_file = instruction.holder_name, account.holder_name
-    if wanted is not None and on_file is not None:
-        if normalise_name(wanted) != normalise_name(on_file):
-            return "holder_name"
+    if (
+        wanted is not None
+        and on_file is not None
+        and normalise_name(wanted) != normalise_name(on_file)
+    ):
+        return "holder_name"
     if instruction.account_no and _bad_card_number(
         instruction.account_no, code=account.institution, bins=bins
     ):

@@ -19,7 +19,7 @@ from app.middleware import AdmissionLimit
 from tests.factories import bearer, case_payload, make_user
 
 
-async def _slow_app(scope: Scope, receive: Receive, send: Send) -> None:
+async def _slow_app(_scope: Scope, _receive: Receive, send: Send) -> None:
     await asyncio.sleep(0.5)
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"ok"})

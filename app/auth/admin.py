@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from app.auth import admin_service as people
 from app.auth.models import Role, Unit, User
 from app.auth.schemas import PasswordReset, UserAdminRead, UserChange, UserCreate
-from app.deps import Admin, DbSession
+from app.deps import Admin, DbSession, require_admin
 from app.errors import request_language
 
 router = APIRouter(prefix="/api/v1/admin/users", tags=["people"])
@@ -32,8 +32,12 @@ def _read(user: User, unit: Unit) -> UserAdminRead:
     )
 
 
-@router.get("", summary="Everyone who can log in, and who no longer can")
-def list_users(db: DbSession, admin: Admin) -> list[UserAdminRead]:
+@router.get(
+    "",
+    summary="Everyone who can log in, and who no longer can",
+    dependencies=[Depends(require_admin)],
+)
+def list_users(db: DbSession) -> list[UserAdminRead]:
     return [_read(user, unit) for user, unit in people.list_people(db)]
 
 

@@ -140,8 +140,8 @@ FormUser = Annotated[User, Depends(csrf_form)]
 AdminForm = Annotated[User, Depends(admin_csrf_form)]
 
 
-@pages.post("/logout")
-def logout(request: Request, db: DbSession, user: FormUser) -> RedirectResponse:
+@pages.post("/logout", dependencies=[Depends(csrf_form)])
+def logout(request: Request, db: DbSession) -> RedirectResponse:
     end_session(db, token=request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
@@ -150,7 +150,6 @@ def logout(request: Request, db: DbSession, user: FormUser) -> RedirectResponse:
 
 @pages.post("/language")
 def set_language(
-    request: Request,
     user: FormUser,
     language: Annotated[str, Form(max_length=8)],
     next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002

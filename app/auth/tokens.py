@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from app.auth import admin_service as people
 from app.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead
-from app.deps import Admin, AppSettings, DbSession, NoStore
+from app.deps import Admin, AppSettings, DbSession, NoStore, require_admin
 from app.errors import request_language
 from app.params import DbId
 
@@ -59,10 +59,9 @@ def issue_token(
     description="Name, scopes, when created, when it expires, when last used and when "
     "revoked; never the token or its hash.",
     responses={404: {"description": "No such user"}},
+    dependencies=[Depends(require_admin)],
 )
-def list_tokens(
-    request: Request, db: DbSession, admin: Admin, username: Username
-) -> list[ApiTokenRead]:
+def list_tokens(request: Request, db: DbSession, username: Username) -> list[ApiTokenRead]:
     user, _ = people.load_user(db, username=username, lang=request_language(request))
     rows = people.list_tokens(db, user_ids=[user.id])[user.id]
     return [ApiTokenRead.model_validate(row) for row in rows]

@@ -26,7 +26,16 @@ from app.cases.schemas import (
 from app.cases.service import plan_case, preview_priority, submit_case
 from app.cases.validation import CaseInvalid
 from app.db import utcnow
-from app.deps import AnyUser, AppSettings, CurrentUser, DbSession, IntakeUser, Revealer
+from app.deps import (
+    AnyUser,
+    AppSettings,
+    CurrentUser,
+    DbSession,
+    IntakeUser,
+    Revealer,
+    require_any_user,
+    require_intake,
+)
 from app.errors import NO_NUL, Invalid, NotFound, request_language
 from app.i18n import Language, t
 from app.legal.clock import LegalNow
@@ -108,9 +117,10 @@ def create(
 @router.post(
     "/validate",
     summary="Check a report against every intake rule without storing anything",
+    dependencies=[Depends(require_intake)],
 )
 def validate(
-    request: Request, db: DbSession, settings: AppSettings, user: IntakeUser, body: CaseCreate
+    request: Request, db: DbSession, settings: AppSettings, body: CaseCreate
 ) -> ValidationOk:
     now = utcnow()
     try:
@@ -144,8 +154,12 @@ def index(
     return list_cases(db, user=user, filters=filters, page=page, page_size=page_size)
 
 
-@router.get("/{case_no}", summary="One case: accounts by level, transfers, instructions, events")
-def show(db: DbSession, user: AnyUser, case: VisibleCase, now: LegalNow) -> CaseRead:
+@router.get(
+    "/{case_no}",
+    summary="One case: accounts by level, transfers, instructions, events",
+    dependencies=[Depends(require_any_user)],
+)
+def show(db: DbSession, case: VisibleCase, now: LegalNow) -> CaseRead:
     return read_case(db, case=case, now=now)
 
 

@@ -284,9 +284,7 @@ def create_case(
             lane=lane[platform.id],
         )
     )
-    instructions = create_instructions(
-        db, case_id=case.id, priority=case.priority, orders=orders, user=user
-    )
+    instructions = create_instructions(db, case_id=case.id, priority=case.priority, orders=orders)
     record_event(
         db,
         kind="case.created",

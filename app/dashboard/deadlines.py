@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, extract, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from app.auth.models import User
 from app.cases.models import Account, Case
@@ -54,6 +55,26 @@ def _groups(now: dt.datetime, rules: LegalRules) -> dict[DeadlineKind, Any]:
     }
 
 
+def _ranked_holds(*, user: User, now: dt.datetime, rules: LegalRules) -> Subquery:
+    """Each hold with a deadline: its kind, its place within the kind (`n`) and the kind's
+    `total`."""
+    groups = _groups(now, rules)
+    kind = case(*((cond, k.value) for k, cond in groups.items()))
+    epoch = extract("epoch", Instruction.expires_at)
+    due = case((kind == DeadlineKind.lapsed.value, -epoch), else_=epoch)
+    return (
+        select(
+            Instruction.id,
+            kind.label("kind"),
+            func.row_number().over(partition_by=kind, order_by=(due, Instruction.id)).label("n"),
+            func.count().over(partition_by=kind).label("total"),
+        )
+        .join(Case, Case.id == Instruction.case_id)
+        .where(visible(user), ~followed(holding_only=False), or_(*groups.values()))
+        .subquery()
+    )
+
+
 def _hold_deadlines(
     db: Session,
     *,
@@ -66,21 +87,7 @@ def _hold_deadlines(
     """All three kinds of hold in one pass over the holds with nothing after them (the
     costly part), numbered within each kind: the soonest first, but the latest lapse first
     (older ones have usually been dealt with)."""
-    groups = _groups(now, rules)
-    kind = case(*((cond, k.value) for k, cond in groups.items()))
-    epoch = extract("epoch", Instruction.expires_at)
-    due = case((kind == DeadlineKind.lapsed.value, -epoch), else_=epoch)
-    ranked = (
-        select(
-            Instruction.id,
-            kind.label("kind"),
-            func.row_number().over(partition_by=kind, order_by=(due, Instruction.id)).label("n"),
-            func.count().over(partition_by=kind).label("total"),
-        )
-        .join(Case, Case.id == Instruction.case_id)
-        .where(visible(user), ~followed(holding_only=False), or_(*groups.values()))
-        .subquery()
-    )
+    ranked = _ranked_holds(user=user, now=now, rules=rules)
     # Only the columns shown: a whole Instruction per row costs more than the query.
     rows = db.execute(
         select(

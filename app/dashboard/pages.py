@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,13 +26,21 @@ from app.dashboard.live import panel_events
 from app.dashboard.service import overview, queue
 from app.dashboard.trail import CLASSES, graph, trail_accounts
 from app.db import utcnow
-from app.deps import AppSettings, CurrentPrincipal, DbSession, Principal, Revealer, Supervisor
+from app.deps import (
+    AppSettings,
+    CurrentPrincipal,
+    DbSession,
+    Principal,
+    Revealer,
+    Supervisor,
+    require_supervisor,
+)
 from app.errors import request_language
 from app.i18n import Language, t
 from app.institutions.models import Institution
 from app.institutions.scorecard import scorecards
 from app.intake.live import live_response
-from app.legal.clock import LegalNow, legal_now
+from app.legal.clock import legal_now
 from app.legal.service import LegalRules
 from app.params import DbId
 from app.web import render, templates
@@ -182,7 +190,6 @@ def case_page(
     user: Supervisor,
     principal: CurrentPrincipal,
     case: VisibleCase,
-    now: LegalNow,
 ) -> HTMLResponse:
     lang = request_language(request)
     panels = case_panels(db, case_id=case.id, settings=settings, lang=lang)
@@ -196,11 +203,10 @@ def case_page(
     return render(request, "dash/case.html", context)
 
 
-@router.get("/dashboard/cases/{case_no}/live")
+@router.get("/dashboard/cases/{case_no}/live", dependencies=[Depends(require_supervisor)])
 def case_live(
     request: Request,
     settings: AppSettings,
-    user: Supervisor,
     principal: CurrentPrincipal,
     case: VisibleCase,
 ) -> StreamingResponse:

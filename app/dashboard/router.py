@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.cases.router import VisibleCase
@@ -22,7 +22,7 @@ from app.dashboard.schemas import (
 )
 from app.dashboard.service import completion_series, overview, queue
 from app.db import utcnow
-from app.deps import AppSettings, DbSession, Supervisor, SupervisorAction
+from app.deps import AppSettings, DbSession, Supervisor, SupervisorAction, require_supervisor
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
 from app.idempotency import ActionOnce
@@ -136,8 +136,9 @@ def _csv(body: str, filename: str) -> Response:
     summary="The case as CSV: one row per instruction",
     response_class=Response,
     responses={**CSV, 404: {"description": "No such case"}},
+    dependencies=[Depends(require_supervisor)],
 )
-def export_case(db: DbSession, user: Supervisor, case: VisibleCase) -> Response:
+def export_case(db: DbSession, case: VisibleCase) -> Response:
     return _csv(case_csv(db, case=case), f"{case.case_no}.csv")
 
 
@@ -146,10 +147,10 @@ def export_case(db: DbSession, user: Supervisor, case: VisibleCase) -> Response:
     summary="The institution scorecard as CSV",
     response_class=Response,
     responses=CSV,
+    dependencies=[Depends(require_supervisor)],
 )
 def export_scorecard(
     db: DbSession,
-    user: Supervisor,
     window_h: Annotated[int, Query(ge=1, le=24 * 90, description="Stats window, hours")] = 24,
 ) -> Response:
     since = utcnow() - dt.timedelta(hours=window_h)

@@ -45,7 +45,6 @@ def create_instructions(
     case_id: int,
     priority: str,
     orders: list[InstructionOrder],
-    user: User | None,
 ) -> list[Instruction]:
     """Create one instruction per order, each with a fresh idempotency key and an outbox row.
 
@@ -194,7 +193,7 @@ def resend_corrected(
     try:
         with db.begin_nested():
             [resent] = create_instructions(
-                db, case_id=original.case_id, priority=priority, orders=[order], user=user
+                db, case_id=original.case_id, priority=priority, orders=[order]
             )
     except IntegrityError as exc:
         earlier = replacement_of(db, original_id=original.id)

@@ -115,10 +115,9 @@ def build_payload(
     out.rows = [i for i, item in rows if item is not None]
     receivers = {item["to"]["account_no"] for item in transfers}
     for item in transfers:
-        if item["from"]["holder_name"] is None:
-            # The paying account is the victim's unless money reached it within the report.
-            if item["from"]["account_no"] not in receivers:
-                item["from"]["holder_name"] = body["victim"]["name"] or None
+        # The paying account is the victim's unless money reached it within the report.
+        if item["from"]["holder_name"] is None and item["from"]["account_no"] not in receivers:
+            item["from"]["holder_name"] = body["victim"]["name"] or None
     body["transfers"] = transfers
     contacts = [
         {"kind": _text(fields, f"contacts.{i}.kind") or "phone", "value": value}

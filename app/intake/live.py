@@ -184,6 +184,22 @@ class CaseStatusView:
 
 def read_status(db: Session, *, case_id: int) -> CaseStatusView:
     case = db.get_one(Case, case_id)
+    instructions = _instruction_rows(db, case_id=case_id)
+    return CaseStatusView(
+        case_no=case.case_no,
+        status=case.status,
+        priority=case.priority,
+        received_at=case.received_at,
+        total_amount=case.total_amount,
+        amount_stopped=sum(
+            (i.amount_stopped or Decimal(0) for i in instructions if i.kind == "stop_payment"),
+            Decimal(0),
+        ),
+        instructions=instructions,
+    )
+
+
+def _instruction_rows(db: Session, *, case_id: int) -> list[InstructionRow]:
     links = {
         row.account_id: row
         for row in db.execute(
@@ -202,17 +218,8 @@ def read_status(db: Session, *, case_id: int) -> CaseStatusView:
             .order_by(Instruction.id)
         )
     ]
-    # A corrected resend is a new instruction on the same account, naming the first as parent.
-    resent = {i.parent_id for i, _, _ in found if i.parent_id is not None} & {
-        i.id for i, _, _ in found
-    }
-    by_id = {i.id: i for i, _, _ in found}
-    replaced = {
-        p
-        for p in resent
-        if any(c.parent_id == p and c.account_id == by_id[p].account_id for c, _, _ in found)
-    }
-    instructions = [
+    replaced = _replaced([i for i, _, _ in found])
+    return [
         InstructionRow(
             id=i.id,
             kind=i.kind,
@@ -236,18 +243,22 @@ def read_status(db: Session, *, case_id: int) -> CaseStatusView:
         )
         for i, inst, account_no in found
     ]
-    return CaseStatusView(
-        case_no=case.case_no,
-        status=case.status,
-        priority=case.priority,
-        received_at=case.received_at,
-        total_amount=case.total_amount,
-        amount_stopped=sum(
-            (i.amount_stopped or Decimal(0) for i in instructions if i.kind == "stop_payment"),
-            Decimal(0),
-        ),
-        instructions=instructions,
-    )
+
+
+def _replaced(instructions: list[Instruction]) -> set[int]:
+    """The instructions a corrected resend replaced.
+
+    A corrected resend is a new instruction on the same account, naming the first as parent.
+    """
+    resent = {i.parent_id for i in instructions if i.parent_id is not None} & {
+        i.id for i in instructions
+    }
+    by_id = {i.id: i for i in instructions}
+    return {
+        p
+        for p in resent
+        if any(c.parent_id == p and c.account_id == by_id[p].account_id for c in instructions)
+    }
 
 
 def sse_event(event: str, data: str) -> str:

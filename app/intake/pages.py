@@ -25,7 +25,7 @@ from app.cases.service import submit_case
 from app.cases.validation import CaseInvalid
 from app.config import Settings
 from app.db import utcnow
-from app.deps import AnyUser, AppSettings, CurrentPrincipal, DbSession, IntakeUser
+from app.deps import AnyUser, AppSettings, CurrentPrincipal, DbSession, IntakeUser, require_any_user
 from app.errors import Forbidden, Invalid, field_errors, request_language
 from app.i18n import LANGUAGES, Language, t
 from app.i18n.labels import FRAUD_LABEL, SCRIPT_MESSAGES
@@ -278,9 +278,9 @@ def case_status(
     return render(request, "status.html", context)
 
 
-@router.get("/intake/cases/{case_no}/live")
+@router.get("/intake/cases/{case_no}/live", dependencies=[Depends(require_any_user)])
 def case_status_stream(
-    request: Request, user: AnyUser, principal: CurrentPrincipal, case: VisibleCase
+    request: Request, principal: CurrentPrincipal, case: VisibleCase
 ) -> StreamingResponse:
     """Server-sent events: the status fragment whenever it changes (htmx swaps it in)."""
     events = status_events(

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.cases.models import Account, Case
 from app.cases.router import VisibleCase
 from app.cases.schemas import InstructionRead, ReturnRead
 from app.cases.service import read_back, rollup_status
-from app.deps import Admin, AppSettings, DbSession, Supervisor, SupervisorAction
+from app.deps import AppSettings, DbSession, SupervisorAction, require_admin, require_supervisor
 from app.dispatch.models import Instruction
 from app.dispatch.service import lock_case_account
 from app.errors import NO_NUL, AppError, Conflict, Invalid, NotFound, request_language
@@ -258,12 +258,12 @@ def _proposal_read(
     "so it is traced by time (money out takes the earliest money in). `pro_rata`: otherwise, "
     "in proportion to each loss, payable after a 30-day public notice. Supervisors only.",
     responses=REFUSALS,
+    dependencies=[Depends(require_supervisor)],
 )
 def propose_return(
     request: Request,
     db: DbSession,
     settings: AppSettings,
-    user: Supervisor,
     case: VisibleCase,
     now: LegalNow,
     institution: Annotated[str, Query(min_length=1, max_length=16, pattern=NO_NUL)],
@@ -373,11 +373,11 @@ def complete_return(
         200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}},
         404: {"description": "No such document in this case"},
     },
+    dependencies=[Depends(require_supervisor)],
 )
 def document(
     request: Request,
     db: DbSession,
-    user: Supervisor,
     case: VisibleCase,
     document_id: Annotated[BigDbId, Path()],
 ) -> Response:
@@ -397,8 +397,13 @@ def _clock(request: Request, settings: AppSettings) -> None:
         raise NotFound(t("legal.clock_fixed", request_language(request)))
 
 
-@clock_router.get("/clock", summary="The legal clock (tests and demos)", responses=REFUSALS)
-def read_clock(request: Request, db: DbSession, settings: AppSettings, user: Admin) -> ClockRead:
+@clock_router.get(
+    "/clock",
+    summary="The legal clock (tests and demos)",
+    responses=REFUSALS,
+    dependencies=[Depends(require_admin)],
+)
+def read_clock(request: Request, db: DbSession, settings: AppSettings) -> ClockRead:
     _clock(request, settings)
     return _clock_read(db, settings)
 
@@ -409,18 +414,22 @@ def read_clock(request: Request, db: DbSession, settings: AppSettings, user: Adm
     description="Deadlines (lapses, warnings, renewals, returns) follow this clock, so a test "
     "or a demo can watch a stop-payment lapse without waiting 48 hours. Admins only.",
     responses=REFUSALS,
+    dependencies=[Depends(require_admin)],
 )
-def put_clock(
-    request: Request, db: DbSession, settings: AppSettings, user: Admin, body: ClockSet
-) -> ClockRead:
+def put_clock(request: Request, db: DbSession, settings: AppSettings, body: ClockSet) -> ClockRead:
     _clock(request, settings)
     set_clock(db, frozen_at=body.at, offset_s=body.offset_s)
     db.flush()
     return _clock_read(db, settings)
 
 
-@clock_router.delete("/clock", summary="Back to the real time", responses=REFUSALS)
-def delete_clock(request: Request, db: DbSession, settings: AppSettings, user: Admin) -> ClockRead:
+@clock_router.delete(
+    "/clock",
+    summary="Back to the real time",
+    responses=REFUSALS,
+    dependencies=[Depends(require_admin)],
+)
+def delete_clock(request: Request, db: DbSession, settings: AppSettings) -> ClockRead:
     _clock(request, settings)
     reset_clock(db)
     db.flush()

@@ -157,10 +157,8 @@ def _refuse_if_under_way(db: Session, *, case: Case, account_id: int) -> None:
         raise Refused(N_("legal.under_way"), kind=busy.kind, id=busy.id)
 
 
-def _send(db: Session, case: Case, order: InstructionOrder, user: User) -> Instruction:
-    [instruction] = create_instructions(
-        db, case_id=case.id, priority=case.priority, orders=[order], user=user
-    )
+def _send(db: Session, case: Case, order: InstructionOrder) -> Instruction:
+    [instruction] = create_instructions(db, case_id=case.id, priority=case.priority, orders=[order])
     return instruction
 
 
@@ -216,7 +214,7 @@ def renew(
             document_no=document_no,
             document_id=document_id,
         )
-    renewal = _send(db, case, order, user)
+    renewal = _send(db, case, order)
     data = {
         "renews": current.id,
         "kind": current.kind,
@@ -272,7 +270,7 @@ def freeze(
         document_no=document_no,
         document_id=document_id,
     )
-    instruction = _send(db, case, order, user)
+    instruction = _send(db, case, order)
     record_event(
         db,
         kind="hold.freeze_requested",
@@ -304,7 +302,7 @@ def release(
         holder_name=current.holder_name,
         parent_id=current.id,
     )
-    instruction = _send(db, case, order, user)
+    instruction = _send(db, case, order)
     record_event(
         db,
         kind="hold.release_requested",

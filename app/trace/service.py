@@ -382,9 +382,7 @@ def _stop_next_level(
         )
     if not orders:
         return []
-    created = create_instructions(
-        db, case_id=case.id, priority=case.priority, orders=orders, user=user
-    )
+    created = create_instructions(db, case_id=case.id, priority=case.priority, orders=orders)
     record_event(
         db,
         kind="trace.followed",
@@ -457,7 +455,6 @@ def request_query(
                 parent_id=parent_id,
             )
         ],
-        user=user,
     )
     record_event(
         db,

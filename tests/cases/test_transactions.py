@@ -61,7 +61,7 @@ def test_a_failure_after_rows_were_flushed_leaves_no_row_behind(
     payload = case_payload(transfers=5, victim={"name": f"victim-{uuid.uuid4().hex[:8]}"})
     key = str(uuid.uuid4())
 
-    def fail(*args: object, **kwargs: object) -> None:
+    def fail(*_args: object, **_kwargs: object) -> None:
         # By now the case, accounts, transfers, instructions and outbox rows are flushed.
         raise RuntimeError("forced failure inside the write")
 

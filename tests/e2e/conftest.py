@@ -55,7 +55,7 @@ def broker(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(broker: str) -> Iterator[str]:
+def database_url(broker: str) -> Iterator[str]:  # noqa: ARG001 - one per broker param
     """A database of each broker's run: the scenarios use fixed accounts, and an account
     one case holds is not stopped again by the next."""
     with migrated_database() as url:

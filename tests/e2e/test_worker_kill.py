@@ -40,7 +40,7 @@ IDLE_AFTER_S = 15
 
 
 @pytest.fixture(scope="module")
-def own_database(broker: str) -> Iterator[str]:
+def own_database(broker: str) -> Iterator[str]:  # noqa: ARG001 - one per broker param
     """A database of this module's own: on the shared one, the shared stack's relay would
     publish this module's instructions to its own queue, and its simulator would do them."""
     with migrated_database() as url:

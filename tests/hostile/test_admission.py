@@ -25,7 +25,7 @@ class Gate:
     def __init__(self) -> None:
         self.opened = asyncio.Event()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, _receive: Receive, send: Send) -> None:
         streaming = scope["path"].endswith("/live")
         if streaming:
             await send({"type": "http.response.start", "status": 200, "headers": []})

@@ -13,7 +13,7 @@ from starlette.types import Message, Receive, Scope, Send
 from app.middleware import BodyFirst
 
 
-async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+async def echo(_scope: Scope, receive: Receive, send: Send) -> None:
     size = 0
     while True:
         message = await receive()

@@ -268,9 +268,8 @@ def test_a_repeat_is_answered_before_any_check_and_onward_reads_no_registry(
 
 
 @pytest.mark.parametrize("column", ["text", "jsonb"])
-def test_a_lone_surrogate_reaching_postgresql_is_a_422_not_a_500(
-    app: FastAPI, db: Session, column: str
-) -> None:
+@pytest.mark.usefixtures("db")
+def test_a_lone_surrogate_reaching_postgresql_is_a_422_not_a_500(app: FastAPI, column: str) -> None:
     # A route that writes text no check saw: the backstop in app/errors.py answers.
     def write(db: DbSession) -> None:
         value = "a\ud800" if column == "text" else json.dumps("a\ud800")

@@ -61,7 +61,7 @@ def _kind(case_id: int, kind: str) -> Select[Any]:
     return select(Instruction.id).where(Instruction.case_id == case_id, Instruction.kind == kind)
 
 
-def _resend(factory: sessionmaker[Session], client: TestClient) -> Act:
+def _resend(factory: sessionmaker[Session], _client: TestClient) -> Act:
     with transaction(factory) as db:
         scene = Scene(db)
         bounced(scene.stop)
@@ -70,7 +70,7 @@ def _resend(factory: sessionmaker[Session], client: TestClient) -> Act:
     return Act(url, {"holder_name": "刘某某"}, scene, 201, _count(replacing))
 
 
-def _freeze(factory: sessionmaker[Session], client: TestClient) -> Act:
+def _freeze(factory: sessionmaker[Session], _client: TestClient) -> Act:
     with transaction(factory) as db:
         scene = Scene(db)
         holding(scene.stop, scene.amount)
@@ -78,7 +78,7 @@ def _freeze(factory: sessionmaker[Session], client: TestClient) -> Act:
     return Act(scene.url("freezes"), body, scene, 201, _count(_kind(scene.case.id, "freeze")))
 
 
-def _renew(factory: sessionmaker[Session], client: TestClient) -> Act:
+def _renew(factory: sessionmaker[Session], _client: TestClient) -> Act:
     with transaction(factory) as db:
         scene = Scene(db)
         holding(scene.stop, scene.amount)
@@ -86,7 +86,7 @@ def _renew(factory: sessionmaker[Session], client: TestClient) -> Act:
     return Act(scene.url("renewals"), scene.account, scene, 201, lambda db: stops(db) - 1)
 
 
-def _release(factory: sessionmaker[Session], client: TestClient) -> Act:
+def _release(factory: sessionmaker[Session], _client: TestClient) -> Act:
     with transaction(factory) as db:
         scene = Scene(db)
         holding(scene.stop, scene.amount)
@@ -94,7 +94,7 @@ def _release(factory: sessionmaker[Session], client: TestClient) -> Act:
     return Act(scene.url("releases"), body, scene, 201, _count(_kind(scene.case.id, "release")))
 
 
-def _query(factory: sessionmaker[Session], client: TestClient) -> Act:
+def _query(factory: sessionmaker[Session], _client: TestClient) -> Act:
     with transaction(factory) as db:
         scene = Scene(db)
     return Act(
@@ -138,7 +138,7 @@ def _complete(factory: sessionmaker[Session], client: TestClient) -> Act:
     return Act(url, {"reference": "RT20261204000001"}, scene, 200, _count(paid))
 
 
-def _handled(factory: sessionmaker[Session], client: TestClient) -> Act:
+def _handled(factory: sessionmaker[Session], _client: TestClient) -> Act:
     with transaction(factory) as db:
         scene = Scene(db)
         escalated(scene.stop)

@@ -188,7 +188,6 @@ def test_resends_made_before_the_revision_are_linked_first_one_only() -> None:
                         db,
                         case_id=scene.case.id,
                         priority="high",
-                        user=user,
                         orders=[
                             InstructionOrder(
                                 kind=InstructionKind.stop_payment,

@@ -207,8 +207,9 @@ def test_the_money_trail_of_scenario_4_leads_to_the_level_2_card(
     assert ["6217000201234567897", "6225880201234567895", "230000.00"] in links
 
 
+@pytest.mark.usefixtures("sim")
 def test_a_supervisor_reveals_the_victims_masked_id_number(
-    page: Page, staff: Staff, dash_stack: Stack, sim: httpx.Client
+    page: Page, staff: Staff, dash_stack: Stack
 ) -> None:
     _, transfers = one_card()
     case_no = submit(dash_stack, staff, transfers)
@@ -226,8 +227,9 @@ def test_a_supervisor_reveals_the_victims_masked_id_number(
     assert [e["data"] for e in events if e["kind"] == "pii.revealed"] == [{"field": "victim.id_no"}]
 
 
+@pytest.mark.usefixtures("sim")
 def test_a_stop_payment_is_frozen_from_the_deadlines_panel(
-    page: Page, staff: Staff, dash_stack: Stack, sim: httpx.Client
+    page: Page, staff: Staff, dash_stack: Stack
 ) -> None:
     card, transfers = one_card("42000.00")
     case_no = submit(dash_stack, staff, transfers)
