@@ -66,13 +66,13 @@ bench: $(STAMP)
 form-evidence: $(STAMP)
 	STOPAY_WRITE_EVIDENCE=1 $(BIN)/pytest -W error -q tests/pages/test_evidence.py tests/pages/test_admin.py
 
-## Refresh the message catalogues from the code: extract every key that t("key"), N_("key")
+## Refresh the message catalogues from the code: extract every key that t("key"), msg("key"), N_("key")
 ## (Python) and _("key") (templates) name into app/locale/messages.pot, then update the zh_CN
 ## and en .po files from it: a new key arrives with an empty msgstr to translate (the
 ## catalogue test fails until both languages have it), and a key no code names any more is
 ## dropped. Edit the texts in the .po files; the app reads them at start.
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k t -k N_ --project stopay --version 0.1.0 \
+	$(BIN)/pybabel extract -F babel.cfg -k t -k N_ -k msg --project stopay --version 0.1.0 \
 	    -o app/locale/messages.pot .
 	$(BIN)/pybabel update -i app/locale/messages.pot -d app/locale -l zh_CN \
 	    --no-fuzzy-matching --ignore-obsolete

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.i18n import LANGUAGES, N_, Language, negotiate, t
+from app.i18n import LANGUAGES, N_, Language, Message, negotiate, t
 from app.i18n.labels import FIELD_ERROR
 
 log = logging.getLogger(__name__)
@@ -27,20 +27,23 @@ LANGUAGE_COOKIE = "stopay_lang"
 
 
 class AppError(Exception):
-    """A failure the client can act on; `title_key` names its i18n title."""
+    """A failure the client can act on; `title_key` names its i18n title.
+
+    `detail`, and each error's `message`, is a `Message` (`msg("key", **params)`): the one
+    handler below puts it in the request's language, so no service needs to know it."""
 
     status_code = 400
     title_key = N_("problem.bad_request")
 
     def __init__(
         self,
-        detail: str | None = None,
+        detail: str | Message | None = None,
         *,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail or self.title_key)
+        super().__init__(str(detail) if detail else self.title_key)
         self.detail = detail
         self.errors = errors
         self.headers = headers
@@ -101,7 +104,7 @@ def problem(
     *,
     status: int,
     title_key: str,
-    detail: str | None = None,
+    detail: str | Message | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
@@ -111,13 +114,24 @@ def problem(
         "type": "about:blank",
         "title": t(title_key, lang),
         "status": status,
-        "detail": detail or t(title_key, lang),
+        "detail": localised(detail, lang) or t(title_key, lang),
         "instance": request.url.path,
     }
     if errors is not None:
-        body["errors"] = errors
-    body.update(extra or {})
+        body["errors"] = localised(errors, lang)
+    body.update(localised(extra or {}, lang))
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def localised(value: Any, lang: Language) -> Any:
+    """`value` with every Message in it (at any depth of lists and dicts) put in `lang`."""
+    if isinstance(value, Message):
+        return value.in_language(lang)
+    if isinstance(value, dict):
+        return {key: localised(item, lang) for key, item in value.items()}
+    if isinstance(value, list):
+        return [localised(item, lang) for item in value]
+    return value
 
 
 def _wants_html(request: Request) -> bool:

@@ -1,5 +1,5 @@
 """The catalogues in app/locale match the code: the keys `pybabel extract` finds (babel.cfg,
-keywords t and N_, as `make translations` runs it) are the catalogue's entries, each
+keywords t, msg and N_, as `make translations` runs it) are the catalogue's entries, each
 translated in zh_CN and en with the same placeholders."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def extracted() -> frozenset[str]:
     """Every message key the code names, found as `make translations` finds it."""
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)
-    keywords = {**DEFAULT_KEYWORDS, "t": None, "N_": None}
+    keywords = {**DEFAULT_KEYWORDS, "t": None, "N_": None, "msg": None}
     found = extract_from_dir(
         str(ROOT), method_map, options_map, keywords=keywords, strip_comment_tags=True
     )

@@ -28,7 +28,7 @@ from app.auth.schemas import ApiTokenCreate, PasswordReset, UserChange, UserCrea
 from app.config import Settings
 from app.db import utcnow
 from app.deps import Admin, AppSettings, CurrentPrincipal, DbSession
-from app.errors import AppError, field_errors, request_language
+from app.errors import AppError, field_errors, localised, request_language
 from app.i18n import LANGUAGES, Language, t
 from app.i18n.labels import ADMIN_FLASH
 from app.params import DbId
@@ -94,8 +94,8 @@ class Person:
 def _errors(exc: ValidationError | AppError, lang: Language) -> dict[str, str]:
     if isinstance(exc, AppError):
         if not exc.errors:
-            return {"": exc.detail or ""}
-        return {str(e["field"]): str(e["message"]) for e in reversed(exc.errors)}
+            return {"": localised(exc.detail, lang) or ""}
+        return {str(e["field"]): localised(e["message"], lang) for e in reversed(exc.errors)}
     found: dict[str, str] = {}
     for err in reversed(field_errors(list(exc.errors()), lang)):
         message = err["message"]

@@ -3,11 +3,22 @@ the user's language picks one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from app.i18n.catalogue import LANGUAGES, Language, messages
 
-__all__ = ["LANGUAGES", "Language", "N_", "Named", "has_message", "negotiate", "t"]
+__all__ = [
+    "LANGUAGES",
+    "Language",
+    "Message",
+    "N_",
+    "Named",
+    "has_message",
+    "msg",
+    "negotiate",
+    "t",
+]
 
 
 @dataclass(frozen=True)
@@ -20,6 +31,27 @@ class Named:
 
     def in_language(self, lang: Language) -> str:
         return self.zh if lang == "zh-CN" else self.en
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message key and its parameters, not yet in any language: what services and domain
+    errors carry. The edge (the error handler, the page renderer) puts it in the reader's
+    language. Its parameters may be `Named` or other Messages."""
+
+    key: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def in_language(self, lang: Language) -> str:
+        return t(self.key, lang, **self.params)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def msg(key: str, /, **params: object) -> Message:
+    """The message `key` with `params`: `pybabel extract -k msg` finds the key."""
+    return Message(key, params)
 
 
 def N_(key: str) -> str:
@@ -37,7 +69,7 @@ def t(key: str, lang: Language, **params: object) -> str:
     text = messages(lang)[key]
     if not params:
         return text
-    named = {k: v.in_language(lang) for k, v in params.items() if isinstance(v, Named)}
+    named = {k: v.in_language(lang) for k, v in params.items() if isinstance(v, Named | Message)}
     return text.format(**(params | named))
 
 

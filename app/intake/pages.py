@@ -26,7 +26,7 @@ from app.cases.validation import CaseInvalid
 from app.config import Settings
 from app.db import utcnow
 from app.deps import AnyUser, AppSettings, CurrentPrincipal, DbSession, IntakeUser, require_any_user
-from app.errors import Forbidden, Invalid, field_errors, request_language
+from app.errors import Forbidden, Invalid, field_errors, localised, request_language
 from app.i18n import LANGUAGES, Language, t
 from app.i18n.labels import FRAUD_LABEL, SCRIPT_MESSAGES
 from app.institutions.models import Institution, InstitutionKind
@@ -242,7 +242,7 @@ def _submit(
             payload.input_name(p.path): t(p.key, lang, **p.params) for p in reversed(exc.problems)
         }
     except Invalid as exc:
-        return {"Idempotency-Key": exc.detail or ""}
+        return {"Idempotency-Key": localised(exc.detail, lang) or ""}
     return str(answer.case_no if not isinstance(answer, dict) else answer["case_no"])
 
 
