@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, Unit
 from app.callbacks.rules import ALLOWED
 from app.config import Settings
-from app.dashboard.pages import dashboard_panels
 from app.dispatch.models import InstructionKind, Outcome
+from app.pages.dashboard import dashboard_panels
 from tests.callbacks.signing import outcome, post, signed
 from tests.casework import instructions, make_case, supervisor_of
 from tests.factories import bearer, fresh_card_no, make_user

@@ -21,7 +21,7 @@ from app.cases.schemas import CaseCreate, PersonalField
 from app.cases.service import create_case
 from app.config import Settings
 from app.dashboard.live import latest_event, panel_events
-from app.dashboard.pages import dashboard_panels
+from app.pages.dashboard import dashboard_panels
 from tests.casework import instructions, make_case, report
 from tests.factories import VICTIM_SERIAL, card_no, case_payload, fresh_card_no, make_user
 from tests.intake.conftest import sign_in

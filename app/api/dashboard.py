@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.cases.router import VisibleCase
+from app.api.idempotency import ActionOnce
 from app.dashboard import escalations as esc
 from app.dashboard.deadlines import deadlines
 from app.dashboard.exports import case_csv, scorecard_csv
@@ -22,11 +22,9 @@ from app.dashboard.schemas import (
 )
 from app.dashboard.service import completion_series, overview, queue
 from app.db import utcnow
-from app.deps import AppSettings, DbSession, Supervisor, SupervisorAction
+from app.deps import AppSettings, DbSession, LegalNow, Supervisor, SupervisorAction, VisibleCase
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
-from app.idempotency import ActionOnce
-from app.legal.clock import LegalNow
 from app.legal.service import LegalRules
 from app.params import BigDbId
 from app.web import content_disposition

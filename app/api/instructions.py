@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from app.cases.router import VisibleCase, invalid
+from app.api.idempotency import ActionOnce
 from app.cases.schemas import InstructionRead
 from app.cases.service import read_back, rollup_status
 from app.cases.validation import (
@@ -20,7 +20,7 @@ from app.cases.validation import (
     check_transaction_time,
 )
 from app.db import utcnow
-from app.deps import AppSettings, DbSession, IntakeUser
+from app.deps import AppSettings, DbSession, IntakeUser, VisibleCase, invalid
 from app.dispatch.models import Instruction
 from app.dispatch.schemas import InstructionCorrection
 from app.dispatch.service import (
@@ -32,7 +32,6 @@ from app.dispatch.service import (
 )
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
-from app.idempotency import ActionOnce
 from app.params import BigDbId
 
 router = APIRouter(prefix="/api/v1/cases", tags=["instructions"])

@@ -11,18 +11,25 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.api.idempotency import ActionOnce
 from app.cases.models import Account, Case
-from app.cases.router import VisibleCase
 from app.cases.schemas import InstructionRead, ReturnRead
 from app.cases.service import read_back, rollup_status
-from app.deps import Admin, AppSettings, DbSession, Supervisor, SupervisorAction
+from app.deps import (
+    Admin,
+    AppSettings,
+    DbSession,
+    LegalNow,
+    Supervisor,
+    SupervisorAction,
+    VisibleCase,
+)
 from app.dispatch.models import Instruction
 from app.dispatch.service import lock_case_account
 from app.errors import NO_NUL, AppError, Conflict, Invalid, NotFound, request_language
 from app.i18n import Language, t
-from app.idempotency import ActionOnce
 from app.legal import return_service
-from app.legal.clock import LegalNow, legal_now, reset_clock, set_clock
+from app.legal.clock import legal_now, reset_clock, set_clock
 from app.legal.models import ClockSetting, Document, VictimReturn
 from app.legal.schemas import (
     AccountChoice,

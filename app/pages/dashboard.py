@@ -13,11 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.router import FormUser
 from app.callbacks.refusals import latest_refused, refused_counts, refused_read
 from app.cases.models import Case
 from app.cases.reads import read_case
-from app.cases.router import VisibleCase, revealed_value
 from app.cases.schemas import PersonalField
 from app.config import Settings
 from app.dashboard import escalations as esc
@@ -26,14 +24,25 @@ from app.dashboard.live import panel_events
 from app.dashboard.service import overview, queue
 from app.dashboard.trail import CLASSES, graph, trail_accounts
 from app.db import utcnow
-from app.deps import AppSettings, CurrentPrincipal, DbSession, Principal, Revealer, Supervisor
+from app.deps import (
+    AppSettings,
+    CurrentPrincipal,
+    DbSession,
+    FormUser,
+    LegalNow,
+    Principal,
+    Revealer,
+    Supervisor,
+    VisibleCase,
+    revealed_value,
+)
 from app.errors import request_language
 from app.i18n import Language, t
 from app.institutions.models import Institution
 from app.institutions.scorecard import scorecards
-from app.intake.live import live_response
-from app.legal.clock import LegalNow, legal_now
+from app.legal.clock import legal_now
 from app.legal.service import LegalRules
+from app.pages.streams import live_response
 from app.params import DbId
 from app.web import render, templates
 
