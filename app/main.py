@@ -31,6 +31,7 @@ from app.api.trace import router as trace_router
 from app.cases.validation import warm_up
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.dispatch.broker import make_client
 from app.dispatch.publish import Publisher
 from app.errors import install_error_handlers
 from app.health.requests import RequestTimer, request_latency
@@ -43,7 +44,6 @@ from app.pages.login import router as auth_pages
 from app.pages.router import router as pages_router
 from app.pages.streams import StreamCaps
 from app.privacy import redact_access_log
-from workers.celery_app import make_celery
 
 STATIC_DIR = Path(__file__).with_name("static")
 SWAGGER_PAGE = (Path(__file__).parent / "templates" / "swagger.html").read_text(encoding="utf-8")
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(
         database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )
-    publisher = Publisher(make_celery(settings), broker_url)
+    publisher = Publisher(make_client(settings), broker_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -10,9 +10,9 @@ from app.cases.models import Case, TransferSource
 from app.cases.service import rollup_status
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.transitions import move
+from app.dispatch.wire import OutcomeReport
 from app.legal.service import end_holds, term_start
 from app.trace.service import Onward, TraceRules, follow_onward, request_query
-from workers.adapters import OutcomeReport
 
 OPEN = (InstructionState.pending, InstructionState.sent, InstructionState.escalated)
 STOPPED = (Outcome.stopped_full, Outcome.stopped_partial)

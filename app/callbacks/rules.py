@@ -10,8 +10,8 @@ import datetime as dt
 
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction, InstructionKind, Outcome
+from app.dispatch.wire import OutcomeReport
 from app.i18n import Named
-from workers.adapters import OutcomeReport
 
 K, OC = InstructionKind, Outcome
 REFUSALS = frozenset({OC.mismatch, OC.account_not_found, OC.rejected})

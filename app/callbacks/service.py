@@ -24,12 +24,12 @@ from app.callbacks.rules import check_outcome
 from app.cases.models import Case
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction
+from app.dispatch.wire import OutcomeReport, parse_outcome
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.i18n import MESSAGES, Language, Named, t
 from app.institutions.models import Institution
 from app.trace.checks import check_onward
 from app.trace.service import Onward, TraceRules
-from workers.adapters import OutcomeReport, parse_outcome
 
 log = logging.getLogger(__name__)
 
