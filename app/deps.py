@@ -25,6 +25,7 @@ from app.cases.validation import CaseInvalid
 from app.config import Settings
 from app.dispatch.publish import attach_publisher
 from app.errors import Forbidden, Invalid, NotFound, Unauthorized, request_language
+from app.flows.rules import Rules
 from app.i18n import Language, t
 from app.legal.clock import legal_now
 from app.middleware import NO_STORE, mark_retryable
@@ -88,6 +89,15 @@ def _no_store(request: Request) -> None:
 # On a route whose answer carries a secret (a new token, a callback key): never cached.
 NoStore = Depends(_no_store)
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_rules(request: Request) -> Rules:
+    rules: Rules = request.app.state.rules
+    return rules
+
+
+# The rules from settings, read once when the app was made (app/flows/rules.py).
+AppRules = Annotated[Rules, Depends(get_rules)]
 # scope="function": the commit happens before the answer leaves, so an acknowledged
 # write is a committed write.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]

@@ -34,6 +34,7 @@ from app.db import make_engine, make_sessionmaker
 from app.dispatch.broker import make_client
 from app.dispatch.publish import Publisher
 from app.errors import install_error_handlers
+from app.flows import Rules
 from app.health.requests import RequestTimer, request_latency
 from app.middleware import AdmissionLimit, BodyFirst, BodyLimit, RetryReads, SecurityHeaders
 from app.nul import refuse_nul
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
+    app.state.rules = Rules.from_settings(settings)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.publisher = publisher

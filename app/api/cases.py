@@ -9,18 +9,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.casefile.create import submit_case
+from app.casefile.read import read_case
+from app.casefile.schemas import CaseCreated, CaseRead
 from app.cases.models import CaseStatus, FraudType, Priority
-from app.cases.reads import CaseFilters, list_cases, read_case
-from app.cases.schemas import (
-    CaseCreate,
-    CaseCreated,
-    CasePage,
-    CaseRead,
-    Revealed,
-    RevealRequest,
-    ValidationOk,
-)
-from app.cases.service import plan_case, preview_priority, submit_case
+from app.cases.reads import CaseFilters, list_cases
+from app.cases.schemas import CaseCreate, CasePage, Revealed, RevealRequest, ValidationOk
+from app.cases.service import plan_case, preview_priority
 from app.cases.validation import CaseInvalid
 from app.db import utcnow
 from app.deps import (

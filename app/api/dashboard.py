@@ -22,10 +22,17 @@ from app.dashboard.schemas import (
 )
 from app.dashboard.service import completion_series, overview, queue
 from app.db import utcnow
-from app.deps import AppSettings, DbSession, LegalNow, Supervisor, SupervisorAction, VisibleCase
+from app.deps import (
+    AppRules,
+    AppSettings,
+    DbSession,
+    LegalNow,
+    Supervisor,
+    SupervisorAction,
+    VisibleCase,
+)
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
-from app.legal.service import LegalRules
 from app.params import BigDbId
 from app.web import content_disposition
 
@@ -63,13 +70,13 @@ def get_queue(
 def get_deadlines(
     db: DbSession,
     settings: AppSettings,
+    rules: AppRules,
     user: Supervisor,
     now: LegalNow,
     limit: Annotated[int, Query(ge=1, le=500, description="At most this many of each kind")] = 50,
 ) -> Deadlines:
-    rules = LegalRules.from_settings(settings)
     items, counts = deadlines(
-        db, user=user, now=now, rules=rules, timezone=settings.timezone, limit=limit
+        db, user=user, now=now, rules=rules.legal, timezone=settings.timezone, limit=limit
     )
     return Deadlines(now=now, counts=counts, items=items)
 

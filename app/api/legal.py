@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app import flows
 from app.api.idempotency import ActionOnce
 from app.cases.models import Account, Case
-from app.cases.schemas import InstructionRead, ReturnRead
-from app.cases.service import read_back, rollup_status
 from app.deps import (
     Admin,
+    AppRules,
     AppSettings,
     DbSession,
     LegalNow,
@@ -25,6 +25,8 @@ from app.deps import (
     VisibleCase,
 )
 from app.dispatch.models import Instruction
+from app.dispatch.reads import read_back
+from app.dispatch.schemas import InstructionRead
 from app.dispatch.service import lock_case_account
 from app.errors import NO_NUL, AppError, Conflict, Invalid, NotFound, request_language
 from app.i18n import Language, t
@@ -41,18 +43,11 @@ from app.legal.schemas import (
     ReturnCompletion,
     ReturnConfirm,
     ReturnProposalRead,
+    ReturnRead,
     ReturnShareRead,
     ScanIn,
 )
-from app.legal.service import (
-    LegalRules,
-    Refused,
-    Scan,
-    find_case_account,
-    freeze,
-    release,
-    renew,
-)
+from app.legal.service import Refused, Scan, find_case_account
 from app.params import BigDbId
 from app.web import content_disposition
 
@@ -106,7 +101,6 @@ def _sent(
         instruction = send()
     except Refused as exc:
         raise refusal(exc, lang) from exc
-    rollup_status(db, case_id=case.id, now=now)
     return read_back(db, instruction)
 
 
@@ -141,7 +135,7 @@ def freeze_account(
             case,
             now,
             lang,
-            lambda: freeze(
+            lambda: flows.freeze(
                 db,
                 case=case,
                 account=account,
@@ -169,7 +163,7 @@ def freeze_account(
 def renew_hold(
     request: Request,
     db: DbSession,
-    settings: AppSettings,
+    rules: AppRules,
     user: SupervisorAction,
     case: VisibleCase,
     body: RenewRequest,
@@ -184,12 +178,12 @@ def renew_hold(
             case,
             now,
             lang,
-            lambda: renew(
+            lambda: flows.renew(
                 db,
                 case=case,
                 account=account,
                 user=user,
-                rules=LegalRules.from_settings(settings),
+                rules=rules,
                 now=now,
                 document_no=body.document_no,
                 scan=_scan(body.scan),
@@ -225,7 +219,9 @@ def release_account(
             case,
             now,
             lang,
-            lambda: release(db, case=case, account=account, user=user, now=now, reason=body.reason),
+            lambda: flows.release(
+                db, case=case, account=account, user=user, now=now, reason=body.reason
+            ),
         ),
         status_code=201,
     )
@@ -270,6 +266,7 @@ def propose_return(
     request: Request,
     db: DbSession,
     settings: AppSettings,
+    rules: AppRules,
     user: Supervisor,
     case: VisibleCase,
     now: LegalNow,
@@ -286,7 +283,7 @@ def propose_return(
             account_id=account.id,
             now=now,
             today=_today(now, settings),
-            rules=LegalRules.from_settings(settings),
+            rules=rules.legal,
         )
     except Refused as exc:
         raise refusal(exc, lang) from exc
@@ -307,6 +304,7 @@ def confirm_returns(
     request: Request,
     db: DbSession,
     settings: AppSettings,
+    rules: AppRules,
     user: SupervisorAction,
     case: VisibleCase,
     body: ReturnConfirm,
@@ -316,14 +314,14 @@ def confirm_returns(
     lang = request_language(request)
     account = _account(db, case, body, lang)
     try:
-        rows = return_service.confirm(
+        rows = flows.confirm_returns(
             db,
             account_id=account.id,
             fingerprint=body.fingerprint,
             user=user,
             now=now,
             today=_today(now, settings),
-            rules=LegalRules.from_settings(settings),
+            rules=rules,
         )
     except Refused as exc:
         raise refusal(exc, lang) from exc
@@ -355,7 +353,7 @@ def complete_return(
 ) -> JSONResponse:
     lang = request_language(request)
     try:
-        row = return_service.complete(
+        row = flows.complete_return(
             db,
             case=case,
             return_id=return_id,

@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.idempotency import ActionOnce
-from app.cases.schemas import InstructionRead
-from app.cases.service import read_back
 from app.deps import DbSession, SupervisorAction, VisibleCase
+from app.dispatch.reads import read_back
+from app.dispatch.schemas import InstructionRead
 from app.dispatch.service import lock_case_account
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t

@@ -132,3 +132,16 @@ class ClockSet(_In):
         le=10 * 365 * 86400,
         description="Otherwise run this many seconds ahead.",
     )
+
+
+class ReturnRead(BaseModel):
+    id: int
+    institution: str
+    account_no: str
+    amount: Decimal
+    rule: str
+    state: str
+    payable_from: dt.date
+    confirmed_at: dt.datetime
+    completed_at: dt.datetime | None
+    reference: str | None

@@ -18,9 +18,9 @@ from starlette.datastructures import FormData
 
 from app.auth.models import User
 from app.auth.service import csrf_matches
+from app.casefile.create import submit_case
 from app.cases.models import Channel, ContactKind, FraudType, TransferChannel
 from app.cases.schemas import CaseCreate
-from app.cases.service import submit_case
 from app.cases.validation import CaseInvalid
 from app.config import Settings
 from app.db import utcnow
