@@ -7,7 +7,7 @@ when it changed. It ends when the client goes away, when every instruction has a
 
 Every live stream (these and the dashboard's) goes through `live_response`: at most so many
 open at once per user and per token or log-in session (StreamCaps, 429 past them), and their
-polls run on POLL_THREADS threads of their own, so open streams never take the threads that
+polls run on app.sse.POLL_THREADS threads of their own, so open streams never take the threads that
 requests need.
 """
 
@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -29,31 +27,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cases.models import Account, Case, CaseAccount
-from app.config import STREAM_POLL_THREADS
 from app.dispatch.models import Instruction, InstructionState, Outcome
 from app.institutions.models import Institution
 from app.privacy import shown_account_no
+from app.sse import poll_limiter, sse_event
 
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
 MAX_STREAM_S = 600.0
 OPEN_STATES = {InstructionState.pending, InstructionState.sent, InstructionState.escalated}
 BAD_OUTCOMES = {Outcome.mismatch, Outcome.rejected, Outcome.account_not_found, Outcome.no_funds}
-SSE_LINE_END = re.compile(r"\r\n|\r|\n")
-POLL_THREADS = STREAM_POLL_THREADS
-
-
-_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def poll_limiter() -> anyio.CapacityLimiter:
-    """The threads every live stream's polls share (one set per event loop)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _LIMITERS:
-        _LIMITERS[loop] = anyio.CapacityLimiter(POLL_THREADS)
-    return _LIMITERS[loop]
 
 
 @dataclass(frozen=True)
@@ -162,14 +145,6 @@ def read_status(db: Session, *, case_id: int) -> CaseStatusView:
         ),
         instructions=instructions,
     )
-
-
-def sse_event(event: str, data: str) -> str:
-    """One server-sent event; every line of `data` gets its own `data:` field. Lines end
-    only at CR and LF, as the SSE parser sees them: str.splitlines() would also break (and
-    so change) text at U+2028, U+2029, form feeds and the like."""
-    lines = "\n".join(f"data: {line}" for line in SSE_LINE_END.split(data))
-    return f"event: {event}\n{lines}\n\n"
 
 
 async def status_events(

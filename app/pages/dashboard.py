@@ -21,6 +21,7 @@ from app.config import Settings
 from app.dashboard import escalations as esc
 from app.dashboard.deadlines import deadlines
 from app.dashboard.live import panel_events
+from app.dashboard.scorecard import scorecards
 from app.dashboard.service import overview, queue
 from app.dashboard.trail import CLASSES, graph, trail_accounts
 from app.db import utcnow
@@ -41,7 +42,6 @@ from app.errors import request_language
 from app.flows import Rules
 from app.i18n import Language, t
 from app.institutions.models import Institution
-from app.institutions.scorecard import scorecards
 from app.legal.clock import legal_now
 from app.pages.streams import live_response
 from app.params import DbId
