@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app.api.auth import router as auth_api
 from app.api.callbacks import router as callbacks_router
 from app.api.cases import router as cases_router
+from app.api.clock import clock_router
 from app.api.dashboard import exports as dashboard_exports
 from app.api.dashboard import router as dashboard_router
 from app.api.drafts import api as intake_api
@@ -22,7 +23,6 @@ from app.api.idempotency import install_replay
 from app.api.institution_admin import router as institutions_admin
 from app.api.institutions import router as institutions_router
 from app.api.instructions import router as dispatch_router
-from app.api.legal import clock_router
 from app.api.legal import router as legal_router
 from app.api.openapi import install_openapi
 from app.api.people import router as people_admin

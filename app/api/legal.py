@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -15,7 +15,6 @@ from app import flows
 from app.api.idempotency import ActionOnce
 from app.cases.models import Account, Case
 from app.deps import (
-    Admin,
     AppRules,
     AppSettings,
     DbSession,
@@ -31,12 +30,10 @@ from app.dispatch.service import lock_case_account
 from app.errors import NO_NUL, AppError, Conflict, Invalid, NotFound, request_language
 from app.i18n import Language, t
 from app.legal import return_service
-from app.legal.clock import legal_now, reset_clock, set_clock
-from app.legal.models import ClockSetting, Document, VictimReturn
+from app.legal.models import Document, VictimReturn
 from app.legal.schemas import (
+    REFUSALS,
     AccountChoice,
-    ClockRead,
-    ClockSet,
     FreezeRequest,
     ReleaseRequest,
     RenewRequest,
@@ -52,12 +49,7 @@ from app.params import BigDbId
 from app.web import content_disposition
 
 router = APIRouter(prefix="/api/v1/cases", tags=["legal clock"])
-clock_router = APIRouter(prefix="/api/v1/admin", tags=["legal clock"])
 
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such case, or the account is not in this case"},
-    409: {"description": "Not possible in the account's present state; the reason says why"},
-}
 ReturnId = Annotated[BigDbId, Path()]
 
 
@@ -394,48 +386,4 @@ def document(
         found.content,
         media_type=found.content_type,
         headers={"Content-Disposition": disposition},
-    )
-
-
-def _clock(request: Request, settings: AppSettings) -> None:
-    if not settings.settable_clock:
-        raise NotFound(t("legal.clock_fixed", request_language(request)))
-
-
-@clock_router.get("/clock", summary="The legal clock (tests and demos)", responses=REFUSALS)
-def read_clock(request: Request, db: DbSession, settings: AppSettings, user: Admin) -> ClockRead:
-    _clock(request, settings)
-    return _clock_read(db, settings)
-
-
-@clock_router.put(
-    "/clock",
-    summary="Freeze or shift the legal clock (only with STOPAY_SETTABLE_CLOCK=true)",
-    description="Deadlines (lapses, warnings, renewals, returns) follow this clock, so a test "
-    "or a demo can watch a stop-payment lapse without waiting 48 hours. Admins only.",
-    responses=REFUSALS,
-)
-def put_clock(
-    request: Request, db: DbSession, settings: AppSettings, user: Admin, body: ClockSet
-) -> ClockRead:
-    _clock(request, settings)
-    set_clock(db, frozen_at=body.at, offset_s=body.offset_s)
-    db.flush()
-    return _clock_read(db, settings)
-
-
-@clock_router.delete("/clock", summary="Back to the real time", responses=REFUSALS)
-def delete_clock(request: Request, db: DbSession, settings: AppSettings, user: Admin) -> ClockRead:
-    _clock(request, settings)
-    reset_clock(db)
-    db.flush()
-    return _clock_read(db, settings)
-
-
-def _clock_read(db: DbSession, settings: AppSettings) -> ClockRead:
-    row = db.get(ClockSetting, 1)
-    return ClockRead(
-        now=legal_now(db, settings),
-        frozen_at=row.frozen_at if row else None,
-        offset_s=row.offset_s if row else 0.0,
     )
