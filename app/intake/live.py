@@ -5,10 +5,10 @@ open status page holds no connection between polls, and sends the rendered fragm
 when it changed. It ends when the client goes away, when every instruction has an outcome
 (the page then has nothing left to wait for), or after MAX_STREAM_S (the browser reconnects).
 
-Every live stream (these and the dashboard's) goes through `live_response`: at most so many
-open at once per user and per token or log-in session (StreamCaps, 429 past them), and their
-polls run on app.sse.POLL_THREADS threads of their own, so open streams never take the threads that
-requests need.
+Every live stream (these and the dashboard's) goes through `live_response`
+(app/pages/streams.py): at most so many open at once per user and per token or log-in
+session (StreamCaps, 429 past them), and their polls run on threads of their own
+(app/sse.py), so open streams never take the threads that requests need.
 """
 
 from __future__ import annotations
