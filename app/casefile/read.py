@@ -1,4 +1,5 @@
-"""Reading cases back: the list with its filters, and one case whole."""
+"""Reading one case back whole: accounts by level with their holds, transfers, instructions,
+returns, totals and events."""
 
 from __future__ import annotations
 
