@@ -10,6 +10,9 @@ by `lint-imports`; this test is the plain view of what the code does.
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,6 +110,22 @@ def test_the_package_graph_has_no_cycle() -> None:
     print(render(graph))  # noqa: T201 - the graph is the point: `pytest -s` shows it
 
     assert cycles(graph) == []
+
+
+def test_the_import_contracts_are_kept() -> None:
+    """`lint-imports` (make lint) over this checkout: the layers of pyproject.toml hold."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run(
+        [str(lint), "--no-cache"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_a_cycle_would_be_found() -> None:
