@@ -11,7 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "demo-secret-key-change-me"
-# Threads that run every live stream's polls (app/intake/live.py), each with one connection.
+# Threads that run every live stream's polls (app/sse.py), each with one connection.
 STREAM_POLL_THREADS = 8
 # /metrics and /readyz run at once at most this many times (AdmissionLimit, app/middleware/).
 PROBE_LIMIT = 2

@@ -1,23 +1,33 @@
-"""Route dependencies as Annotated aliases: DbSession, CurrentUser, RequireRole(...)."""
+"""The request dependencies of the API and the pages, as Annotated aliases: DbSession,
+CurrentUser, RequireRole(...), VisibleCase, LegalNow, FormUser; and the few helpers both
+turn a domain's refusal into a problem with."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Path, Request
 from psycopg.errors import DeadlockDetected, SerializationFailure
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.auth.models import Role, Scope, User, UserSession
 from app.auth.service import csrf_matches, resolve_api_token, resolve_session, touch_token
+from app.cases.models import Case
+from app.cases.reads import find_case
+from app.cases.reveal import NothingToReveal, reveal_value
+from app.cases.schemas import PersonalField
+from app.cases.validation import CaseInvalid
 from app.config import Settings
 from app.dispatch.publish import attach_publisher
-from app.errors import Forbidden, Unauthorized, request_language
+from app.errors import Forbidden, Invalid, NotFound, Unauthorized, request_language
+from app.flows.rules import Rules
 from app.i18n import Language, t
+from app.legal.clock import legal_now
 from app.middleware import NO_STORE, mark_retryable
 
 log = logging.getLogger(__name__)
@@ -79,6 +89,15 @@ def _no_store(request: Request) -> None:
 # On a route whose answer carries a secret (a new token, a callback key): never cached.
 NoStore = Depends(_no_store)
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_rules(request: Request) -> Rules:
+    rules: Rules = request.app.state.rules
+    return rules
+
+
+# The rules from settings, read once when the app was made (app/flows/rules.py).
+AppRules = Annotated[Rules, Depends(get_rules)]
 # scope="function": the commit happens before the answer leaves, so an acknowledged
 # write is a committed write.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
@@ -200,3 +219,90 @@ Supervisor = Annotated[User, Depends(require_supervisor)]
 SupervisorAction = Annotated[User, Depends(require_supervisor_action)]
 Admin = Annotated[User, Depends(require_admin)]
 Revealer = Annotated[User, Depends(require_revealer)]
+
+
+def invalid(exc: CaseInvalid, lang: Language) -> Invalid:
+    errors = [
+        {"field": p.path, "message": t(p.key, lang, **p.params), "type": p.key}
+        for p in exc.problems
+    ]
+    return Invalid(t("problem.validation_detail", lang, count=len(errors)), errors=errors)
+
+
+def get_visible_case(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    case_no: Annotated[str, Path(max_length=32, examples=["ZF-20261122-000123"])],
+) -> Case:
+    """Load-or-404: a case the caller's unit may see (others look exactly like missing ones).
+
+    The route's own guard says which roles and which token scope it needs.
+    """
+    case = find_case(db, case_no=case_no, user=user)
+    if case is None:
+        raise NotFound(t("case.not_found", request_language(request), case_no=case_no))
+    return case
+
+
+VisibleCase = Annotated[Case, Depends(get_visible_case)]
+
+
+def revealed_value(
+    db: DbSession,
+    *,
+    case: Case,
+    field: PersonalField,
+    account_id: int | None,
+    user: User,
+    lang: Language,
+) -> str:
+    """`reveal_value`, its refusals as problems: for the API and the dashboard's button."""
+    if field == PersonalField.account_no and account_id is None:
+        message = t("reveal.account_required", lang)
+        raise Invalid(
+            message,
+            errors=[{"field": "account_id", "message": message, "type": "reveal.account_required"}],
+        )
+    try:
+        return reveal_value(db, case=case, field=field, account_id=account_id, user=user)
+    except NothingToReveal as exc:
+        raise NotFound(t("reveal.nothing", lang, case_no=case.case_no)) from exc
+
+
+CsrfField = Annotated[str, Form(max_length=100)]
+
+
+def _csrf_checked(principal: Principal, sent: str) -> User:
+    session = principal.session
+    if session is None or not csrf_matches(sent, session.csrf_token):
+        raise Forbidden(t("auth.csrf", principal.user.language))  # type: ignore[arg-type]
+    return principal.user
+
+
+def csrf_form(principal: CurrentPrincipal, _user: SignedIn, csrf_token: CsrfField = "") -> User:
+    """Form posts from our pages carry the session's CSRF token in a hidden field."""
+    return _csrf_checked(principal, csrf_token)
+
+
+def admin_csrf_form(principal: CurrentPrincipal, _admin: Admin, csrf_token: CsrfField = "") -> User:
+    """The admin pages' form posts: the admin role first (403), then the CSRF field (403)."""
+    return _csrf_checked(principal, csrf_token)
+
+
+FormUser = Annotated[User, Depends(csrf_form)]
+AdminForm = Annotated[User, Depends(admin_csrf_form)]
+
+
+def _legal_now_dep(db: DbSession, settings: AppSettings) -> dt.datetime:
+    return legal_now(db, settings)
+
+
+LegalNow = Annotated[dt.datetime, Depends(_legal_now_dep)]
+
+
+def client_address(request: Request) -> str:
+    # The peer's address; X-Forwarded-For only when the peer is one of the proxies named in
+    # STOPAY_TRUSTED_PROXIES (app/main.py), so a client cannot choose the address that its
+    # failures count against, nor the one the audit trail records.
+    return request.client.host if request.client else "unknown"

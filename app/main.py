@@ -11,39 +11,40 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app.auth.admin import router as people_admin
-from app.auth.admin_pages import router as people_pages
-from app.auth.router import api as auth_api
-from app.auth.router import pages as auth_pages
-from app.auth.tokens import router as token_admin
-from app.callbacks.router import router as callbacks_router
-from app.cases.router import router as cases_router
+from app.api.auth import router as auth_api
+from app.api.callbacks import router as callbacks_router
+from app.api.cases import router as cases_router
+from app.api.clock import clock_router
+from app.api.dashboard import exports as dashboard_exports
+from app.api.dashboard import router as dashboard_router
+from app.api.drafts import api as intake_api
+from app.api.health import router as health_router
+from app.api.idempotency import install_replay
+from app.api.institution_admin import router as institutions_admin
+from app.api.institutions import router as institutions_router
+from app.api.instructions import router as dispatch_router
+from app.api.legal import router as legal_router
+from app.api.openapi import install_openapi
+from app.api.people import router as people_admin
+from app.api.tokens import router as token_admin
+from app.api.trace import router as trace_router
 from app.cases.validation import warm_up
 from app.config import Settings, get_settings
-from app.dashboard.pages import router as dashboard_pages
-from app.dashboard.router import exports as dashboard_exports
-from app.dashboard.router import router as dashboard_router
 from app.db import make_engine, make_sessionmaker
+from app.dispatch.broker import make_client
 from app.dispatch.publish import Publisher
-from app.dispatch.router import router as dispatch_router
 from app.errors import install_error_handlers
+from app.flows import Rules
 from app.health.requests import RequestTimer, request_latency
-from app.health.router import router as health_router
-from app.idempotency import install_replay
-from app.institutions.admin import router as institutions_admin
-from app.institutions.router import router as institutions_router
-from app.intake.live import StreamCaps
-from app.intake.pages import router as intake_pages
-from app.intake.router import api as intake_api
-from app.legal.router import clock_router
-from app.legal.router import router as legal_router
 from app.middleware import AdmissionLimit, BodyFirst, BodyLimit, RetryReads, SecurityHeaders
 from app.nul import refuse_nul
-from app.openapi import install_openapi
+from app.pages.admin import router as people_pages
+from app.pages.dashboard import router as dashboard_pages
+from app.pages.intake import router as intake_pages
+from app.pages.login import router as auth_pages
 from app.pages.router import router as pages_router
+from app.pages.streams import StreamCaps
 from app.privacy import redact_access_log
-from app.trace.router import router as trace_router
-from workers.celery_app import make_celery
 
 STATIC_DIR = Path(__file__).with_name("static")
 SWAGGER_PAGE = (Path(__file__).parent / "templates" / "swagger.html").read_text(encoding="utf-8")
@@ -95,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(
         database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )
-    publisher = Publisher(make_celery(settings), broker_url)
+    publisher = Publisher(make_client(settings), broker_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
+    app.state.rules = Rules.from_settings(settings)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.publisher = publisher

@@ -14,9 +14,9 @@ from urllib.parse import quote, unquote_plus
 
 import phonenumbers
 
-from app.cases.models import AccountRole
-
 MASK = "*"
+# AccountRole.victim (app/cases/models.py): a case's own victim account is the one masked.
+VICTIM = "victim"
 # Query parameters that may carry an account number (GET /api/v1/cases?account_no=...).
 _ACCOUNT_IN_QUERY = re.compile(r"([?&]account_no=)([^&#]*)")
 # Typed into account numbers for legibility; masked values are shown without them.
@@ -49,7 +49,7 @@ def mask_account_no(account_no: str) -> str:
 
 def shown_account_no(account_no: str, *, role: str | None) -> str:
     """An account number as staff see it: masked when it is the victim's own in the case."""
-    return mask_account_no(account_no) if role == AccountRole.victim else account_no
+    return mask_account_no(account_no) if role == VICTIM else account_no
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -137,7 +137,7 @@ def children_log_format(settings: Settings) -> str:
 
 def run(settings: Settings, *, ready_timeout_s: float = 60.0) -> int:
     """Start everything, print where it is, and stop it all on Ctrl-C. Returns an exit code."""
-    from app.cli import prepare_database
+    from app.prepare import prepare_database
 
     settings.check_secrets()
 

@@ -224,10 +224,10 @@ def prepare_database(url: str) -> str:
     """Migrate, seed the registry, add a call-taker; returns the call-taker's API token."""
     from app.auth.models import Role, Unit, UnitKind, User
     from app.auth.service import create_api_token, hash_password
-    from app.cli import seed_database
     from app.config import Settings
     from app.db import make_engine, make_sessionmaker, transaction
     from app.migrate import upgrade
+    from app.prepare import seed_database
 
     upgrade(url)
     settings = Settings(

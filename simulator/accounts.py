@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from app.institutions.schemas import RegistryEntry
 from simulator.numbers import (
     iso,
     make_card_no,
@@ -27,6 +26,7 @@ from simulator.numbers import (
     split_amount,
 )
 from simulator.profiles import ACCOUNT_BEHAVIOURS, AccountMix
+from simulator.registry import RegistryEntry
 from simulator.scenarios import ScenarioAccount
 
 ZERO = Decimal("0.00")

@@ -20,12 +20,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.config import Settings, get_settings
-from app.institutions.service import load_registry
 from simulator import admin
+from simulator.config import PeerSettings, SimulatorSettings
 from simulator.deps import SimulatorDep
 from simulator.instructions import problem
 from simulator.profiles import load_profile_file, profile_path
+from simulator.registry import load_registry
 from simulator.scenarios import load_scenario_file
 from simulator.service import Simulator
 
@@ -34,13 +34,14 @@ SCENARIOS_ENV = "STOPAY_SIMULATOR_SCENARIOS"  # scenario files to load, os.paths
 
 def create_app(
     *,
-    settings: Settings | None = None,
+    settings: PeerSettings | None = None,
     profile: Path | None = None,
     scenarios: Sequence[Path] | None = None,
 ) -> FastAPI:
-    """The simulator app. Unset arguments come from the settings and the environment:
-    STOPAY_SIMULATOR_PROFILE (else simulator/profiles.yaml) and STOPAY_SIMULATOR_SCENARIOS."""
-    settings = settings or get_settings()
+    """The simulator app. Unset arguments come from the environment: STOPAY_SECRET_KEY and
+    STOPAY_API_URL (simulator/config.py), STOPAY_SIMULATOR_PROFILE (else
+    simulator/profiles.yaml), STOPAY_SIMULATOR_SCENARIOS and STOPAY_SIMULATOR_REGISTRY."""
+    settings = settings or SimulatorSettings()
     if scenarios is None:
         scenarios = [Path(p) for p in os.environ.get(SCENARIOS_ENV, "").split(os.pathsep) if p]
     simulator = Simulator(

@@ -6,7 +6,7 @@ import datetime as dt
 import random
 from decimal import ROUND_HALF_UP, Decimal
 
-from app.cards import luhn_complete
+from simulator.registry import luhn_complete
 
 CENT = Decimal("0.01")
 

@@ -11,11 +11,10 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from app.cards import luhn_ok
-from app.institutions.service import BinIndex
 from simulator.accounts import TIME_TOLERANCE, ZERO, Account, AccountBook, Onward
 from simulator.numbers import normalise_account_no, normalise_name
 from simulator.profiles import AccountMix
+from simulator.registry import BinIndex, luhn_ok
 from simulator.schemas import InstructionIn, Kind
 
 

@@ -19,8 +19,6 @@ from typing import Any
 
 import pydantic
 
-from app.institutions.schemas import RegistryEntry
-from app.institutions.service import BinIndex, derive_callback_secret
 from simulator.accounts import AccountBook, Seeder, account_from_scenario
 from simulator.callbacks import Callback, CallbackSender
 from simulator.faults import Draw, Outages, RateLimiter, draw
@@ -36,6 +34,7 @@ from simulator.instructions import (
 from simulator.ledger import Ledger
 from simulator.outcomes import apply_instruction
 from simulator.profiles import Profile, ProfileBook, ProfileFile
+from simulator.registry import BinIndex, RegistryEntry, derive_callback_secret
 from simulator.scenarios import Scenario
 from simulator.schemas import InstructionIn, Kind
 
@@ -285,7 +284,7 @@ class Simulator:
             described.append(
                 {
                     "code": code,
-                    "kind": entry.kind.value,
+                    "kind": entry.kind,
                     "name_zh": entry.name_zh,
                     "name_en": entry.name_en,
                     "profile": json.loads(self.profiles.effective(code).model_dump_json()),

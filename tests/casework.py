@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import Event
 from app.auth.models import Role, Unit
+from app.casefile.create import create_case
 from app.cases.models import Account, Case
 from app.cases.schemas import CaseCreate
-from app.cases.service import create_case
 from app.dispatch.models import Instruction
 from app.institutions.models import Institution
 from tests.callbacks.signing import outcome, post, signed

@@ -139,8 +139,8 @@ def make_case(
     """A case written by the intake service itself; returns its case number."""
     from zoneinfo import ZoneInfo
 
+    from app.casefile.create import create_case
     from app.cases.schemas import CaseCreate
-    from app.cases.service import create_case
 
     data = CaseCreate.model_validate(case_payload(transfers=transfers, **changes))
     _, created = create_case(

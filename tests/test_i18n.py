@@ -7,7 +7,6 @@ from enum import StrEnum
 
 import pytest
 
-from app.auth.admin_pages import FLASHES
 from app.auth.models import Role, Scope
 from app.cases.models import (
     CaseStatus,
@@ -23,6 +22,7 @@ from app.dispatch.models import InstructionKind, InstructionState, Outcome
 from app.i18n import LANGUAGES, Named, has_message, negotiate, t
 from app.i18n import labels as L
 from app.institutions.models import BreakerState
+from app.pages.admin import FLASHES
 
 
 @pytest.mark.parametrize(

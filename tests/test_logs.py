@@ -159,7 +159,7 @@ def test_uvicorn_logs_through_the_config_stopay_api_gives_it() -> None:
                                                  "GET", "/healthz?x=1", "1.1", 200)
         logging.getLogger("uvicorn.error").info("Started server process",
                                                 extra={"color_message": "\\x1b[36mStarted"})
-        logging.getLogger("app.cases.service").info("case received")
+        logging.getLogger("app.casefile.create").info("case received")
         logging.getLogger("httpx").info("a request to an institution: too much to log")
         logging.getLogger("celery.beat").info("Scheduler: Sending due task, every second")
     """)
@@ -170,7 +170,7 @@ def test_uvicorn_logs_through_the_config_stopay_api_gives_it() -> None:
     assert [(line["logger"], line["message"]) for line in lines] == [
         ("uvicorn.access", "GET /healthz 200"),
         ("uvicorn.error", "Started server process"),
-        ("app.cases.service", "case received"),
+        ("app.casefile.create", "case received"),
     ]
     assert {line["role"] for line in lines} == {"api"}
     assert "color_message" not in done.stderr
@@ -209,7 +209,7 @@ def test_intake_and_callback_lines_name_the_case_and_no_personal_data(
         assert post(client, bank, late).json() == {"status": "duplicate"}
 
     lines = captured.lines()  # every line parses as one JSON object
-    [received] = captured.about("app.cases.service")
+    [received] = captured.about("app.casefile.create")
     assert received["case_no"] == case_no
     assert received["message"].startswith("case received")
     callback_lines = captured.about("app.callbacks.service")

@@ -81,3 +81,10 @@ def test_the_access_log_line_carries_no_account_number() -> None:
     line = record.getMessage()
     assert "6222020201234567893" not in line
     assert "account_no=6222***********7893" in line
+
+
+def test_the_masked_role_is_the_victim_s() -> None:
+    from app.cases.models import AccountRole
+    from app.privacy import VICTIM
+
+    assert AccountRole(VICTIM) is AccountRole.victim

@@ -9,7 +9,7 @@ from celery.signals import setup_logging, task_postrun, task_prerun
 
 from app import logs
 from app.config import Settings, get_settings
-from workers.redis_transport import transport_for
+from app.dispatch.broker import broker_conf
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -17,28 +17,7 @@ def make_celery(settings: Settings) -> Celery:
         "stopay", broker=settings.broker_url, include=["workers.maintenance", "workers.dispatch"]
     )
     celery.conf.update(
-        broker_transport=transport_for(settings.broker_url),
-        # Delivery is at-least-once: a task is acknowledged only when it has finished, and a
-        # task whose worker died is delivered again. Instructions carry idempotency keys.
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=4,
-        task_ignore_result=True,
-        task_default_queue=settings.queue,
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={
-            "visibility_timeout": 3600,
-            # Redis: separate lists per priority, so special and high cases go first.
-            "priority_steps": list(range(10)),
-            "sep": ":",
-            "queue_order_strategy": "priority",
-        },
-        task_queue_max_priority=10,
-        task_default_priority=6,
-        broker_connection_timeout=2,
-        timezone="UTC",
-        enable_utc=True,
-        worker_hijack_root_logger=False,
+        **broker_conf(settings),
         beat_schedule={
             "relay-outbox": {
                 "task": "dispatch.relay_outbox",

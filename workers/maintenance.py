@@ -11,11 +11,11 @@ from celery.signals import worker_shutdown, worker_shutting_down
 from app.audit.chain import seal
 from app.audit.checkpoint import write_checkpoint
 from app.audit.keys import Keyring
-from app.cases.service import purge_expired_keys, rollup_status
+from app.cases.service import purge_expired_keys
 from app.config import get_settings
 from app.db import transaction, utcnow
+from app.flows import current_rules, deadline_passed
 from app.legal.clock import legal_now
-from app.legal.service import LegalRules, watch
 from workers.celery_app import celery_app
 from workers.db import task_sessionmaker
 
@@ -34,9 +34,7 @@ def watch_clock() -> dict[str, int]:
     with transaction(task_sessionmaker()) as db:
         now = legal_now(db, settings)
         today = now.astimezone(ZoneInfo(settings.timezone)).date()
-        done = watch(db, now=now, today=today, rules=LegalRules.from_settings(settings))
-        for case_id in sorted(done.cases):
-            rollup_status(db, case_id=case_id, now=now)
+        done = deadline_passed(db, now=now, today=today, rules=current_rules())
     return {
         "lapse_warnings": done.lapse_warnings,
         "freeze_warnings": done.freeze_warnings,

@@ -8,20 +8,26 @@ INSERT from elsewhere is refused. The service says it inside the event's own INS
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, ColumnElement, cast, func, literal, text
 from sqlalchemy.orm import Session
 
 from app.audit.models import ActorKind, Event
-from app.auth.models import User
+
+
+class Actor(Protocol):
+    """Who acted: a user (app/auth), known here only by its id."""
+
+    @property
+    def id(self) -> int: ...
 
 
 def record_event(
     db: Session,
     *,
     kind: str,
-    user: User | None = None,
+    user: Actor | None = None,
     institution_id: int | None = None,
     case_id: int | None = None,
     instruction_id: int | None = None,

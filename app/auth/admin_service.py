@@ -1,5 +1,5 @@
 """Admins manage people and their API tokens: one implementation, which the admin API
-(app/auth/admin.py, app/auth/tokens.py) and the admin pages (app/auth/admin_pages.py) call.
+(app/api/people.py, app/api/tokens.py) and the admin pages (app/pages/admin.py) call.
 
 Every change is an audit event. A reset or a deactivation ends the user's sessions and
 revokes their API tokens at once, so a lost laptop or a departed officer loses access now.

@@ -10,8 +10,8 @@ import datetime as dt
 
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction, InstructionKind, Outcome
+from app.dispatch.wire import OutcomeReport
 from app.i18n import N_, Named
-from workers.adapters import OutcomeReport
 
 K, OC = InstructionKind, Outcome
 REFUSALS = frozenset({OC.mismatch, OC.account_not_found, OC.rejected})
@@ -111,3 +111,15 @@ def _against_balance(report: OutcomeReport) -> list[FieldProblem]:
     if outcome == OC.no_funds and balance > 0:
         return [FieldProblem("data.balance", N_("callback.balance_with_no_funds"), shown)]
     return []
+
+
+# Outcomes of these kinds may report where money went; those transfers are followed.
+FOLLOWED_KINDS = (InstructionKind.stop_payment, InstructionKind.query, InstructionKind.freeze)
+
+
+NOTHING_SEEN = (Outcome.mismatch, Outcome.account_not_found, Outcome.rejected)
+
+
+def follows(instruction: Instruction, report: OutcomeReport) -> bool:
+    """Whether the onward transfers this outcome reports are followed (and so checked)."""
+    return instruction.kind in FOLLOWED_KINDS and report.outcome not in NOTHING_SEEN

@@ -1,4 +1,5 @@
-"""Institutions' signed callbacks: verify, de-duplicate, apply the outcome forward-only."""
+"""Institutions' signed callbacks: verify, de-duplicate, check the outcome (app/flows
+applies it)."""
 
 from __future__ import annotations
 
@@ -16,21 +17,20 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app import logs
-from app.callbacks.apply import apply_outcome, follows
 from app.callbacks.body import BodyRefused, read_json, storable, unstorable
 from app.callbacks.models import CallbackInbox
 from app.callbacks.refusals import refuse
-from app.callbacks.rules import check_outcome
+from app.callbacks.rules import check_outcome, follows
 from app.cases.models import Case
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction
+from app.dispatch.wire import OutcomeReport, parse_outcome
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.i18n import N_, Language, Named, t
 from app.i18n.labels import FIELD_ERROR
 from app.institutions.models import Institution
 from app.trace.checks import check_onward
-from app.trace.service import Onward, TraceRules
-from workers.adapters import OutcomeReport, parse_outcome
+from app.trace.service import Onward
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class Checked:
     report: OutcomeReport
     onward: list[Onward]
     payload: Any
+    webhook_id: str
 
 
 class CallbackRefused(Exception):
@@ -203,7 +204,7 @@ def _checked(
             payload=payload,
         )
         raise CallbackRefused(exc.problems, status=exc.status) from None
-    return Checked(instruction, report, onward, payload)
+    return Checked(instruction, report, onward, payload, webhook_id)
 
 
 def _seen(db: Session, institution: Institution, webhook_id: str) -> bool:
@@ -263,13 +264,11 @@ def receive_callback(
     body: bytes,
     headers: Mapping[str, str],
     now: dt.datetime,
-    hold: dt.timedelta,
-    freeze: dt.timedelta,
-    trace: TraceRules,
     skew: dt.timedelta,
     lang: Language,
-) -> str:
-    """Returns "applied", "duplicate" (a webhook-id seen before) or "ignored" (late).
+) -> Checked | None:
+    """The outcome of a first delivery, checked and claimed; None for a repeat (a webhook-id
+    seen before), which changes nothing.
 
     Raises CallbackRefused, its refusal stored, when the outcome cannot be true.
     """
@@ -285,24 +284,19 @@ def receive_callback(
         # Before any check: a repeat costs one indexed look-up (the insert below still
         # de-duplicates two deliveries that race past this).
         log.info("callback %s repeated: nothing changes", webhook_id)
-        return "duplicate"
+        return None
     checked = _checked(
         db, institution=institution, body=body, webhook_id=webhook_id, now=now, skew=skew
     )
-    instruction, report = checked.instruction, checked.report
     if not _first_delivery(db, institution, webhook_id, headers, checked, now=now):
         log.info("callback %s repeated: nothing changes", webhook_id)
-        return "duplicate"
-    applied = apply_outcome(
-        db,
-        instruction,
-        report,
-        onward=checked.onward,
-        now=now,
-        hold=hold,
-        freeze=freeze,
-        trace=trace,
-    )
+        return None
+    return checked
+
+
+def callback_status(checked: Checked, *, applied: bool) -> str:
+    """What the institution is answered, "applied" or "ignored" (late), and its log line."""
     status = "applied" if applied else "ignored"
-    log.info("callback %s %s: %s %s", webhook_id, status, instruction.kind, report.outcome.value)
+    kind, outcome = checked.instruction.kind, checked.report.outcome.value
+    log.info("callback %s %s: %s %s", checked.webhook_id, status, kind, outcome)
     return status

@@ -1,4 +1,4 @@
-"""Case intake and read models. Structure is checked here; the domain rules in validation.py."""
+"""What the API takes and shows of a case on its own: the report, its summary, its reveal."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.cases.models import (
-    AccountKind,
-    AccountRole,
     CaseStatus,
     Channel,
     ContactKind,
@@ -20,7 +18,6 @@ from app.cases.models import (
     TransferChannel,
     TransferSource,
 )
-from app.dispatch.models import InstructionKind, InstructionState, Outcome
 from app.params import DbId, StrictBool
 
 MAX_AMOUNT = Decimal("100000000.00")  # 1亿 CNY in one transfer: anything above is a typo
@@ -109,43 +106,6 @@ class CaseCreate(_In):
     contacts: list[ContactIn] = Field(default_factory=list, max_length=MAX_CONTACTS)
 
 
-class HoldRead(BaseModel):
-    """Another case's stop-payment or freeze that holds this account now."""
-
-    case_no: str
-    instruction_id: int
-    kind: InstructionKind
-    state: InstructionState
-    outcome: Outcome | None
-    amount_requested: Decimal | None
-    amount_stopped: Decimal | None
-    expires_at: dt.datetime | None
-
-
-class AccountRead(BaseModel):
-    account_id: int = Field(description="Names the account to `POST …/reveal`.")
-    institution: str
-    account_no: str = Field(
-        description="A victim's own account is masked (`6222***********7893`); suspects' "
-        "accounts are shown in full."
-    )
-    holder_name: str | None
-    kind: AccountKind
-    role: AccountRole
-    level: int
-    shared_with: list[str] = Field(description="Other cases this account appears in.")
-    held_by: HoldRead | None = Field(
-        default=None,
-        description="Another case already stops or freezes this account, so this case sends "
-        "no stop-payment of its own; that instruction's state and outcome.",
-    )
-
-
-class LevelRead(BaseModel):
-    level: int
-    accounts: list[AccountRead]
-
-
 class TransferRead(BaseModel):
     occurred_at: dt.datetime
     amount: Decimal
@@ -158,44 +118,6 @@ class TransferRead(BaseModel):
     channel: TransferChannel
     reference: str | None
     source: TransferSource
-
-
-class InstructionRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    kind: InstructionKind
-    state: InstructionState
-    outcome: Outcome | None
-    institution: str
-    account_no: str | None
-    amount_requested: Decimal | None
-    amount_stopped: Decimal | None
-    balance: Decimal | None
-    mismatch_field: str | None
-    institution_ref: str | None
-    attempts: int
-    last_error: str | None
-    created_at: dt.datetime
-    first_attempt_at: dt.datetime | None
-    acked_at: dt.datetime | None
-    completed_at: dt.datetime | None
-    effective_at: dt.datetime | None
-    expires_at: dt.datetime | None
-    escalated_at: dt.datetime | None
-    released_at: dt.datetime | None = Field(
-        default=None, description="A confirmed release ended this hold early."
-    )
-    parent_id: int | None = Field(
-        default=None,
-        description="The instruction this one follows: the stop-payment a renewal, freeze, "
-        "release or corrected resend is about, or the one whose outcome led here.",
-    )
-    document_no: str | None = Field(default=None, description="A freeze's document number.")
-    document_id: int | None = Field(default=None, description="Its scanned document, if any.")
-    dispatch_delay_ms: int | None = Field(description="created → first attempt")
-    ack_ms: int | None = Field(description="created → acknowledged by the institution")
-    completion_ms: int | None = Field(description="created → outcome reported")
 
 
 class EventRead(BaseModel):
@@ -232,49 +154,6 @@ class CaseSummary(BaseModel):
     total_amount: Decimal = Field(description="What the victim reported sending.")
     unit: str
     call_taker: str
-
-
-class CaseCreated(BaseModel):
-    case_no: str
-    priority: Priority
-    status: CaseStatus
-    received_at: dt.datetime
-    total_amount: Decimal
-    accounts: list[AccountRead]
-    instructions: list[InstructionRead]
-
-
-class CaseTotals(BaseModel):
-    lost: Decimal = Field(description="What the victim reported sending.")
-    stopped: Decimal = Field(description="Held now by stop-payments in force.")
-    frozen: Decimal = Field(description="Held now by freezes in force.")
-    returned: Decimal = Field(description="Paid back to the victim.")
-    lapsed: Decimal = Field(description="Was held, but the hold ran out with nothing after it.")
-
-
-class ReturnRead(BaseModel):
-    id: int
-    institution: str
-    account_no: str
-    amount: Decimal
-    rule: str
-    state: str
-    payable_from: dt.date
-    confirmed_at: dt.datetime
-    completed_at: dt.datetime | None
-    reference: str | None
-
-
-class CaseRead(CaseSummary):
-    victim: VictimRead
-    narrative: str
-    totals: CaseTotals
-    levels: list[LevelRead]
-    transfers: list[TransferRead]
-    contacts: list[ContactRead]
-    instructions: list[InstructionRead]
-    returns: list[ReturnRead]
-    events: list[EventRead]
 
 
 class CasePage(BaseModel):

@@ -10,17 +10,14 @@ import click
 from app.cli.admin import create_token, create_unit, create_user
 from app.cli.audit import audit
 from app.cli.background import basic_auth_ok, beat, flower, node_name, worker
-from app.cli.database import migrate, migrate_database, prepare_database, seed, seed_database
+from app.cli.database import migrate, seed
 from app.cli.serve import api, run, simulator
 
 __all__ = [
     "basic_auth_ok",
     "cli",
     "main",
-    "migrate_database",
     "node_name",
-    "prepare_database",
-    "seed_database",
 ]
 
 

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cases.models import Account, Case, CaseAccount
+from app.dashboard.scorecard import scorecards
 from app.dashboard.service import with_account
 from app.dispatch.models import Instruction
 from app.institutions.models import Institution
-from app.institutions.scorecard import scorecards
 from app.privacy import shown_account_no
 
 FORMULA_START = frozenset("=+-@\t\r\n＝＋－＠")

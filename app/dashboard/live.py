@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.models import Event
 from app.cases.reveal import REVEALED
-from app.intake.live import poll_limiter, sse_event
+from app.sse import poll_limiter, sse_event
 
 POLL_S = 0.25
 REFRESH_S = 20.0

@@ -6,7 +6,10 @@ import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.callbacks.schemas import RefusedCallbackRead
+from app.institutions.models import BreakerState, InstitutionKind
 
 
 class Overview(BaseModel):
@@ -133,3 +136,41 @@ class CompletionSeries(BaseModel):
     hours: int
     bucket_minutes: int
     points: list[CompletionPoint]
+
+
+class InstitutionStats(BaseModel):
+    """Over the instructions created in the window (open escalations: all of them)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    instructions: int
+    ack_p50_ms: int | None = Field(description="created → acknowledged, median")
+    ack_p95_ms: int | None
+    completion_p50_ms: int | None = Field(description="created → outcome reported, median")
+    completion_p95_ms: int | None
+    success_rate: float | None = Field(
+        description="share of finished stop-payments that stopped money"
+    )
+    mismatch_rate: float | None = Field(description="share answered `mismatch`")
+    open_escalations: int
+
+
+class InstitutionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    kind: InstitutionKind
+    name_zh: str
+    name_en: str
+    stationed: bool
+    sla_s: int
+    bin_prefixes: list[str]
+    breaker_state: BreakerState
+    stats: InstitutionStats | None = None
+    refused_callbacks: int = Field(
+        default=0, description="Signed callbacks refused in the window (never applied)"
+    )
+    refused_latest: list[RefusedCallbackRead] = Field(
+        default_factory=list,
+        description="The latest refused callbacks with their reasons (supervisors and admins)",
+    )

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from app.cases.schemas import CaseRead, InstructionRead
+from app.casefile.schemas import CaseRead
+from app.dispatch.schemas import InstructionRead
 
 HOLD_KINDS = {"stop_payment", "freeze"}
 # Outcome classes, in the order of the legend; the page gives each its colour.

@@ -5,141 +5,38 @@ open status page holds no connection between polls, and sends the rendered fragm
 when it changed. It ends when the client goes away, when every instruction has an outcome
 (the page then has nothing left to wait for), or after MAX_STREAM_S (the browser reconnects).
 
-Every live stream (these and the dashboard's) goes through `live_response`: at most so many
-open at once per user and per token or log-in session (StreamCaps, 429 past them), and their
-polls run on POLL_THREADS threads of their own, so open streams never take the threads that
-requests need.
+Every live stream (these and the dashboard's) goes through `live_response`
+(app/pages/streams.py): at most so many open at once per user and per token or log-in
+session (StreamCaps, 429 past them), and their polls run on threads of their own
+(app/sse.py), so open streams never take the threads that requests need.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
-import threading
 import time
-import weakref
-from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 import anyio
 from fastapi import Request
-from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.types import Receive, Scope, Send
 
 from app.cases.models import Account, Case, CaseAccount
-from app.config import STREAM_POLL_THREADS
 from app.dispatch.models import Instruction, InstructionState, Outcome
-from app.errors import problem, request_language
-from app.i18n import N_, t
 from app.institutions.models import Institution
 from app.privacy import shown_account_no
-
-if TYPE_CHECKING:
-    from app.deps import Principal
+from app.sse import poll_limiter, sse_event
 
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
 MAX_STREAM_S = 600.0
 OPEN_STATES = {InstructionState.pending, InstructionState.sent, InstructionState.escalated}
 BAD_OUTCOMES = {Outcome.mismatch, Outcome.rejected, Outcome.account_not_found, Outcome.no_funds}
-SSE_LINE_END = re.compile(r"\r\n|\r|\n")
-POLL_THREADS = STREAM_POLL_THREADS
-STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-
-
-class StreamCaps:
-    """Live streams open at once in this API process, per user and per credential."""
-
-    def __init__(self, *, per_user: int, per_credential: int) -> None:
-        self.per_user = per_user
-        self.per_credential = per_credential
-        self._users: Counter[int] = Counter()
-        self._credentials: Counter[str] = Counter()
-        self._lock = threading.Lock()  # taken in the threadpool, given back in the loop
-
-    def take(self, *, user_id: int, credential: str) -> bool:
-        with self._lock:
-            full = self._users[user_id] >= self.per_user
-            if full or self._credentials[credential] >= self.per_credential:
-                return False
-            self._users[user_id] += 1
-            self._credentials[credential] += 1
-            return True
-
-    def give(self, *, user_id: int, credential: str) -> None:
-        with self._lock:
-            self._users[user_id] -= 1
-            self._credentials[credential] -= 1
-            self._users += Counter()  # drops the zeros
-            self._credentials += Counter()
-
-
-class _CappedStream(StreamingResponse):
-    """Takes its place under the caps when it runs, and gives it back when the stream ends,
-    however it ends; past a cap it answers `refusal` (429) instead. A response that never
-    runs (its request failed after it was made) never held a place."""
-
-    def __init__(
-        self,
-        events: AsyncIterator[str],
-        *,
-        take: Callable[[], bool],
-        release: Callable[[], None],
-        refusal: Response,
-    ) -> None:
-        super().__init__(events, media_type="text/event-stream", headers=STREAM_HEADERS)
-        self._take, self._release, self._refusal = take, release, refusal
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self._take():
-            await self._refusal(scope, receive, send)
-            return
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self._release()
-
-
-def live_response(
-    request: Request, principal: Principal, events: AsyncIterator[str]
-) -> StreamingResponse:
-    """The stream of `events`, or 429 when its user or credential has too many open."""
-    caps: StreamCaps = request.app.state.stream_caps
-    user_id, credential = principal.user.id, principal.credential_key
-    limits = {"per_user": caps.per_user, "per_credential": caps.per_credential}
-    refusal = problem(
-        request,
-        status=429,
-        title_key=N_("problem.too_many_requests"),
-        detail=t("clients.too_many_streams", request_language(request), **limits),
-        headers={"Retry-After": "5"},
-    )
-    return _CappedStream(
-        events,
-        take=lambda: caps.take(user_id=user_id, credential=credential),
-        release=lambda: caps.give(user_id=user_id, credential=credential),
-        refusal=refusal,
-    )
-
-
-_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def poll_limiter() -> anyio.CapacityLimiter:
-    """The threads every live stream's polls share (one set per event loop)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _LIMITERS:
-        _LIMITERS[loop] = anyio.CapacityLimiter(POLL_THREADS)
-    return _LIMITERS[loop]
 
 
 @dataclass(frozen=True)
@@ -259,14 +156,6 @@ def _replaced(instructions: list[Instruction]) -> set[int]:
         for p in resent
         if any(c.parent_id == p and c.account_id == by_id[p].account_id for c in instructions)
     }
-
-
-def sse_event(event: str, data: str) -> str:
-    """One server-sent event; every line of `data` gets its own `data:` field. Lines end
-    only at CR and LF, as the SSE parser sees them: str.splitlines() would also break (and
-    so change) text at U+2028, U+2029, form feeds and the like."""
-    lines = "\n".join(f"data: {line}" for line in SSE_LINE_END.split(data))
-    return f"event: {event}\n{lines}\n\n"
 
 
 async def status_events(

@@ -7,14 +7,11 @@ force); institutions' own timestamps and the fan-out's timings stay on the real 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
-from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import utcnow
-from app.deps import AppSettings, DbSession
 from app.legal.models import ClockSetting
 
 
@@ -38,10 +35,3 @@ def reset_clock(db: Session) -> None:
     row = db.get(ClockSetting, 1)
     if row is not None:
         db.delete(row)
-
-
-def _legal_now_dep(db: DbSession, settings: AppSettings) -> dt.datetime:
-    return legal_now(db, settings)
-
-
-LegalNow = Annotated[dt.datetime, Depends(_legal_now_dep)]

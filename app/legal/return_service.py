@@ -22,13 +22,12 @@ from sqlalchemy.orm import Session
 from app.audit.service import record_event
 from app.auth.models import User
 from app.cases.models import Account, Case, Transfer
-from app.cases.schemas import ReturnRead
-from app.cases.service import rollup_status
 from app.dispatch.models import Instruction, InstructionKind
 from app.i18n import N_
 from app.institutions.models import Institution
 from app.legal.models import ReturnRule, ReturnState, VictimReturn
 from app.legal.returns import ZERO, Inflow, Outflow, split_frozen
+from app.legal.schemas import ReturnRead
 from app.legal.service import LegalRules, Refused, in_force
 
 
@@ -195,7 +194,6 @@ def confirm(
                 "batch": batch,
             },
         )
-        rollup_status(db, case_id=share.case_id, now=now)
     return rows
 
 
@@ -226,7 +224,6 @@ def complete(
         case_id=case.id,
         data={"return_id": row.id, "amount": str(row.amount), "reference": reference},
     )
-    rollup_status(db, case_id=case.id, now=now)
     return row
 
 

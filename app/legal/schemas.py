@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -132,3 +132,23 @@ class ClockSet(_In):
         le=10 * 365 * 86400,
         description="Otherwise run this many seconds ahead.",
     )
+
+
+class ReturnRead(BaseModel):
+    id: int
+    institution: str
+    account_no: str
+    amount: Decimal
+    rule: str
+    state: str
+    payable_from: dt.date
+    confirmed_at: dt.datetime
+    completed_at: dt.datetime | None
+    reference: str | None
+
+
+# What a legal-clock action may answer besides success (its OpenAPI `responses`).
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such case, or the account is not in this case"},
+    409: {"description": "Not possible in the account's present state; the reason says why"},
+}

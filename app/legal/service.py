@@ -25,7 +25,6 @@ from app.audit.service import record_event
 from app.auth.models import User
 from app.cases.models import Account, Case, CaseAccount, Transfer
 from app.cases.validation import normalise_account_no
-from app.config import Settings
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.service import InstructionOrder, create_instructions, under_way
 from app.dispatch.transitions import move
@@ -59,18 +58,6 @@ class LegalRules:
     freeze_warning: dt.timedelta = dt.timedelta(days=15)
     notice_days: int = 30
     return_working_days: int = 3
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> LegalRules:
-        return cls(
-            hold=dt.timedelta(hours=settings.stop_payment_hold_h),
-            freeze=dt.timedelta(days=settings.freeze_days),
-            max_stops=settings.stop_payment_max,
-            lapse_warning=dt.timedelta(hours=settings.stop_payment_warning_h),
-            freeze_warning=dt.timedelta(days=settings.freeze_warning_days),
-            notice_days=settings.return_notice_days,
-            return_working_days=settings.return_working_days,
-        )
 
 
 class Refused(Exception):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import Event
-from tests.auth.test_router import _log_in
+from tests.api.test_auth import _log_in
 from tests.factories import PASSWORD, make_user
 
 

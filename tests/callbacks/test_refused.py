@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role, Unit
 from app.callbacks.rules import ALLOWED
 from app.config import Settings
-from app.dashboard.pages import dashboard_panels
 from app.dispatch.models import InstructionKind, Outcome
+from app.flows import Rules
+from app.pages.dashboard import dashboard_panels
 from tests.callbacks.signing import outcome, post, signed
 from tests.casework import instructions, make_case, supervisor_of
 from tests.factories import bearer, fresh_card_no, make_user
@@ -55,7 +56,9 @@ def test_supervisors_see_refused_callbacks_on_the_institution_row(
 def test_the_dashboard_page_lists_them(client: TestClient, db: Session, settings: Settings) -> None:
     webhook_id, _ = _refuse_one(client, db)
     boss = make_user(db, role=Role.supervisor, unit=db.query(Unit).first())
-    panels = dashboard_panels(db, user=boss, settings=settings, lang="en")
+    panels = dashboard_panels(
+        db, user=boss, settings=settings, rules=Rules.from_settings(settings), lang="en"
+    )
     assert webhook_id in panels["scorecard"]
     assert "More than the 5000.00 the instruction asked for" in panels["scorecard"]
     assert 'id="fig-refused"' in panels["overview"]

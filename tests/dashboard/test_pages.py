@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import Event
 from app.auth.models import Role, Unit, User
+from app.casefile.create import create_case
 from app.cases.models import Case, CaseAccount
 from app.cases.reveal import REVEALED, reveal_value
 from app.cases.schemas import CaseCreate, PersonalField
-from app.cases.service import create_case
 from app.config import Settings
 from app.dashboard.live import latest_event, panel_events
-from app.dashboard.pages import dashboard_panels
+from app.flows import Rules
+from app.pages.dashboard import dashboard_panels
 from tests.casework import instructions, make_case, report
 from tests.factories import VICTIM_SERIAL, card_no, case_payload, fresh_card_no, make_user
 from tests.intake.conftest import sign_in
@@ -94,7 +95,9 @@ def _stream(
     db: Session, request: FakeRequest, settings: Settings, viewer: User
 ) -> AsyncIterator[str]:
     def render(session: Session) -> dict[str, str]:
-        panels = dashboard_panels(session, user=viewer, settings=settings, lang="en")
+        panels = dashboard_panels(
+            session, user=viewer, settings=settings, rules=Rules.from_settings(settings), lang="en"
+        )
         return {"queue": panels["queue"], "overview": panels["overview"]}
 
     return panel_events(

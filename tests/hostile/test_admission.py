@@ -135,7 +135,7 @@ def test_a_stream_that_never_runs_holds_no_place_under_the_caps() -> None:
     from starlette.requests import Request
 
     from app.deps import Principal
-    from app.intake.live import StreamCaps, live_response
+    from app.pages.streams import StreamCaps, live_response
 
     caps = StreamCaps(per_user=1, per_credential=1)
     settings = SimpleNamespace(default_language="en")

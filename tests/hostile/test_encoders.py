@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.dashboard.exports import csv_cell, to_csv
-from app.intake.live import sse_event
+from app.sse import sse_event
 from app.web import content_disposition, script_json, templates
 
 BREAKOUTS = [

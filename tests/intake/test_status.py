@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from app.auth.models import Role
 from app.cases.models import Account
 from app.dispatch.models import InstructionState, Outcome
-from app.intake.live import CaseStatusView, read_status, sse_event, status_events
+from app.intake.live import CaseStatusView, read_status, status_events
+from app.sse import sse_event
 from tests.factories import (
     VICTIM_SERIAL,
     bearer,

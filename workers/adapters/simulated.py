@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import aiohttp
 
 from app.dispatch.transitions import SendOrder
+from app.dispatch.wire import instruction_body
 from workers.adapters.base import Ack, PermanentFailure, RetryableFailure
 
 DEFAULT_CONNECT_TIMEOUT_S = 2.0
@@ -50,19 +51,7 @@ class HttpAdapter:
             await self._session.close()
 
     async def send(self, order: SendOrder, *, callback_url: str) -> Ack:
-        body = {
-            "kind": order.kind,
-            "case_no": order.case_no,
-            "account_no": order.account_no,
-            "holder_name": order.holder_name,
-            "amount": str(order.amount) if order.amount is not None else None,
-            "transaction_time": order.transaction_time.isoformat()
-            if order.transaction_time
-            else None,
-            "reference": None,
-            "document_no": order.document_no,
-            "callback_url": callback_url,
-        }
+        body = instruction_body(order, callback_url=callback_url)
         headers = {"Idempotency-Key": order.idempotency_key}
         try:
             async with self._client().post(self.url, json=body, headers=headers) as response:

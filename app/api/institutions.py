@@ -8,12 +8,12 @@ from sqlalchemy import case, select
 
 from app.auth.models import Role
 from app.callbacks.refusals import latest_refused, refused_counts, refused_read
+from app.dashboard.schemas import InstitutionRead, InstitutionStats
+from app.dashboard.scorecard import scorecards
 from app.db import utcnow
 from app.deps import AnyUser, DbSession
 from app.errors import request_language
 from app.institutions.models import Institution
-from app.institutions.schemas import InstitutionRead, InstitutionStats
-from app.institutions.scorecard import scorecards
 
 router = APIRouter(prefix="/api/v1", tags=["institutions"])
 

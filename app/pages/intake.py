@@ -18,23 +18,31 @@ from starlette.datastructures import FormData
 
 from app.auth.models import User
 from app.auth.service import csrf_matches
+from app.casefile.create import submit_case
 from app.cases.models import Channel, ContactKind, FraudType, TransferChannel
-from app.cases.router import VisibleCase
 from app.cases.schemas import CaseCreate
-from app.cases.service import submit_case
 from app.cases.validation import CaseInvalid
 from app.config import Settings
 from app.db import utcnow
-from app.deps import AnyUser, AppSettings, CurrentPrincipal, DbSession, IntakeUser, require_any_user
+from app.deps import (
+    AnyUser,
+    AppSettings,
+    CurrentPrincipal,
+    DbSession,
+    IntakeUser,
+    VisibleCase,
+    require_any_user,
+)
 from app.errors import Forbidden, Invalid, field_errors, localised, request_language
 from app.i18n import LANGUAGES, Language, t
 from app.i18n.labels import FRAUD_LABEL, SCRIPT_MESSAGES
 from app.institutions.models import Institution, InstitutionKind
 from app.intake.form import TRANSFER_INPUTS, build_payload, fraud_type_code, row_counts
-from app.intake.live import CaseStatusView, live_response, read_status, status_events
+from app.intake.live import CaseStatusView, read_status, status_events
 from app.intake.parsing import format_local
 from app.intake.schemas import DRAFT_KEY_PATTERN, DraftSummary
 from app.intake.service import delete_draft, find_draft, list_drafts, submitted_case_no
+from app.pages.streams import live_response
 from app.web import render, templates
 
 router = APIRouter(include_in_schema=False)

@@ -6,68 +6,35 @@ import datetime as dt
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.auth.models import User
-from app.cases.models import Case, CaseStatus, FraudType, Priority
-from app.cases.reads import CaseFilters, find_case, list_cases, read_case
-from app.cases.reveal import NothingToReveal, reveal_value
-from app.cases.schemas import (
-    CaseCreate,
-    CaseCreated,
-    CasePage,
-    CaseRead,
-    PersonalField,
-    Revealed,
-    RevealRequest,
-    ValidationOk,
-)
-from app.cases.service import plan_case, preview_priority, submit_case
+from app.casefile.create import submit_case
+from app.casefile.read import read_case
+from app.casefile.schemas import CaseCreated, CaseRead
+from app.cases.models import CaseStatus, FraudType, Priority
+from app.cases.reads import CaseFilters, list_cases
+from app.cases.schemas import CaseCreate, CasePage, Revealed, RevealRequest, ValidationOk
+from app.cases.service import plan_case, preview_priority
 from app.cases.validation import CaseInvalid
 from app.db import utcnow
 from app.deps import (
     AnyUser,
     AppSettings,
-    CurrentUser,
     DbSession,
     IntakeUser,
+    LegalNow,
     Revealer,
+    VisibleCase,
+    invalid,
     require_any_user,
     require_intake,
+    revealed_value,
 )
-from app.errors import NO_NUL, Invalid, NotFound, request_language
-from app.i18n import Language, t
-from app.legal.clock import LegalNow
+from app.errors import NO_NUL, request_language
+from app.i18n import t
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
-
-
-def invalid(exc: CaseInvalid, lang: Language) -> Invalid:
-    errors = [
-        {"field": p.path, "message": t(p.key, lang, **p.params), "type": p.key}
-        for p in exc.problems
-    ]
-    return Invalid(t("problem.validation_detail", lang, count=len(errors)), errors=errors)
-
-
-def get_visible_case(
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-    case_no: Annotated[str, Path(max_length=32, examples=["ZF-20261122-000123"])],
-) -> Case:
-    """Load-or-404: a case the caller's unit may see (others look exactly like missing ones).
-
-    The route's own guard says which roles and which token scope it needs.
-    """
-    case = find_case(db, case_no=case_no, user=user)
-    if case is None:
-        raise NotFound(t("case.not_found", request_language(request), case_no=case_no))
-    return case
-
-
-VisibleCase = Annotated[Case, Depends(get_visible_case)]
 
 
 @router.post(
@@ -161,28 +128,6 @@ def index(
 )
 def show(db: DbSession, case: VisibleCase, now: LegalNow) -> CaseRead:
     return read_case(db, case=case, now=now)
-
-
-def revealed_value(
-    db: DbSession,
-    *,
-    case: Case,
-    field: PersonalField,
-    account_id: int | None,
-    user: User,
-    lang: Language,
-) -> str:
-    """`reveal_value`, its refusals as problems: for the API and the dashboard's button."""
-    if field == PersonalField.account_no and account_id is None:
-        message = t("reveal.account_required", lang)
-        raise Invalid(
-            message,
-            errors=[{"field": "account_id", "message": message, "type": "reveal.account_required"}],
-        )
-    try:
-        return reveal_value(db, case=case, field=field, account_id=account_id, user=user)
-    except NothingToReveal as exc:
-        raise NotFound(t("reveal.nothing", lang, case_no=case.case_no)) from exc
 
 
 @router.post(

@@ -1,25 +1,54 @@
-"""Applying a checked outcome: forward-only, once, following the money it reports."""
+"""After an institution's outcome: apply it forward-only and once, follow the money it
+reports, start or end the legal clock of its hold, roll the case up."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
+from app.callbacks.rules import follows
+from app.callbacks.service import callback_status, receive_callback
 from app.cases.models import Case, TransferSource
-from app.cases.service import rollup_status
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.transitions import move
+from app.dispatch.wire import OutcomeReport
+from app.flows.rollup import rollup_status
+from app.flows.rules import Rules
+from app.i18n import Language
 from app.legal.service import end_holds, term_start
 from app.trace.service import Onward, TraceRules, follow_onward, request_query
-from workers.adapters import OutcomeReport
 
 OPEN = (InstructionState.pending, InstructionState.sent, InstructionState.escalated)
 STOPPED = (Outcome.stopped_full, Outcome.stopped_partial)
 FROZEN = (Outcome.frozen_full, Outcome.frozen_partial)
-# Outcomes of these kinds may report where money went; those transfers are followed.
-FOLLOWED_KINDS = (InstructionKind.stop_payment, InstructionKind.query, InstructionKind.freeze)
-NOTHING_SEEN = (Outcome.mismatch, Outcome.account_not_found, Outcome.rejected)
+
+
+def outcome_received(
+    db: Session,
+    *,
+    code: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    now: dt.datetime,
+    rules: Rules,
+    lang: Language,
+) -> str:
+    """A signed callback: "applied", "duplicate" (a webhook-id seen before) or "ignored"
+    (late). Raises CallbackRefused, its refusal stored, when the outcome cannot be true."""
+    checked = receive_callback(
+        db, code=code, body=body, headers=headers, now=now, skew=rules.callback_skew, lang=lang
+    )
+    if checked is None:
+        return "duplicate"
+    instruction = checked.instruction
+    applied = apply_outcome(
+        db, instruction, checked.report, onward=checked.onward, now=now, rules=rules
+    )
+    if applied:
+        rollup_status(db, case_id=instruction.case_id)
+    return callback_status(checked, applied=applied)
 
 
 def apply_outcome(
@@ -29,9 +58,7 @@ def apply_outcome(
     *,
     onward: list[Onward],
     now: dt.datetime,
-    hold: dt.timedelta,
-    freeze: dt.timedelta,
-    trace: TraceRules,
+    rules: Rules,
 ) -> bool:
     """Record an outcome once; an instruction already done or expired keeps what it has.
 
@@ -52,7 +79,7 @@ def apply_outcome(
     if outcome in STOPPED or outcome in FROZEN:
         instruction.effective_at = report.effective_at or now
         start = term_start(db, instruction, instruction.effective_at)
-        instruction.expires_at = start + (hold if outcome in STOPPED else freeze)
+        instruction.expires_at = start + (rules.hold if outcome in STOPPED else rules.freeze)
     move(
         db,
         instruction,
@@ -67,14 +94,8 @@ def apply_outcome(
     )
     if outcome == Outcome.released:
         end_holds(db, instruction, now=now)
-    _follow(db, instruction, report, onward, now=now, trace=trace)
-    rollup_status(db, case_id=instruction.case_id)
+    _follow(db, instruction, report, onward, now=now, trace=rules.trace)
     return True
-
-
-def follows(instruction: Instruction, report: OutcomeReport) -> bool:
-    """Whether the onward transfers this outcome reports are followed (and so checked)."""
-    return instruction.kind in FOLLOWED_KINDS and report.outcome not in NOTHING_SEEN
 
 
 def _follow(

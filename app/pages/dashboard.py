@@ -13,35 +13,37 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.router import FormUser
 from app.callbacks.refusals import latest_refused, refused_counts, refused_read
+from app.casefile.read import read_case
 from app.cases.models import Case
-from app.cases.reads import read_case
-from app.cases.router import VisibleCase, revealed_value
 from app.cases.schemas import PersonalField
 from app.config import Settings
 from app.dashboard import escalations as esc
 from app.dashboard.deadlines import deadlines
 from app.dashboard.live import panel_events
+from app.dashboard.scorecard import scorecards
 from app.dashboard.service import overview, queue
 from app.dashboard.trail import CLASSES, graph, trail_accounts
 from app.db import utcnow
 from app.deps import (
+    AppRules,
     AppSettings,
     CurrentPrincipal,
     DbSession,
+    FormUser,
     Principal,
     Revealer,
     Supervisor,
+    VisibleCase,
     require_supervisor,
+    revealed_value,
 )
 from app.errors import request_language
+from app.flows import Rules
 from app.i18n import Language, t
 from app.institutions.models import Institution
-from app.institutions.scorecard import scorecards
-from app.intake.live import live_response
 from app.legal.clock import legal_now
-from app.legal.service import LegalRules
+from app.pages.streams import live_response
 from app.params import DbId
 from app.web import render, templates
 
@@ -103,13 +105,12 @@ def _scorecard(db: Session, now: dt.datetime, lang: Language) -> list[dict[str, 
 
 
 def dashboard_panels(
-    db: Session, *, user: User, settings: Settings, lang: Language
+    db: Session, *, user: User, settings: Settings, rules: Rules, lang: Language
 ) -> dict[str, str]:
     """Each panel of /dashboard rendered: the page and the stream send the same HTML."""
     now = legal_now(db, settings)
-    rules = LegalRules.from_settings(settings)
     items, counts = deadlines(
-        db, user=user, now=now, rules=rules, timezone=settings.timezone, limit=20
+        db, user=user, now=now, rules=rules.legal, timezone=settings.timezone, limit=20
     )
     data: dict[str, dict[str, Any]] = {
         "overview": {"o": overview(db, user=user, now=now, timezone=settings.timezone)},
@@ -130,11 +131,12 @@ def dashboard_page(
     request: Request,
     db: DbSession,
     settings: AppSettings,
+    rules: AppRules,
     user: Supervisor,
     principal: CurrentPrincipal,
 ) -> HTMLResponse:
     lang = request_language(request)
-    panels = dashboard_panels(db, user=user, settings=settings, lang=lang)
+    panels = dashboard_panels(db, user=user, settings=settings, rules=rules, lang=lang)
     context = {
         "user": user,
         "csrf_token": principal.csrf_token,
@@ -150,7 +152,11 @@ def _stream(request: Request, principal: Principal, events: Any) -> StreamingRes
 
 @router.get("/dashboard/live")
 def dashboard_live(
-    request: Request, settings: AppSettings, user: Supervisor, principal: CurrentPrincipal
+    request: Request,
+    settings: AppSettings,
+    rules: AppRules,
+    user: Supervisor,
+    principal: CurrentPrincipal,
 ) -> StreamingResponse:
     """Server-sent events: each panel's HTML when it changed (htmx swaps it in)."""
     lang = request_language(request)
@@ -159,7 +165,7 @@ def dashboard_live(
 
     def panels(db: Session) -> dict[str, str]:
         viewer = db.get_one(User, user_id)
-        return dashboard_panels(db, user=viewer, settings=settings, lang=lang)
+        return dashboard_panels(db, user=viewer, settings=settings, rules=rules, lang=lang)
 
     return _stream(request, principal, panel_events(request, factory=factory, render=panels))
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.cases.router import VisibleCase
+from app.api.idempotency import ActionOnce
 from app.dashboard import escalations as esc
 from app.dashboard.deadlines import deadlines
 from app.dashboard.exports import case_csv, scorecard_csv
@@ -22,12 +22,18 @@ from app.dashboard.schemas import (
 )
 from app.dashboard.service import completion_series, overview, queue
 from app.db import utcnow
-from app.deps import AppSettings, DbSession, Supervisor, SupervisorAction, require_supervisor
+from app.deps import (
+    AppRules,
+    AppSettings,
+    DbSession,
+    LegalNow,
+    Supervisor,
+    SupervisorAction,
+    VisibleCase,
+    require_supervisor,
+)
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
-from app.idempotency import ActionOnce
-from app.legal.clock import LegalNow
-from app.legal.service import LegalRules
 from app.params import BigDbId
 from app.web import content_disposition
 
@@ -65,13 +71,13 @@ def get_queue(
 def get_deadlines(
     db: DbSession,
     settings: AppSettings,
+    rules: AppRules,
     user: Supervisor,
     now: LegalNow,
     limit: Annotated[int, Query(ge=1, le=500, description="At most this many of each kind")] = 50,
 ) -> Deadlines:
-    rules = LegalRules.from_settings(settings)
     items, counts = deadlines(
-        db, user=user, now=now, rules=rules, timezone=settings.timezone, limit=limit
+        db, user=user, now=now, rules=rules.legal, timezone=settings.timezone, limit=limit
     )
     return Deadlines(now=now, counts=counts, items=items)
 

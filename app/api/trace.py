@@ -6,14 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.cases.router import VisibleCase
-from app.cases.schemas import InstructionRead
-from app.cases.service import read_back
-from app.deps import DbSession, SupervisorAction
+from app.api.idempotency import ActionOnce
+from app.deps import DbSession, SupervisorAction, VisibleCase
+from app.dispatch.reads import read_back
+from app.dispatch.schemas import InstructionRead
 from app.dispatch.service import lock_case_account
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
-from app.idempotency import ActionOnce
 from app.legal.service import find_case_account
 from app.trace.service import request_query
 

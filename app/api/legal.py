@@ -5,57 +5,51 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app import flows
+from app.api.idempotency import ActionOnce
 from app.cases.models import Account, Case
-from app.cases.router import VisibleCase
-from app.cases.schemas import InstructionRead, ReturnRead
-from app.cases.service import read_back, rollup_status
-from app.deps import AppSettings, DbSession, SupervisorAction, require_admin, require_supervisor
+from app.deps import (
+    AppRules,
+    AppSettings,
+    DbSession,
+    LegalNow,
+    SupervisorAction,
+    VisibleCase,
+    require_supervisor,
+)
 from app.dispatch.models import Instruction
+from app.dispatch.reads import read_back
+from app.dispatch.schemas import InstructionRead
 from app.dispatch.service import lock_case_account
 from app.errors import NO_NUL, AppError, Conflict, Invalid, NotFound, request_language
 from app.i18n import Language, t
-from app.idempotency import ActionOnce
 from app.legal import return_service
-from app.legal.clock import LegalNow, legal_now, reset_clock, set_clock
-from app.legal.models import ClockSetting, Document, VictimReturn
+from app.legal.models import Document, VictimReturn
 from app.legal.schemas import (
+    REFUSALS,
     AccountChoice,
-    ClockRead,
-    ClockSet,
     FreezeRequest,
     ReleaseRequest,
     RenewRequest,
     ReturnCompletion,
     ReturnConfirm,
     ReturnProposalRead,
+    ReturnRead,
     ReturnShareRead,
     ScanIn,
 )
-from app.legal.service import (
-    LegalRules,
-    Refused,
-    Scan,
-    find_case_account,
-    freeze,
-    release,
-    renew,
-)
+from app.legal.service import Refused, Scan, find_case_account
 from app.params import BigDbId
 from app.web import content_disposition
 
 router = APIRouter(prefix="/api/v1/cases", tags=["legal clock"])
-clock_router = APIRouter(prefix="/api/v1/admin", tags=["legal clock"])
 
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such case, or the account is not in this case"},
-    409: {"description": "Not possible in the account's present state; the reason says why"},
-}
 ReturnId = Annotated[BigDbId, Path()]
 
 
@@ -89,8 +83,6 @@ def _scan(scan: ScanIn | None) -> Scan | None:
 
 def _sent(
     db: DbSession,
-    case: Case,
-    now: dt.datetime,
     lang: Language,
     send: Callable[[], Instruction],
 ) -> InstructionRead:
@@ -99,7 +91,6 @@ def _sent(
         instruction = send()
     except Refused as exc:
         raise refusal(exc, lang) from exc
-    rollup_status(db, case_id=case.id, now=now)
     return read_back(db, instruction)
 
 
@@ -131,10 +122,8 @@ def freeze_account(
     return once.answer(
         _sent(
             db,
-            case,
-            now,
             lang,
-            lambda: freeze(
+            lambda: flows.freeze(
                 db,
                 case=case,
                 account=account,
@@ -162,7 +151,7 @@ def freeze_account(
 def renew_hold(
     request: Request,
     db: DbSession,
-    settings: AppSettings,
+    rules: AppRules,
     user: SupervisorAction,
     case: VisibleCase,
     body: RenewRequest,
@@ -174,15 +163,13 @@ def renew_hold(
     return once.answer(
         _sent(
             db,
-            case,
-            now,
             lang,
-            lambda: renew(
+            lambda: flows.renew(
                 db,
                 case=case,
                 account=account,
                 user=user,
-                rules=LegalRules.from_settings(settings),
+                rules=rules,
                 now=now,
                 document_no=body.document_no,
                 scan=_scan(body.scan),
@@ -215,10 +202,10 @@ def release_account(
     return once.answer(
         _sent(
             db,
-            case,
-            now,
             lang,
-            lambda: release(db, case=case, account=account, user=user, now=now, reason=body.reason),
+            lambda: flows.release(
+                db, case=case, account=account, user=user, now=now, reason=body.reason
+            ),
         ),
         status_code=201,
     )
@@ -264,6 +251,7 @@ def propose_return(
     request: Request,
     db: DbSession,
     settings: AppSettings,
+    rules: AppRules,
     case: VisibleCase,
     now: LegalNow,
     institution: Annotated[str, Query(min_length=1, max_length=16, pattern=NO_NUL)],
@@ -279,7 +267,7 @@ def propose_return(
             account_id=account.id,
             now=now,
             today=_today(now, settings),
-            rules=LegalRules.from_settings(settings),
+            rules=rules.legal,
         )
     except Refused as exc:
         raise refusal(exc, lang) from exc
@@ -300,6 +288,7 @@ def confirm_returns(
     request: Request,
     db: DbSession,
     settings: AppSettings,
+    rules: AppRules,
     user: SupervisorAction,
     case: VisibleCase,
     body: ReturnConfirm,
@@ -309,14 +298,14 @@ def confirm_returns(
     lang = request_language(request)
     account = _account(db, case, body, lang)
     try:
-        rows = return_service.confirm(
+        rows = flows.confirm_returns(
             db,
             account_id=account.id,
             fingerprint=body.fingerprint,
             user=user,
             now=now,
             today=_today(now, settings),
-            rules=LegalRules.from_settings(settings),
+            rules=rules,
         )
     except Refused as exc:
         raise refusal(exc, lang) from exc
@@ -348,7 +337,7 @@ def complete_return(
 ) -> JSONResponse:
     lang = request_language(request)
     try:
-        row = return_service.complete(
+        row = flows.complete_return(
             db,
             case=case,
             return_id=return_id,
@@ -389,57 +378,4 @@ def document(
         found.content,
         media_type=found.content_type,
         headers={"Content-Disposition": disposition},
-    )
-
-
-def _clock(request: Request, settings: AppSettings) -> None:
-    if not settings.settable_clock:
-        raise NotFound(t("legal.clock_fixed", request_language(request)))
-
-
-@clock_router.get(
-    "/clock",
-    summary="The legal clock (tests and demos)",
-    responses=REFUSALS,
-    dependencies=[Depends(require_admin)],
-)
-def read_clock(request: Request, db: DbSession, settings: AppSettings) -> ClockRead:
-    _clock(request, settings)
-    return _clock_read(db, settings)
-
-
-@clock_router.put(
-    "/clock",
-    summary="Freeze or shift the legal clock (only with STOPAY_SETTABLE_CLOCK=true)",
-    description="Deadlines (lapses, warnings, renewals, returns) follow this clock, so a test "
-    "or a demo can watch a stop-payment lapse without waiting 48 hours. Admins only.",
-    responses=REFUSALS,
-    dependencies=[Depends(require_admin)],
-)
-def put_clock(request: Request, db: DbSession, settings: AppSettings, body: ClockSet) -> ClockRead:
-    _clock(request, settings)
-    set_clock(db, frozen_at=body.at, offset_s=body.offset_s)
-    db.flush()
-    return _clock_read(db, settings)
-
-
-@clock_router.delete(
-    "/clock",
-    summary="Back to the real time",
-    responses=REFUSALS,
-    dependencies=[Depends(require_admin)],
-)
-def delete_clock(request: Request, db: DbSession, settings: AppSettings) -> ClockRead:
-    _clock(request, settings)
-    reset_clock(db)
-    db.flush()
-    return _clock_read(db, settings)
-
-
-def _clock_read(db: DbSession, settings: AppSettings) -> ClockRead:
-    row = db.get(ClockSetting, 1)
-    return ClockRead(
-        now=legal_now(db, settings),
-        frozen_at=row.frozen_at if row else None,
-        offset_s=row.offset_s if row else 0.0,
     )

@@ -10,9 +10,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from app.cases.router import VisibleCase, invalid
-from app.cases.schemas import InstructionRead
-from app.cases.service import read_back, rollup_status
+from app import flows
+from app.api.idempotency import ActionOnce
 from app.cases.validation import (
     CaseInvalid,
     FieldProblem,
@@ -20,20 +19,19 @@ from app.cases.validation import (
     check_transaction_time,
 )
 from app.db import utcnow
-from app.deps import AppSettings, DbSession, IntakeUser
+from app.deps import AppSettings, DbSession, IntakeUser, VisibleCase, invalid
 from app.dispatch.models import Instruction
-from app.dispatch.schemas import InstructionCorrection
+from app.dispatch.reads import read_back
+from app.dispatch.schemas import InstructionCorrection, InstructionRead
 from app.dispatch.service import (
     AlreadyResent,
     NotResendable,
     UnderWay,
     lock_case_account,
-    resend_corrected,
 )
 from app.errors import Conflict, NotFound, request_language
 from app.i18n import t
 from app.i18n.labels import KIND_LABEL
-from app.idempotency import ActionOnce
 from app.params import BigDbId
 
 router = APIRouter(prefix="/api/v1/cases", tags=["instructions"])
@@ -115,10 +113,10 @@ def resend(
     if original is None:
         raise NotFound(t("instruction.not_found", lang, id=instruction_id))
     try:
-        resent = resend_corrected(
+        resent = flows.resend(
             db,
+            case=case,
             original=original,
-            priority=case.priority,
             holder_name=correction.holder_name,
             amount=correction.amount,
             transaction_time=correction.transaction_time,
@@ -133,5 +131,4 @@ def resend(
         kind = t(KIND_LABEL[exc.kind], lang).lower()
         message = t("instruction.account_under_way", lang, kind=kind, id=exc.instruction_id)
         raise Conflict(message, extra={"under_way_id": exc.instruction_id}) from exc
-    rollup_status(db, case_id=case.id)
     return once.answer(read_back(db, resent), status_code=201)

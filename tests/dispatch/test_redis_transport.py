@@ -7,8 +7,8 @@ import uuid
 from kombu import Connection, Queue
 
 from app.config import Settings
+from app.dispatch.redis_transport import Transport, transport_for
 from workers.celery_app import make_celery
-from workers.redis_transport import Transport, transport_for
 
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -16,7 +16,7 @@ REDIS = "redis://127.0.0.1:6379/0"
 def test_celery_uses_it_for_redis_and_leaves_amqp_alone(settings: Settings) -> None:
     redis_app = make_celery(settings.model_copy(update={"broker_url": REDIS}))
     with redis_app.connection_for_write() as connection:
-        assert connection.transport_cls == "workers.redis_transport:Transport"
+        assert connection.transport_cls == "app.dispatch.redis_transport:Transport"
         assert isinstance(connection.transport, Transport)
     assert transport_for("amqp://guest:guest@127.0.0.1:5672//") is None
 

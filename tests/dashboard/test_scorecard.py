@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.institutions.scorecard import scorecards
+from app.dashboard.scorecard import scorecards
 from tests.factories import bearer, institution, instructions_of, make_case, make_user
 
 

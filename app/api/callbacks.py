@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.callbacks.service import CallbackRefused, receive_callback
+from app.callbacks.service import CallbackRefused
 from app.db import utcnow
-from app.deps import AppSettings, DbSession
+from app.deps import AppRules, DbSession
 from app.errors import problem, request_language
+from app.flows import outcome_received
 from app.i18n import N_, Language, t
-from app.trace.service import TraceRules
 
 router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
 
@@ -48,22 +47,19 @@ async def raw_body(request: Request) -> bytes:
 def callback(
     request: Request,
     db: DbSession,
-    settings: AppSettings,
+    rules: AppRules,
     institution_code: Annotated[str, Path(max_length=16)],
     body: Annotated[bytes, Depends(raw_body)],
 ) -> CallbackAccepted | JSONResponse:
     lang = request_language(request)
     try:
-        status = receive_callback(
+        status = outcome_received(
             db,
             code=institution_code,
             body=body,
             headers=request.headers,
             now=utcnow(),
-            hold=dt.timedelta(hours=settings.stop_payment_hold_h),
-            freeze=dt.timedelta(days=settings.freeze_days),
-            trace=TraceRules(settings.trace_max_depth, settings.trace_min_amount),
-            skew=dt.timedelta(seconds=settings.callback_clock_skew_s),
+            rules=rules,
             lang=lang,
         )
     except CallbackRefused as exc:

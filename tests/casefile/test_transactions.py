@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.cases import service
+from app.casefile import create as service
 from app.cases.models import Account, Case, IdempotencyKey
 from app.config import Settings
 from app.db import transaction

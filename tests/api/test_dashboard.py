@@ -108,8 +108,8 @@ def test_queue_puts_priority_first_then_the_oldest_call_with_shared_accounts(
 def _case_of(db: Session, user: User, *to: tuple[str, str]) -> Case:
     from zoneinfo import ZoneInfo
 
+    from app.casefile.create import create_case
     from app.cases.schemas import CaseCreate
-    from app.cases.service import create_case
     from tests.factories import case_payload, transfer_payload
 
     transfers = [

@@ -23,11 +23,10 @@ from sqlalchemy.orm import Session
 
 from app.auth import admin_service as people
 from app.auth.models import ROLE_SCOPES, ApiToken, Role, Scope, Unit, User
-from app.auth.router import AdminForm
 from app.auth.schemas import ApiTokenCreate, PasswordReset, UserChange, UserCreate
 from app.config import Settings
 from app.db import utcnow
-from app.deps import Admin, AppSettings, CurrentPrincipal, DbSession
+from app.deps import Admin, AdminForm, AppSettings, CurrentPrincipal, DbSession
 from app.errors import AppError, field_errors, localised, request_language
 from app.i18n import LANGUAGES, Language, t
 from app.i18n.labels import ADMIN_FLASH

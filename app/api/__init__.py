@@ -1,0 +1,1 @@
+"""The JSON API: one router module per area, included by the app factory (app/main.py)."""
