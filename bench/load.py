@@ -7,7 +7,7 @@ instruction's own `acked_at` (the institution's 202, recorded by the worker).
 
 The load: each case reports `--accounts` payments (default 5) from the victim's card to
 cards at as many banks, so intake makes as many stop-payments plus the case's registration at
-the national platform (6 instructions). An open-loop client (bench/intake.py's loop: case i
+the national platform (6 instructions). An open-loop client (bench/support/client.py: case i
 leaves at start + i/rate whatever the earlier ones are doing) holds each rate of `--rates`
 for `--step-s` seconds (60 by default, as issue 9 asks), recording each request's latency to
 its answer. After each step the bench waits until every instruction of the step has its
@@ -23,8 +23,8 @@ every instruction was acked within the drain time and the p99 dispatch delay is 
 The run stops at the first step not held; the highest rate held is the step before it. At the
 end the simulator's ledger must show every instruction applied exactly once.
 
-The stack is bench/fanout.py's (bench/support/stack.py processes: API, worker, beat, simulator,
-the simulator with the fan-out bench profile: ack 100-300 ms, callback 0.5-3 s later, no
+The stack is the fan-out benchmark's (bench/support/stack.py: API, worker, beat, simulator,
+the simulator with the bench profile: ack 100-300 ms, callback 0.5-3 s later, no
 faults) on a throw-away database and a Redis database and queue of its own. The section
 `## Sustained load (bench/load.py)` of BENCHMARKS.md gets one sub-section per worker count.
 
