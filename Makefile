@@ -51,16 +51,16 @@ faults: $(STAMP)
 ## load to drop to 1 first. `make test` runs none of them.
 BENCH_STEP_S ?= 60
 bench: $(STAMP)
-	$(BIN)/python bench/load.py --workers 1 --step-s $(BENCH_STEP_S) --max-load 1 --out BENCHMARKS.md
-	$(BIN)/python bench/load.py --workers 2 --step-s $(BENCH_STEP_S) --max-load 1 --out BENCHMARKS.md
-	$(BIN)/python bench/fanout.py --repeat 5 --pool threads --processes 2 --concurrency 100 \
+	$(BIN)/python -m bench.load --workers 1 --step-s $(BENCH_STEP_S) --max-load 1 --out BENCHMARKS.md
+	$(BIN)/python -m bench.load --workers 2 --step-s $(BENCH_STEP_S) --max-load 1 --out BENCHMARKS.md
+	$(BIN)/python -m bench.fanout --repeat 5 --pool threads --processes 2 --concurrency 100 \
 	    --poll db --max-load 1 --out BENCHMARKS.md
-	$(BIN)/python bench/fanout.py --repeat 3 --pool threads --processes 1 --concurrency 200 \
+	$(BIN)/python -m bench.fanout --repeat 3 --pool threads --processes 1 --concurrency 200 \
 	    --poll db --max-load 1 --out BENCHMARKS.md
-	$(BIN)/python bench/trace.py --repeat 3 --processes 2 --concurrency 100 --max-load 1 \
+	$(BIN)/python -m bench.trace --repeat 3 --processes 2 --concurrency 100 --max-load 1 \
 	    --out BENCHMARKS.md
-	$(BIN)/python bench/intake.py --rate 20 --duration 30 --transfers 20 --out BENCHMARKS.md
-	$(BIN)/python bench/dashboard.py --cases 2000 --requests 300 --out BENCHMARKS.md
+	$(BIN)/python -m bench.intake --rate 20 --duration 30 --transfers 20 --out BENCHMARKS.md
+	$(BIN)/python -m bench.dashboard --cases 2000 --requests 300 --out BENCHMARKS.md
 
 ## The intake form's and the admin pages' screenshots (docs/screenshots) and the keystroke
 ## figure (BENCHMARKS.md), from the browser tests in Debian's Chromium.

@@ -17,124 +17,46 @@ stopped, the database dropped and the broker's database (Redis db 14, the bench'
 emptied, even on failure. The client runs on the same machine as the API and PostgreSQL and
 takes CPU from them: the figures are for this whole setup.
 
-    .venv/bin/python bench/intake.py [--rate 20] [--duration 30] [--transfers 20] [--out FILE]
+    .venv/bin/python -m bench.intake [--rate 20] [--duration 30] [--transfers 20] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
-import json
-import math
 import os
-import platform
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
-import psycopg
-import redis
-from sqlalchemy.engine import make_url
 
-from app.cards import luhn_complete
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere: `app` is importable
-
-ADMIN_URL = os.environ.get(
-    "STOPAY_BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from bench.intake_figures import (
+    HEADING,
+    TARGET_RATE,
+    TARGET_TRANSFERS,
+    Options,
+    Results,
+    Sample,
+    render,
 )
-BROKER_URL = "redis://127.0.0.1:6379/14"
-SECRET_KEY = "bench-secret-key-not-the-default"
-AUDIT_KEY = "bench-audit-key-not-in-the-database"
-HEADING = "## Intake (bench/intake.py)"
-PREAMBLE = (
-    "# Benchmarks\n\n"
-    "Every figure here is produced by a script in `bench/` that anyone can re-run. This is a\n"
-    "shared, noisy machine: compare medians and ratios between runs, not single figures.\n"
-)
-# The target from the issue: p95 under 50 ms at 20 cases/s with 20-transfer cases.
-TARGET_P95_MS = 50.0
-TARGET_RATE = 20.0
-TARGET_TRANSFERS = 20
+from bench.support.api import BROKER_URL as API_BROKER_URL
+from bench.support.api import print_api_log, start_api, stop_api, wait_ready
+from bench.support.cases import Request, build_requests
+from bench.support.client import open_loop, open_loop_client
+from bench.support.cpu import peak_rss_kib
+from bench.support.db import count_rows, create_database, drop_database, prepare_database
+from bench.support.report import write_section
+from bench.support.stack import clear_broker, free_port
+
 WARMUP_CASES = 20
-# A call-taker gives up long before this; an answer still missing then is a failed request,
-# and its latency (the time-out) is a lower bound.
-REQUEST_TIMEOUT_S = 60.0
-# Connection cap. A request that waits for a free connection counts the wait in its latency,
-# so the loop stays open even when the server falls this far behind.
-MAX_IN_FLIGHT = 500
 COUNTED_TABLES = ("case", "account", "case_account", "transfer", "instruction", "outbox", "event")
-# One known BIN per bank (from app/institutions/registry.yaml); the payer's bank is first.
-BANK_BINS = {
-    "ICBC": "622202",
-    "CCB": "621700",
-    "ABC": "622848",
-    "CMB": "622588",
-    "BOC": "621661",
-    "BOCOM": "622262",
-    "PSBC": "621799",
-    "CITIC": "622690",
-}
-
-
-@dataclass(frozen=True)
-class Options:
-    rate: float
-    duration: float
-    transfers: int
-    out: Path
-
-    @property
-    def command(self) -> str:
-        return (
-            f".venv/bin/python bench/intake.py --rate {self.rate:g} "
-            f"--duration {self.duration:g} --transfers {self.transfers} --out {self.out}"
-        )
-
-
-@dataclass(frozen=True)
-class Request:
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass(frozen=True)
-class Sample:
-    status: int
-    sent_at: float  # perf_counter seconds
-    done_at: float
-    lag_s: float  # how late the client sent it against the schedule
-    body_head: str
-
-    @property
-    def latency_ms(self) -> float:
-        return (self.done_at - self.sent_at) * 1000
-
-
-@dataclass(frozen=True)
-class Results:
-    warmup: list[Sample]  # sent one at a time: the service time without queueing
-    samples: list[Sample]
-    rows: dict[str, int]  # written during the timed run, per table
-    peak_rss_kib: int
-    load_before: float  # 1-minute load average when the run started: how busy the machine was
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rate", type=float, default=TARGET_RATE, help="cases per second")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
     parser.add_argument("--transfers", type=int, default=TARGET_TRANSFERS, help="per case")
@@ -143,210 +65,6 @@ def parse_args(argv: list[str] | None = None) -> Options:
     if args.rate <= 0 or args.duration <= 0 or not 1 <= args.transfers <= 200:
         parser.error("rate and duration must be positive, transfers between 1 and 200")
     return Options(args.rate, args.duration, args.transfers, args.out)
-
-
-# --- Test data --------------------------------------------------------------------------
-
-
-def card_no(bank: str, serial: int) -> str:
-    """A valid 19-digit card number of `bank` (known BIN, right Luhn digit)."""
-    return luhn_complete(f"{BANK_BINS[bank]}{serial:012d}")
-
-
-def case_body(index: int, transfers: int, now: dt.datetime) -> dict[str, object]:
-    """Report `index`: its own victim card, paying `transfers` distinct cards at several banks."""
-    banks = list(BANK_BINS)
-    victim_card = card_no("ICBC", 900_000_000 + index)
-    items = [
-        {
-            # Spread over the last 30 minutes, oldest first, all before the call.
-            "occurred_at": (now - dt.timedelta(minutes=29 - 27 * j / transfers)).isoformat(),
-            "amount": f"{1000 + 37 * j}.{j % 100:02d}",
-            "from": {"institution": "ICBC", "account_no": victim_card, "holder_name": "陈女士"},
-            "to": {
-                "account_no": card_no(banks[j % len(banks)], index * 1000 + j),
-                "holder_name": "刘某",
-            },
-            "channel": "mobile_banking",
-            "reference": f"MB{index:06d}{j:03d}",
-        }
-        for j in range(transfers)
-    ]
-    return {
-        "received_at": (now - dt.timedelta(minutes=1)).isoformat(),
-        "channel": "phone_call",
-        "victim": {"name": "陈女士", "id_no": "11010519491231002X", "phone": "13800138000"},
-        "fraud_type": "impersonate_customer_service",
-        "narrative": "自称航空公司客服，称航班取消可办理退款，诱导通过手机银行转账。",
-        "transfers": items,
-        "contacts": [{"kind": "phone", "value": "+85261234567"}],
-    }
-
-
-def build_requests(count: int, transfers: int, token: str, first: int = 0) -> list[Request]:
-    now = dt.datetime.now(dt.UTC)
-    base = {
-        "Authorization": f"Bearer {token}",
-        "Content-Type": "application/json",
-        "Accept-Language": "en",
-    }
-    return [
-        Request(
-            headers={**base, "Idempotency-Key": str(uuid.uuid4())},
-            body=json.dumps(case_body(first + i, transfers, now)).encode(),
-        )
-        for i in range(count)
-    ]
-
-
-# --- The database -----------------------------------------------------------------------
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def create_database() -> str:
-    """An empty database on the bench server; returns its SQLAlchemy URL."""
-    name = f"stopay_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_libpq(ADMIN_URL), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    name = make_url(url).database
-    with psycopg.connect(_libpq(ADMIN_URL), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def prepare_database(url: str) -> str:
-    """Migrate, seed the registry, add a call-taker; returns the call-taker's API token."""
-    from app.auth.models import Role, Unit, UnitKind, User
-    from app.auth.service import create_api_token, hash_password
-    from app.config import Settings
-    from app.db import make_engine, make_sessionmaker, transaction
-    from app.migrate import upgrade
-    from app.prepare import seed_database
-
-    upgrade(url)
-    settings = Settings(
-        database_url=url,
-        broker_url=BROKER_URL,
-        demo=False,
-        secret_key=SECRET_KEY,
-        audit_key=AUDIT_KEY,
-        _env_file=None,
-    )
-    seed_database(settings, url)
-    engine = make_engine(url)
-    try:
-        with transaction(make_sessionmaker(engine)) as db:
-            unit = Unit(
-                code="BENCH",
-                name_zh="压测中心",
-                name_en="Bench centre",
-                kind=UnitKind.municipal_centre.value,
-            )
-            db.add(unit)
-            db.flush()
-            user = User(
-                username="bench-calltaker",
-                display_name="Bench call-taker",
-                password_hash=hash_password(uuid.uuid4().hex),
-                role=Role.call_taker.value,
-                unit_id=unit.id,
-                language="en",
-            )
-            db.add(user)
-            db.flush()
-            return create_api_token(db, user=user, name="bench", max_age_s=3600)[0]
-    finally:
-        engine.dispose()
-
-
-def clear_broker() -> None:
-    """Empty the bench's Redis database: no worker runs here, so the API's tasks pile up."""
-    redis.Redis.from_url(BROKER_URL).flushdb()
-
-
-def count_rows(url: str) -> dict[str, int]:
-    with psycopg.connect(_libpq(url)) as conn:
-        counts: dict[str, int] = {}
-        for table in COUNTED_TABLES:
-            row = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()
-            counts[table] = row[0] if row else 0
-        return counts
-
-
-# --- The API process --------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_api(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("STOPAY_DATABASE_URL", "STOPAY_BROKER_URL")
-    }
-    env.update(
-        DATABASE_URL=url,
-        BROKER_URL=BROKER_URL,
-        STOPAY_SECRET_KEY=SECRET_KEY,
-        STOPAY_AUDIT_KEY=AUDIT_KEY,
-        STOPAY_DEMO="false",
-    )
-    # A file, not a pipe: uvicorn's access log would fill a pipe nobody reads and stall it.
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "api", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def wait_ready(base_url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the API exited with {proc.returncode} before it was ready")
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the API was not ready within {timeout_s:g} s")
-
-
-def peak_rss_kib(pid: int) -> int:
-    """VmHWM: the most resident memory the process has had."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
-def stop_api(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-# --- The load ---------------------------------------------------------------------------
-
-SampleT = TypeVar("SampleT")  # what one sent request yields: intake's Sample, load's Posted
 
 
 async def post_case(client: httpx.AsyncClient, request: Request, scheduled: float) -> Sample:
@@ -361,25 +79,6 @@ async def post_case(client: httpx.AsyncClient, request: Request, scheduled: floa
     return Sample(response.status_code, sent, done, sent - scheduled, head)
 
 
-async def open_loop(
-    client: httpx.AsyncClient,
-    requests: list[Request],
-    rate: float,
-    post: Callable[[httpx.AsyncClient, Request, float], Awaitable[SampleT]],
-) -> list[SampleT]:
-    """Send request i at start + i/rate without waiting for earlier answers, by
-    `post(client, request, scheduled)` (`scheduled` on the perf_counter clock)."""
-    start = time.perf_counter() + 0.01
-    tasks: list[asyncio.Task[SampleT]] = []
-    for i, request in enumerate(requests):
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(post(client, request, scheduled)))
-    return list(await asyncio.gather(*tasks))
-
-
 async def drive(
     base_url: str,
     warmup: list[Request],
@@ -389,9 +88,7 @@ async def drive(
     between: Callable[[], None],
 ) -> tuple[list[Sample], list[Sample]]:
     """Warm up one request at a time, run `between` (the row count), then the open loop."""
-    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
-    timeout = httpx.Timeout(REQUEST_TIMEOUT_S, pool=None)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout) as client:
+    async with open_loop_client(base_url) as client:
         warm: list[Sample] = []
         for request in warmup:
             warm.append(await post_case(client, request, scheduled=time.perf_counter()))
@@ -401,155 +98,12 @@ async def drive(
         return warm, await open_loop(client, timed, rate, post_case)
 
 
-# --- Figures and the report -------------------------------------------------------------
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile: the smallest value with at least `pct` % of them at or below.
-
-    (`pct * n / 100` is exact for whole percentages; `round(x + 0.5)`, used before, rounds
-    half to even and made the p99 of 100 values their maximum.)
-    """
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(pct * len(ordered) / 100)))
-    return ordered[rank - 1]
-
-
-def failures(samples: list[Sample]) -> str:
-    """Non-201 answers by status, e.g. "0" or "480 (timeout or connection error 470, 500 10)"."""
-    by_status = Counter(s.status for s in samples if s.status != 201)
-    if not by_status:
-        return "0"
-    parts = [
-        f"{'timeout or connection error' if k == 0 else k} {n}"
-        for k, n in sorted(by_status.items())
-    ]
-    return f"{sum(by_status.values())} ({', '.join(parts)})"
-
-
-def figures(results: Results) -> dict[str, float]:
-    samples = results.samples
-    ok = [s for s in samples if s.status == 201]
-    latencies = [s.latency_ms for s in samples]
-    wall = max(s.done_at for s in samples) - min(s.sent_at for s in samples)
-    return {
-        "sent": len(samples),
-        "created": len(ok),
-        "errors": len(samples) - len(ok),
-        "p50": statistics.median(latencies),
-        "p95": percentile(latencies, 95),
-        "p99": percentile(latencies, 99),
-        "max": max(latencies),
-        "unloaded": statistics.median(
-            s.latency_ms for s in results.warmup[len(results.warmup) // 2 :]
-        ),
-        "rate": len(ok) / wall,
-        "rows": sum(results.rows.values()),
-        "rows_per_s": sum(results.rows.values()) / wall,
-        "instructions_per_s": results.rows["instruction"] / wall,
-        "rss_mib": results.peak_rss_kib / 1024,
-        "lag_max": max(s.lag_s for s in samples) * 1000,
-    }
-
-
-def verdict(f: dict[str, float], options: Options) -> str:
-    if options.rate < TARGET_RATE or options.transfers < TARGET_TRANSFERS:
-        return "not judged (run below the target's rate or case size)"
-    met = f["p95"] < TARGET_P95_MS and f["errors"] == 0 and f["rate"] >= 0.95 * options.rate
-    return f"**{'PASS' if met else 'MISS'}** (p95 {f['p95']:.1f} ms)"
-
-
-def machine() -> str:
-    uname = subprocess.run(["uname", "-srm"], capture_output=True, text=True).stdout.strip()
-    cpu = platform.processor() or "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
-    return f"{uname}, {cpu}, {os.cpu_count()} cores, {mem_kib / 1024**2:.1f} GiB RAM"
-
-
-def git_commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
-
-    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    code = ("app", "workers", "simulator", "migrations")
-    dirty = git("status", "--porcelain", "--", *code).strip()
-    return f"{commit} (plus uncommitted changes in {', '.join(code)})" if dirty else commit
-
-
-def render(results: Results, options: Options) -> str:
-    f = figures(results)
-    per_table = ", ".join(f"{t} {n}" for t, n in results.rows.items())
-    rows = [
-        ("cases sent / answered 201", f"{f['sent']:.0f} / {f['created']:.0f}"),
-        ("failed requests", failures(results.samples)),
-        ("target rate", f"{options.rate:g} cases/s for {options.duration:g} s"),
-        ("achieved rate", f"{f['rate']:.1f} cases/s ({f['instructions_per_s']:.0f} instr/s)"),
-        ("latency p50", f"{f['p50']:.1f} ms"),
-        ("latency p95", f"{f['p95']:.1f} ms"),
-        ("latency p99", f"{f['p99']:.1f} ms"),
-        ("latency max", f"{f['max']:.1f} ms"),
-        (
-            "unloaded latency",
-            f"{f['unloaded']:.1f} ms (median of the last warm-up cases, sent one at a time)",
-        ),
-        ("rows written", f"{f['rows']:.0f} ({per_table})"),
-        ("rows/s", f"{f['rows_per_s']:.0f}"),
-        ("API peak RSS (VmHWM)", f"{f['rss_mib']:.0f} MiB"),
-        ("client's worst send lag", f"{f['lag_max']:.1f} ms (how late a request left)"),
-    ]
-    table = "\n".join(f"| {name} | {value} |" for name, value in rows)
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
-    return (
-        f"{HEADING}\n\n"
-        f"`POST /api/v1/cases` on one uvicorn process against the real PostgreSQL, cases of\n"
-        f"{options.transfers} transfers to distinct level-1 cards sent open-loop; latency is\n"
-        f"send to full response, measured by a client on the same machine.\n\n"
-        f"- command: `{options.command}`\n"
-        f"- date (UTC): {now}\n"
-        f"- machine: {machine()}; load average {results.load_before:.2f} before the run\n"
-        f"- commit: {git_commit()}\n\n"
-        f"| figure | value |\n| --- | --- |\n{table}\n\n"
-        f"Target (from the issue): p95 under 50 ms at 20 cases/s with 20-transfer cases: "
-        f"{verdict(f, options)}.\n"
-    )
-
-
-def write_section(path: Path, section: str, *, heading: str = HEADING) -> None:
-    """Replace the section under `heading` (up to the next `## `), or append it."""
-    text = path.read_text() if path.exists() else PREAMBLE
-    lines = text.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if line.rstrip() == heading]
-    if not starts:
-        path.write_text(text.rstrip("\n") + "\n\n" + section)
-        return
-    start = starts[0]
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    tail = "".join(lines[end:])
-    path.write_text("".join(lines[:start]) + section + ("\n" + tail if tail else ""))
-
-
 def print_failures(samples: list[Sample], limit: int = 5) -> None:
     failed = [s for s in samples if s.status != 201]
     for s in failed[:limit]:
         print(f"  HTTP {s.status or 'error'}: {s.body_head}", file=sys.stderr)
     if failed:
         print(f"{len(failed)} of {len(samples)} requests were not 201", file=sys.stderr)
-
-
-def print_api_log(log: Path, limit: int = 40) -> None:
-    """The API's own messages (tracebacks, warnings), without the access log lines."""
-    lines = [
-        line for line in log.read_text(errors="replace").splitlines() if ' HTTP/1.1" ' not in line
-    ]
-    print(f"API log, last {limit} lines other than access log ({log}):", file=sys.stderr)
-    print("\n".join(lines[-limit:]), file=sys.stderr)
-
-
-# --- Main -------------------------------------------------------------------------------
 
 
 def measure(url: str, options: Options, workdir: Path) -> Results:
@@ -566,7 +120,7 @@ def measure(url: str, options: Options, workdir: Path) -> Results:
     before: dict[str, int] = {}
 
     def count_before() -> None:
-        before.update(count_rows(url))
+        before.update(count_rows(url, COUNTED_TABLES))
 
     try:
         wait_ready(base_url, proc)
@@ -581,7 +135,7 @@ def measure(url: str, options: Options, workdir: Path) -> Results:
         stop_api(proc)
     if any(s.status != 201 for s in samples):
         print_api_log(log)
-    after = count_rows(url)
+    after = count_rows(url, COUNTED_TABLES)
     rows = {t: after[t] - before[t] for t in COUNTED_TABLES}
     return Results(warm, samples, rows, rss, load_before)
 
@@ -594,10 +148,10 @@ def main(argv: list[str] | None = None) -> int:
             results = measure(url, options, Path(workdir))
     finally:
         drop_database(url)
-        clear_broker()
+        clear_broker(API_BROKER_URL)
     print_failures(results.samples)
     section = render(results, options)
-    write_section(options.out, section)
+    write_section(options.out, section, heading=HEADING)
     print(section)
     print(f"Written to {options.out}")
     return 1 if any(s.status != 201 for s in results.samples) else 0

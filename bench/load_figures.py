@@ -1,16 +1,46 @@
 """The sustained-load benchmark's figures: each step's percentiles, whether it was held, and
-the tables of BENCHMARKS.md (pure functions over what bench/load.py measured)."""
+the tables and sub-section of BENCHMARKS.md (pure functions over what bench/load.py
+measured)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from bench.intake import percentile
+from bench.support.report import git_commit, machine, percentile
 
 TARGET_P99_S = 1.0  # issue 9: raise the rate until the p99 dispatch delay passes 1 s
 MIN_ACHIEVED = 0.95  # of the target rate, or the step is not held
 PROCESS_NAMES = ("api", "worker", "beat", "simulator")
+
+
+@dataclass(frozen=True)
+class Options:
+    workers: int
+    step_s: float
+    rates: tuple[float, ...]
+    accounts: int
+    concurrency: int
+    drain_s: float
+    max_load: float | None
+    out: Path
+    logs: Path | None
+
+    @property
+    def command(self) -> str:
+        rates = ",".join(f"{r:g}" for r in self.rates)
+        quiet = "" if self.max_load is None else f" --max-load {self.max_load:g}"
+        return (
+            f".venv/bin/python -m bench.load --workers {self.workers} --step-s {self.step_s:g} "
+            f"--rates {rates} --accounts {self.accounts} --concurrency {self.concurrency}"
+            f"{quiet} --out {self.out}"
+        )
+
+    @property
+    def config(self) -> str:
+        return "1 worker process" if self.workers == 1 else f"{self.workers} worker processes"
 
 
 @dataclass(frozen=True)
@@ -39,6 +69,18 @@ class Step:
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds while the step sent
     db_xacts: int = 0  # transactions the database committed or rolled back meanwhile
     rss: dict[str, str] = field(default_factory=dict)  # peak RSS by the step's end
+
+
+@dataclass
+class Results:
+    load_before: float
+    load_after: float = 0.0
+    postgres: str = ""
+    warmup: Step | None = None
+    steps: list[Step] = field(default_factory=list)
+    instructions: int = 0  # of every case sent, warm-up included
+    applied_once: bool = False
+    max_attempts: int = 0
 
 
 def step_figures(step: Step) -> dict[str, float]:
@@ -165,4 +207,57 @@ def headline(steps: list[Step]) -> str:
         f"**Highest rate held: {best.rate:g} cases/s ({f['instructions_per_s']:.0f} "
         f"instructions/s)**, p99 dispatch delay {seconds(f['dispatch_p99'])}, p99 intake "
         f"{f['intake_p99']:.0f} ms; {stopped}."
+    )
+
+
+# --- The sub-section ---------------------------------------------------------------------
+
+INTRO = """\
+The whole stack as separate processes (`python -m app.cli api|worker|beat|simulator`, started
+as bench/fanout.py starts them) against the local PostgreSQL and Redis; the simulated
+institutions ack in 100-300 ms and call back 0.5-3 s later, without faults or rate limits.
+Each case reports 5 payments from the victim's card to cards at 5 banks: 5 stop-payments and
+the registration at the national platform, 6 instructions. An open-loop client sends cases on
+schedule (never waiting for answers) at a rising rate, holding each rate for a step; after
+each step it waits until every instruction of the step has its outcome, so each step starts
+from an empty queue. Intake latency is send to 201; dispatch delay is the 201 to the
+instruction's `acked_at` (its institution's 202, recorded by the worker), over every
+instruction of the step. Queue: the most messages waiting in the Redis queue / taken by
+workers and not yet acknowledged, sampled every second. A step is held when every request got
+its 201, the client achieved 95% of the rate, every instruction was acked and the p99 dispatch
+delay is at most 1 s; the run stops at the first step not held. CPU is in cores (CPU seconds
+over the step's wall-clock seconds, from /proc) on a 2-core machine the client shares; memory
+is the peak RSS (VmHWM, summed over a process group) by the end of each step. The machine is
+shared: other people's tests may run at the same time. "rest" (the machine's CPU time not
+spent by the stack's processes, the database's backends or the client: Redis, other
+databases, anyone else) shows how much; the load average at the end of a run counts the
+stack's own busy threads, and says little about others.
+"""
+
+
+def render_config(results: Results, options: Options) -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    once = "yes" if results.applied_once else "NO"
+    note = ""
+    if options.step_s < 60:
+        note = (
+            f"- steps of {options.step_s:g} s, shorter than the 60 s issue 9 asks for: "
+            f"a quick look, not the figure of record\n"
+        )
+    return (
+        f"### {options.config}\n\n"
+        f"- command: `{options.command}`\n"
+        f"- date (UTC): {now}\n"
+        f"- machine: {machine()}; {results.postgres}; 1-minute load average "
+        f"{results.load_before:.2f} before the run, {results.load_after:.2f} at its end\n"
+        f"- commit: {git_commit()}\n"
+        f"- stack: API (1 uvicorn process), worker ({options.workers} x threads pool of "
+        f"{options.concurrency}), beat, simulator\n{note}\n"
+        f"{headline(results.steps)}\n\n"
+        f"{load_table(results.steps)}\n\n"
+        f"CPU (cores) while each step sent:\n\n{cpu_table(results.steps)}\n\n"
+        f"Peak memory (VmHWM) by the end of each step:\n\n{memory_table(results.steps)}\n\n"
+        f"Applied exactly once (simulator ledger): {once}, {results.instructions} "
+        f"instructions (warm-up included); most attempts of one instruction: "
+        f"{results.max_attempts}.\n"
     )

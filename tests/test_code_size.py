@@ -48,11 +48,6 @@ PENDING_SPLIT: dict[str, str] = {
     "app/trace/service.py::follow_onward": "the domain ring",
     "app/trace/service.py::_stop_next_level": "the domain ring",
     "app/main.py::create_app": "the app factory, rebuilt with the routers' move",
-    "bench/fanout.py": "bench/ becomes a typed package with one support module",
-    "bench/intake.py": "bench/ becomes a typed package",
-    "bench/load.py": "bench/ becomes a typed package",
-    "bench/trace.py": "bench/ becomes a typed package",
-    "bench/trace.py::tree": "bench/ becomes a typed package",
 }
 
 

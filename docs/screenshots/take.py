@@ -7,7 +7,7 @@ processes.
    0.5-3 s);
 2. `case-money-trail.png`: scenario 4's case page once its three levels have settled.
 
-    .venv/bin/python docs/screenshots/take.py [--lang zh-CN|en]
+    PYTHONPATH=. .venv/bin/python docs/screenshots/take.py [--lang zh-CN|en]
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from bench.support.cases import trace_tree as tree
+from bench.support.db import create_database, drop_database, prepare_database
+from bench.support.simulator import reset_simulator
+from bench.support.stack import Stack, bench_stack, clear_broker, start_stack
 
-from bench.fanout import Options, clear_broker, make_stack, reset_simulator, start_stack  # noqa: E402
-from bench.intake import create_database, drop_database, prepare_database  # noqa: E402
-from bench.trace import tree  # noqa: E402
-from tests.e2e.stack import Stack  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 OUT = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
@@ -150,12 +149,11 @@ def main() -> int:
     lang = parser.parse_args().lang
     clear_broker()
     url = create_database()
-    options = Options(1, "threads", 2, 100, Path("BENCHMARKS.md"), None, 120, "db", None)
     try:
         with tempfile.TemporaryDirectory(prefix="stopay-shots-") as logs:
             token = prepare_database(url)
             supervisor = add_supervisor(url, lang)
-            stack = make_stack(url, options, Path(logs))
+            stack = bench_stack(url, Path(logs), pool="threads", processes=2, concurrency=100)
             try:
                 start_stack(stack, 2)
                 shoot(stack, token, supervisor, lang)

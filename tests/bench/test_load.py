@@ -10,7 +10,6 @@ import math
 
 import pytest
 
-from bench.intake import percentile
 from bench.load import parse_rates
 from bench.load_figures import (
     Posted,
@@ -22,6 +21,7 @@ from bench.load_figures import (
     memory_table,
     stop_reason,
 )
+from bench.support.report import percentile
 
 
 def make_step(

@@ -1,137 +1,27 @@
-"""The whole service as separate processes: API, worker, beat and the simulator.
-
-The same `stopay` commands docker-compose and `stopay run` use, on the test database and a
-Redis database of the tests' own, each in its own process group so it can be stopped whole.
-"""
+"""The whole service as separate processes, for the tests: bench/support/stack.py's harness
+with the tests' keys and simulator profile."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
-import redis
-from kombu import Connection
-
-from app.dispatch.publish import Lane, lane_queue
+from bench.support import stack as harness
+from bench.support.stack import Stack, drop_queue, free_port, wait_for, wait_http_ok
 from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET
 
+__all__ = [
+    "PROFILE",
+    "Stack",
+    "drop_queue",
+    "free_port",
+    "running_stack",
+    "wait_for",
+    "wait_http_ok",
+]
+
 PROFILE = Path(__file__).with_name("profile.yaml")
-# Celery writes this straight to stdout when a worker is told to stop, not through logging.
-CELERY_PLAIN = re.compile(r"^worker: (Warm|Cold) shutdown")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Stack:
-    env: dict[str, str]
-    logs: Path
-    api_url: str
-    simulator_url: str
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    def start(self, name: str, *args: str) -> None:
-        with (self.logs / f"{name}.log").open("ab") as log:
-            self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", *args],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
-        self._stop([name], sig, timeout)
-
-    def stop_all(self) -> None:
-        """All at once: each shuts down in its own time, so the slowest sets the wait."""
-        self._stop(list(self.processes), signal.SIGTERM, 20)
-
-    def _stop(self, names: list[str], sig: int, timeout: float) -> None:
-        stopping = [self.processes.pop(name) for name in names]
-        for process in stopping:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-        deadline = time.monotonic() + timeout
-        for process in stopping:
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-    def log(self, name: str) -> str:
-        return (self.logs / f"{name}.log").read_text(errors="replace")
-
-    def log_lines(self, name: str) -> list[dict[str, Any]]:
-        """A process's log so far, every line one JSON object (app/logs.py)."""
-        lines = []
-        for line in self.log(name).splitlines():
-            if CELERY_PLAIN.match(line):
-                continue
-            try:
-                lines.append(json.loads(line))
-            except ValueError:
-                raise AssertionError(f"{name}.log: not a JSON line: {line!r}") from None
-        return lines
-
-    def simulator(self) -> httpx.Client:
-        return httpx.Client(base_url=self.simulator_url, timeout=10)
-
-    def api(self, headers: dict[str, str]) -> httpx.Client:
-        return httpx.Client(base_url=self.api_url, timeout=30, headers=headers)
-
-
-def wait_for(
-    check: Callable[[], Any], *, timeout: float, interval: float = 0.2, what: str = ""
-) -> Any:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (httpx.HTTPError, OSError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}; last: {last!r}")
-
-
-def wait_http_ok(url: str, *, timeout: float = 60) -> None:
-    wait_for(lambda: httpx.get(url, timeout=2).status_code == 200, timeout=timeout, what=url)
-
-
-def drop_queue(broker_url: str, queue: str) -> None:
-    """Delete what a test stack left of its Celery queue on the broker."""
-    if broker_url.startswith("redis"):
-        client = redis.Redis.from_url(broker_url)
-        for key in client.scan_iter(f"{queue}*"):
-            client.delete(key)
-        return
-    with Connection(broker_url) as connection:
-        for lane in Lane:
-            connection.default_channel.queue_delete(lane_queue(queue, lane))
 
 
 @contextmanager
@@ -145,41 +35,18 @@ def running_stack(
     workers: Sequence[Sequence[str]] = ((),),
     services: Sequence[str] = ("simulator", "api", "beat"),
 ) -> Iterator[Stack]:
-    """The API, a worker per item of `workers` (`worker`, `worker-2`, …, each started with
-    those `stopay worker` options), beat and the simulator as separate processes on ports
-    of their own, on this database and queue, with `settings` (STOPAY_…) on top; all
-    stopped afterwards. `services` and `workers=()` start fewer (the API alone: `("api",)`)."""
-    api_port, sim_port = free_port(), free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("STOPAY_")},
-        "DATABASE_URL": database_url,
-        "BROKER_URL": broker_url,
-        "STOPAY_SECRET_KEY": TEST_SECRET,
-        "STOPAY_AUDIT_KEY": TEST_AUDIT_KEY,
-        "STOPAY_DEMO": "false",
-        "STOPAY_DATA_DIR": str(logs),
-        "STOPAY_API_PORT": str(api_port),
-        "STOPAY_SIMULATOR_PORT": str(sim_port),
-        "STOPAY_SIMULATOR_PROFILE": str(PROFILE),
-        "STOPAY_QUEUE": queue,
-        **settings,
-    }
-    stack = Stack(
-        env=env,
+    """The API, a worker per item of `workers`, beat and the simulator on this database and
+    queue (bench.support.stack.running_stack), with the tests' keys and profile."""
+    with harness.running_stack(
+        database_url=database_url,
+        broker_url=broker_url,
+        queue=queue,
         logs=logs,
-        api_url=f"http://127.0.0.1:{api_port}",
-        simulator_url=f"http://127.0.0.1:{sim_port}",
-    )
-    try:
-        for name in services:
-            stack.start(name, name)
-        for n, options in enumerate(workers, start=1):
-            name = "worker" if n == 1 else f"worker-{n}"
-            stack.start(name, "worker", f"--name={name}", *options)
-        if "simulator" in services:
-            wait_http_ok(f"{stack.simulator_url}/healthz")
-        wait_http_ok(f"{stack.api_url}/readyz")
+        settings=settings,
+        secret_key=TEST_SECRET,
+        audit_key=TEST_AUDIT_KEY,
+        profile=PROFILE,
+        workers=workers,
+        services=services,
+    ) as stack:
         yield stack
-    finally:
-        stack.stop_all()
-        drop_queue(broker_url, queue)

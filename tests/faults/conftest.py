@@ -22,7 +22,7 @@ from app.auth.models import Role
 from app.db import make_engine, make_sessionmaker, transaction
 from app.institutions.service import seed_institutions
 from app.migrate import upgrade
-from bench.intake import machine, write_section
+from bench.support.report import machine, write_section
 from tests.conftest import TEST_SECRET
 from tests.e2e.stack import Stack, running_stack
 from tests.factories import bearer, make_user

@@ -18,7 +18,7 @@ from app.auth.models import ApiToken, Role, User
 from app.auth.service import create_api_token
 from app.cases.models import Case
 from app.db import transaction
-from bench.intake import percentile
+from bench.support.report import percentile
 from tests.factories import make_case, make_user
 from tests.hostile.clients_fixtures import (
     Api,

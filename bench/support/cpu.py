@@ -1,11 +1,12 @@
-"""What the sustained-load benchmark reads every second: broker queue depth and CPU time.
+"""CPU time and peak memory, read from /proc: per process group of the stack, for the
+database's backends, this process and the rest of the machine.
 
-CPU is counted process by process: bench/fanout.py's `cpu_seconds` sums what the processes
-alive at two moments have used, which is right over a few seconds, but over a minute of load
-PostgreSQL backends come and go (the connection pools' overflow connections are closed when
-returned), and a backend that exited took its CPU time with it: the difference can even turn
-negative. Here each process's ticks are added as they grow, read every second, so a process
-that exits loses at most its last second.
+`cpu_seconds` sums what the processes alive at two moments have used, which is right over a
+few seconds. Over a minute of load PostgreSQL backends come and go (the connection pools'
+overflow connections are closed when returned), and a backend that exited took its CPU time
+with it: the difference can even turn negative. `Sampler` adds each process's ticks as they
+grow, read every second, so a process that exits loses at most its last second; it reads the
+broker's queue depth at the same time.
 """
 
 from __future__ import annotations
@@ -14,21 +15,96 @@ import os
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import redis
+from sqlalchemy.engine import make_url
 
-from bench.fanout import CPU_ROWS, TICKS_PER_S, processes
+from bench.support.stack import Stack
 
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+CPU_ROWS = ("worker", "api", "simulator", "beat", "postgres", "bench", "rest")
 SAMPLE_S = 1.0
 # Redis: one list per priority step (workers/celery_app.py: priority_steps 0-9, sep ":").
 PRIORITY_STEPS = range(10)
+
+
+def processes() -> Iterator[tuple[int, int, int]]:
+    """(pid, process group, CPU ticks used: user + system) of every process."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            yield int(entry.name), int(fields[2]), int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue
+
+
+def peak_rss_kib(pid: int) -> int:
+    """VmHWM: the most resident memory the process has had."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def group_rss_mib(pgrp: int) -> tuple[float, int]:
+    """Summed VmHWM (MiB) of the processes in a process group, and how many there are."""
+    pids = [pid for pid, group, _ in processes() if group == pgrp]
+    return sum(peak_rss_kib(pid) for pid in pids) / 1024, len(pids)
+
+
+def peak_memory(
+    stack: Stack, names: tuple[str, ...] = ("api", "worker", "simulator")
+) -> dict[str, str]:
+    """Peak RSS (summed VmHWM) of each named process group, e.g. "316 MiB (3 processes)"."""
+    figures = {}
+    for name in names:
+        mib, count = group_rss_mib(stack.processes[name].pid)
+        figures[name] = f"{mib:.0f} MiB" + (f" ({count} processes)" if count > 1 else "")
+    return figures
+
+
+def backends(database: str) -> set[int]:
+    """The PostgreSQL server processes serving `database` (their title names it)."""
+    pids = set()
+    for entry in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            title = entry.read_bytes()
+        except OSError:
+            continue
+        if title.startswith(b"postgres:") and f" {database} ".encode() in title:
+            pids.add(int(entry.parent.name))
+    return pids
 
 
 def busy_ticks() -> int:
     """The machine's busy time so far: every CPU's ticks but idle and iowait."""
     times = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return sum(times[:8]) - times[3] - times[4]
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds so far: each of our process groups, this process, the database's backends,
+    and `rest`: the machine's busy time not spent by those (Redis, other databases' backends,
+    and whatever else runs here). Backends that have exited are not counted."""
+    groups = {p.pid: name for name, p in stack.processes.items()}
+    ours = backends(str(make_url(stack.env["DATABASE_URL"]).database))
+    used = dict.fromkeys(CPU_ROWS, 0.0)
+    for pid, group, ticks in processes():
+        name = "bench" if pid == os.getpid() else groups.get(group)
+        name = "postgres" if pid in ours else name
+        if name is not None:
+            used[name] = used.get(name, 0.0) + ticks / TICKS_PER_S
+    used["rest"] = busy_ticks() / TICKS_PER_S - sum(used.values())
+    used["wall"] = time.monotonic()
+    return used
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in before}
 
 
 class Sampler:

@@ -1,10 +1,11 @@
-"""bench/report.py: a run replaces its own sub-section of BENCHMARKS.md and keeps the rest."""
+"""bench/support/report.py: a run replaces its own sub-section of BENCHMARKS.md and keeps
+the rest."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report import write_subsection
+from bench.support.report import write_subsection
 
 HEADING = "## Sustained load (bench/load.py)"
 
