@@ -2,7 +2,7 @@
 
 `<!-- settings -->` on a page becomes one row per field of `app.config.Settings`: its
 environment variable, type, default and description. The table is made at every build, so
-it cannot drift from the code (tests/docs/test_site.py holds the build to it).
+it cannot drift from the code (tests/docs/test_hooks.py holds the build to it).
 """
 
 from __future__ import annotations
