@@ -1,8 +1,9 @@
 """Screenshots of the dashboard for the README and the docs, taken in Chromium on the real
 processes.
 
-1. `dashboard-under-load.png`: /dashboard while the 157-account case of bench/trace.py
-   (40 level-1 accounts reported, 117 more found by callbacks) is being stopped, beside a few
+1. `dashboard-under-load.png`: /dashboard while the 157-account case of `python -m bench.trace`
+   (`trace_tree` in bench/support/cases.py: 40 level-1 accounts reported, 117 more found by
+   callbacks) is being stopped, beside a few
    smaller cases, with the simulated institutions' bench delays (ack 0.1-0.3 s, processing
    0.5-3 s);
 2. `case-money-trail.png`: scenario 4's case page once its three levels have settled.

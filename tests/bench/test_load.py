@@ -1,4 +1,5 @@
-"""bench/load.py's pure parts: percentiles, when a step is held, the report's tables.
+"""The sustained-load bench's pure parts (bench/load.py, bench/load_figures.py): percentiles,
+when a step is held, the report's tables.
 
 No timings are asserted: the steps here are made up, not measured.
 """
