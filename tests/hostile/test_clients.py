@@ -192,11 +192,19 @@ def _something_happens(api: Api, case_no: str) -> None:
 
 
 def _idle_in_transaction(api: Api) -> int:
-    with api.sessions() as db:
-        count = db.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
-            )
-        )
-    return int(count or 0)
+    """Transactions left open between statements for a whole second: one sample would also
+    catch a poll caught between two of its own statements, which is not a held transaction."""
+    held: set[tuple[int, object]] | None = None
+    for _ in range(5):
+        with api.sessions() as db:
+            rows = db.execute(
+                text(
+                    "SELECT pid, xact_start FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND state = 'idle in transaction' "
+                    "AND pid <> pg_backend_pid()"
+                )
+            ).all()
+        seen = {(row.pid, row.xact_start) for row in rows}
+        held = seen if held is None else held & seen
+        time.sleep(0.25)
+    return len(held or set())
