@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api.auth import router as auth_api
@@ -97,21 +98,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
     )
     publisher = Publisher(make_client(settings), broker_url)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        warm_up()
-        yield
-        publisher.close()
-        engine.dispose()
-
     app = FastAPI(
         title="Rapid stop-payment service",
         version="1",
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        lifespan=lifespan,
+        lifespan=_lifespan(engine, publisher),
         # Before any route's own work, the log-in included: no text with a NUL gets further.
         dependencies=[Depends(refuse_nul)],
     )
@@ -129,6 +122,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_user=settings.max_streams_per_user,
         per_credential=settings.max_streams_per_credential,
     )
+    _add_middleware(app, settings)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_api_route("/docs", docs, include_in_schema=False)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def _lifespan(
+    engine: Engine, publisher: Publisher
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        warm_up()
+        yield
+        publisher.close()
+        engine.dispose()
+
+    return lifespan
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
     # Innermost first: a read is run again inside its admission slot; a body is read in
     # full before the request waits for a slot.
     app.add_middleware(RetryReads, retries=settings.read_retries)
@@ -153,14 +168,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The client's address from X-Forwarded-For, only when the peer is a trusted proxy
         # (uvicorn itself is run with proxy_headers off: it would trust 127.0.0.1).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        # Our own vendored copy (no CDN at run time), started by a script file rather than
-        # FastAPI's inline one, so the Content-Security-Policy needs no 'unsafe-inline'.
-        return HTMLResponse(SWAGGER_PAGE)
 
-    for router in ROUTERS:
-        app.include_router(router)
-    return app
+def docs() -> HTMLResponse:
+    """GET /docs: our own vendored copy of Swagger UI (no CDN at run time), started by a
+    script file rather than FastAPI's inline one, so the Content-Security-Policy needs no
+    'unsafe-inline'."""
+    return HTMLResponse(SWAGGER_PAGE)

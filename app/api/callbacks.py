@@ -11,9 +11,8 @@ from pydantic import BaseModel
 from app.callbacks.service import CallbackRefused
 from app.db import utcnow
 from app.deps import AppRules, DbSession
-from app.errors import problem, request_language
+from app.errors import problem
 from app.flows import outcome_received
-from app.i18n import N_, Language, t
 
 router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
 
@@ -51,7 +50,6 @@ def callback(
     institution_code: Annotated[str, Path(max_length=16)],
     body: Annotated[bytes, Depends(raw_body)],
 ) -> CallbackAccepted | JSONResponse:
-    lang = request_language(request)
     try:
         status = outcome_received(
             db,
@@ -60,23 +58,15 @@ def callback(
             headers=request.headers,
             now=utcnow(),
             rules=rules,
-            lang=lang,
         )
     except CallbackRefused as exc:
-        # Answered, not raised: the request's transaction commits the refusal record.
-        return refused(request, exc, lang)
+        # Answered, not raised: the request's transaction commits the refusal record. The
+        # problem is rendered as the one handler renders an AppError, in the reader's language.
+        return problem(
+            request,
+            status=exc.status,
+            title_key=exc.title_key,
+            detail=exc.detail,
+            errors=exc.errors,
+        )
     return CallbackAccepted(status=status)
-
-
-def refused(request: Request, exc: CallbackRefused, lang: Language) -> JSONResponse:
-    errors = [
-        {"field": p.path, "message": t(p.key, lang, **p.params), "type": p.key}
-        for p in exc.problems
-    ]
-    return problem(
-        request,
-        status=exc.status,
-        title_key=N_("problem.conflict") if exc.status == 409 else N_("problem.validation"),
-        detail=t("callback.refused", lang, count=len(errors)),
-        errors=errors,
-    )

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import case, select
 
 from app.auth.models import Role
-from app.callbacks.refusals import latest_refused, refused_counts, refused_read
+from app.callbacks.refusals import latest_refused, refused_counts
+from app.callbacks.schemas import refused_read
 from app.dashboard.schemas import InstitutionRead, InstitutionStats
 from app.dashboard.scorecard import scorecards
 from app.db import utcnow

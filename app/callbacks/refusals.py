@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, true
@@ -14,10 +15,9 @@ from sqlalchemy.orm import Session
 from app.audit.service import record_event
 from app.callbacks.body import storable
 from app.callbacks.models import RefusedCallback
-from app.callbacks.schemas import RefusalReason, RefusedCallbackRead
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction
-from app.i18n import N_, Language, Named, t
+from app.i18n import N_, Message, Named, msg
 from app.institutions.models import Institution
 
 log = logging.getLogger(__name__)
@@ -141,30 +141,26 @@ def latest_refused(
     return found
 
 
-def refused_read(row: RefusedCallback, lang: Language) -> RefusedCallbackRead:
-    """A refusal as supervisors read it, its reasons in `lang`."""
-    return RefusedCallbackRead(
-        id=row.id,
-        instruction_id=row.instruction_id,
-        webhook_id=row.webhook_id,
-        received_at=row.received_at,
-        reasons=[RefusalReason(**reason) for reason in _described(row, lang)],
-    )
-
-
 # The rule of a pydantic error in refusals kept before its type was stored (3ba0f24): those
 # rows still read it.
 STORED_BEFORE_TYPES = N_("callback.field_rule")
 
 
-def _described(row: RefusedCallback, lang: Language) -> list[dict[str, str]]:
-    out = []
-    for reason in row.reasons:
-        rule = str(reason.get("rule", ""))
-        params = _named(reason.get("params") or {})
-        try:
-            message = t(rule, lang, **params)
-        except (KeyError, IndexError, ValueError):
-            message = rule
-        out.append({"field": str(reason.get("field", "")), "rule": rule, "message": message})
-    return out
+@dataclass(frozen=True)
+class Reason:
+    """One stored reason: the field, and its rule as a message (key and parameters)."""
+
+    field: str
+    rule: Message
+
+
+def refusal_reasons(row: RefusedCallback) -> list[Reason]:
+    """A refusal's stored reasons, in no language yet: the reader's edge puts them in
+    theirs (`refused_read` in app/callbacks/schemas.py)."""
+    return [
+        Reason(
+            str(reason.get("field", "")),
+            msg(str(reason.get("rule", "")), **_named(reason.get("params") or {})),
+        )
+        for reason in row.reasons
+    ]

@@ -26,7 +26,7 @@ from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction
 from app.dispatch.wire import OutcomeReport, parse_outcome
 from app.errors import Forbidden, NotFound, Unauthorized
-from app.i18n import N_, Language, Named, t
+from app.i18n import N_, Message, Named, msg, t
 from app.i18n.labels import FIELD_ERROR
 from app.institutions.models import Institution
 from app.trace.checks import check_onward
@@ -61,10 +61,24 @@ class CallbackRefused(Exception):
         self.problems = problems
         self.status = status
 
+    @property
+    def title_key(self) -> str:
+        return N_("problem.conflict") if self.status == 409 else N_("problem.validation")
 
-def _verified(
-    institution: Institution, body: bytes, headers: Mapping[str, str], lang: Language
-) -> str:
+    @property
+    def detail(self) -> Message:
+        return msg("callback.refused", count=len(self.problems))
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """Each problem as the answer's `errors` lists it, its message in no language yet."""
+        return [
+            {"field": p.path, "message": msg(p.key, **p.params), "type": p.key}
+            for p in self.problems
+        ]
+
+
+def _verified(institution: Institution, body: bytes, headers: Mapping[str, str]) -> str:
     """The webhook-id of a body the institution signed (not parsed yet: see body.py)."""
     # While a rotation is under way the institution may still sign with the old secret.
     secrets = [institution.callback_secret, institution.callback_secret_previous]
@@ -75,7 +89,7 @@ def _verified(
         except WebhookVerificationError:
             continue
     else:
-        raise Unauthorized(t("callback.bad_signature", lang))
+        raise Unauthorized(msg("callback.bad_signature"))
     return headers["webhook-id"]
 
 
@@ -265,7 +279,6 @@ def receive_callback(
     headers: Mapping[str, str],
     now: dt.datetime,
     skew: dt.timedelta,
-    lang: Language,
 ) -> Checked | None:
     """The outcome of a first delivery, checked and claimed; None for a repeat (a webhook-id
     seen before), which changes nothing.
@@ -274,10 +287,10 @@ def receive_callback(
     """
     institution = db.scalar(select(Institution).where(Institution.code == code))
     if institution is None:
-        raise NotFound(t("callback.unknown_institution", lang, code=code))
+        raise NotFound(msg("callback.unknown_institution", code=code))
     if not institution.is_active:
-        raise Forbidden(t("callback.institution_disabled", lang, code=code))
-    webhook_id = _verified(institution, body, headers, lang)
+        raise Forbidden(msg("callback.institution_disabled", code=code))
+    webhook_id = _verified(institution, body, headers)
     if len(webhook_id) > WEBHOOK_ID_MAX:
         _refuse_long_id(db, institution, webhook_id, body)
     if _seen(db, institution, webhook_id):

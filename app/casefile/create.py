@@ -5,13 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    select,
-    tuple_,
-    update,
-)
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -19,23 +16,20 @@ from app import logs
 from app.audit.service import record_event
 from app.auth.models import User
 from app.casefile.schemas import AccountRead, CaseCreated
+from app.casefile.trail import insert_trail, upsert_accounts
 from app.cases.models import (
     CASE_NO_SEQUENCE,
-    Account,
     AccountRole,
     Case,
-    CaseAccount,
     CaseStatus,
     IdempotencyKey,
-    SuspectContact,
-    Transfer,
-    TransferSource,
+    Priority,
 )
 from app.cases.schemas import CaseCreate
 from app.cases.service import case_priority, load_directory, shared_cases
-from app.cases.validation import ResolvedCase, resolve_case
-from app.db import insert_rows, unnest_insert, utcnow
-from app.dispatch.models import InstructionKind
+from app.cases.validation import Directory, ResolvedCase, resolve_case
+from app.db import utcnow
+from app.dispatch.models import Instruction, InstructionKind
 from app.dispatch.publish import lane_of
 from app.dispatch.reads import hold_read, instruction_read
 from app.dispatch.service import InstructionOrder, create_instructions
@@ -49,49 +43,6 @@ log = logging.getLogger(__name__)
 NATIONAL_PLATFORM = InstitutionKind.national_platform
 
 
-def _upsert_accounts(db: Session, plan: ResolvedCase) -> dict[tuple[int, str], int]:
-    """One row per account across all cases; returns their ids by (institution, number).
-
-    New accounts are inserted; known ones are only read (no row is rewritten or locked, so
-    intakes sharing a mule account do not wait for each other). A holder name learnt now
-    fills a gap on file; a name already on file is kept.
-    """
-    accounts = sorted(plan.accounts.values(), key=lambda a: a.key)
-    values = [
-        {
-            "institution_id": a.institution.id,
-            "account_no": a.account_no,
-            "account_no_norm": a.norm,
-            "holder_name": a.holder_name,
-            "kind": a.kind.value,
-        }
-        for a in accounts
-    ]
-    inserted = db.execute(
-        unnest_insert(Account, values)
-        .on_conflict_do_nothing(index_elements=[Account.institution_id, Account.account_no_norm])
-        .returning(Account.id, Account.institution_id, Account.account_no_norm)
-    )
-    ids = {(r.institution_id, r.account_no_norm): r.id for r in inserted}
-    known = [a.key for a in accounts if a.key not in ids]
-    if known:
-        rows = db.execute(
-            select(
-                Account.id, Account.institution_id, Account.account_no_norm, Account.holder_name
-            ).where(tuple_(Account.institution_id, Account.account_no_norm).in_(known))
-        ).all()
-        for row in rows:
-            ids[(row.institution_id, row.account_no_norm)] = row.id
-            learnt = plan.accounts[(row.institution_id, row.account_no_norm)].holder_name
-            if row.holder_name is None and learnt:
-                db.execute(
-                    update(Account)
-                    .where(Account.id == row.id, Account.holder_name.is_(None))
-                    .values(holder_name=learnt)
-                )
-    return ids
-
-
 def _role(level: int) -> str:
     return (AccountRole.victim if level == 0 else AccountRole.suspect).value
 
@@ -100,6 +51,17 @@ def _next_case_no(db: Session, *, now: dt.datetime, zone: ZoneInfo) -> str:
     """ZF-<date>-<serial>. The serial comes from a sequence: it never waits on another intake."""
     serial = db.scalar(select(CASE_NO_SEQUENCE.next_value()))
     return f"ZF-{now.astimezone(zone):%Y%m%d}-{serial:06d}"
+
+
+@dataclass(frozen=True)
+class _Trail:
+    """What intake learnt of the case's accounts: their ids, the other cases that share
+    them, the suspects' keys (by level), and those another case holds already."""
+
+    ids: dict[tuple[int, str], int]
+    shared: dict[int, list[str]]
+    suspects: list[tuple[int, str]]
+    held: dict[int, tuple[Instruction, str]]
 
 
 def create_case(
@@ -113,14 +75,44 @@ def create_case(
     directory = load_directory(db)
     plan = resolve_case(data, directory=directory, now=now, zone=zone)
 
-    account_ids = _upsert_accounts(db, plan)
+    account_ids = upsert_accounts(db, plan=plan)
     shared = shared_cases(db, account_ids.values())
     suspect_keys = sorted(
         (k for k in plan.accounts if plan.levels[k] > 0), key=lambda k: (plan.levels[k], k)
     )
     known_mules = sum(1 for k in suspect_keys if shared.get(account_ids[k]))
     priority = case_priority(plan, now=now, known_mules=known_mules)
+    case = _add_case(db, data=data, plan=plan, user=user, priority=priority, now=now, zone=zone)
+    insert_trail(db, case_id=case.id, data=data, plan=plan, account_ids=account_ids)
 
+    # An account another case already stops or freezes is not stopped twice (scenario 7).
+    held = held_elsewhere(db, (account_ids[k] for k in suspect_keys), case_id=None, now=now)
+    trail = _Trail(account_ids, shared, suspect_keys, held)
+    instructions = _first_instructions(db, case=case, plan=plan, directory=directory, trail=trail)
+    _record_created(db, case=case, user=user, plan=plan, trail=trail, instructions=instructions)
+    db.flush()
+    # Counts only: the victim's name, ID number, phone and accounts never go into a log.
+    log.info(
+        "case received: priority %s, %d account(s), %d transfer(s), %d instruction(s)",
+        case.priority,
+        len(account_ids),
+        len(plan.transfers),
+        len(instructions),
+    )
+    answer = _created(case, plan=plan, directory=directory, trail=trail, instructions=instructions)
+    return case.id, answer
+
+
+def _add_case(
+    db: Session,
+    *,
+    data: CaseCreate,
+    plan: ResolvedCase,
+    user: User,
+    priority: Priority,
+    now: dt.datetime,
+    zone: ZoneInfo,
+) -> Case:
     victim = data.victim
     case = Case(
         case_no=_next_case_no(db, now=now, zone=zone),
@@ -142,61 +134,27 @@ def create_case(
     db.add(case)
     db.flush()
     logs.bind(case_no=case.case_no)
+    return case
 
-    # Plain multi-row INSERTs: these rows are not needed as objects afterwards.
-    insert_rows(
-        db,
-        CaseAccount,
-        [
-            {
-                "case_id": case.id,
-                "account_id": account_id,
-                "role": (
-                    AccountRole.victim if plan.levels[key] == 0 else AccountRole.suspect
-                ).value,
-                "level": plan.levels[key],
-            }
-            for key, account_id in account_ids.items()
-        ],
-    )
-    insert_rows(
-        db,
-        Transfer,
-        [
-            {
-                "case_id": case.id,
-                "from_account_id": account_ids[t.from_.key],
-                "to_account_id": account_ids[t.to.key],
-                "amount": t.amount,
-                "occurred_at": t.occurred_at,
-                "reference": data.transfers[t.index].reference,
-                "channel": data.transfers[t.index].channel.value,
-                "source": TransferSource.reported.value,
-            }
-            for t in plan.transfers
-        ],
-    )
-    insert_rows(
-        db,
-        SuspectContact,
-        [{"case_id": case.id, "kind": c.kind.value, "value": c.value} for c in data.contacts],
-    )
 
-    # An account another case already stops or freezes is not stopped twice (scenario 7).
-    held = held_elsewhere(db, (account_ids[k] for k in suspect_keys), case_id=None, now=now)
+def _first_instructions(
+    db: Session, *, case: Case, plan: ResolvedCase, directory: Directory, trail: _Trail
+) -> list[Instruction]:
+    """A stop-payment for each suspect's account no other case holds, and the register."""
+    ids = trail.ids
     lane = {i.id: lane_of(i.kind) for i in directory.by_code.values()}
     orders = [
         InstructionOrder(
             kind=InstructionKind.stop_payment,
             institution_id=key[0],
-            account_id=account_ids[key],
+            account_id=ids[key],
             amount=plan.inflow(key),
             holder_name=plan.accounts[key].holder_name,
             transaction_time=plan.last_inflow_at(key),
             lane=lane[key[0]],
         )
-        for key in suspect_keys
-        if account_ids[key] not in held
+        for key in trail.suspects
+        if ids[key] not in trail.held
     ]
     platform = next(i for i in directory.by_code.values() if i.kind == NATIONAL_PLATFORM)
     orders.append(
@@ -207,7 +165,18 @@ def create_case(
             lane=lane[platform.id],
         )
     )
-    instructions = create_instructions(db, case_id=case.id, priority=case.priority, orders=orders)
+    return create_instructions(db, case_id=case.id, priority=case.priority, orders=orders)
+
+
+def _record_created(
+    db: Session,
+    *,
+    case: Case,
+    user: User,
+    plan: ResolvedCase,
+    trail: _Trail,
+    instructions: list[Instruction],
+) -> None:
     record_event(
         db,
         kind="case.created",
@@ -217,11 +186,11 @@ def create_case(
             "case_no": case.case_no,
             "priority": case.priority,
             "transfers": len(plan.transfers),
-            "accounts": len(account_ids),
+            "accounts": len(trail.ids),
             "instructions": [i.id for i in instructions],
         },
     )
-    if held:
+    if trail.held:
         record_event(
             db,
             kind="trace.held_by_other_case",
@@ -230,45 +199,46 @@ def create_case(
             data={
                 "accounts": [
                     {"account_id": account_id, "case_no": case_no, "instruction_id": hold.id}
-                    for account_id, (hold, case_no) in sorted(held.items())
+                    for account_id, (hold, case_no) in sorted(trail.held.items())
                 ]
             },
         )
-    db.flush()
-    # Counts only: the victim's name, ID number, phone and accounts never go into a log.
-    log.info(
-        "case received: priority %s, %d account(s), %d transfer(s), %d instruction(s)",
-        case.priority,
-        len(account_ids),
-        len(plan.transfers),
-        len(instructions),
-    )
 
+
+def _created(
+    case: Case,
+    *,
+    plan: ResolvedCase,
+    directory: Directory,
+    trail: _Trail,
+    instructions: list[Instruction],
+) -> CaseCreated:
+    """The answer for the call-taker."""
+    ids, held = trail.ids, trail.held
     by_id = {i.id: i for i in directory.by_code.values()}
     # The answer is what the call-taker typed, but it is stored for Idempotency-Key replays
     # and read by integrators: the victim's own numbers are masked here as everywhere.
     roles = {key: _role(plan.levels[key]) for key in plan.accounts}
     numbers = {
-        account_ids[k]: shown_account_no(a.account_no, role=roles[k])
-        for k, a in plan.accounts.items()
+        ids[k]: shown_account_no(a.account_no, role=roles[k]) for k, a in plan.accounts.items()
     }
     accounts = [
         AccountRead(
-            account_id=account_ids[key],
+            account_id=ids[key],
             institution=acc.institution.code,
-            account_no=numbers[account_ids[key]],
+            account_no=numbers[ids[key]],
             holder_name=acc.holder_name,
             kind=acc.kind,
             role=roles[key],
             level=plan.levels[key],
-            shared_with=shared.get(account_ids[key], []),
-            held_by=hold_read(*held[account_ids[key]]) if account_ids[key] in held else None,
+            shared_with=trail.shared.get(ids[key], []),
+            held_by=hold_read(*held[ids[key]]) if ids[key] in held else None,
         )
         for key, acc in sorted(plan.accounts.items(), key=lambda kv: (plan.levels[kv[0]], kv[0]))
     ]
-    return case.id, CaseCreated(
+    return CaseCreated(
         case_no=case.case_no,
-        priority=priority,
+        priority=Priority(case.priority),
         status=CaseStatus.stopping,
         received_at=case.received_at,
         total_amount=case.total_amount,

@@ -16,7 +16,6 @@ from app.dispatch.transitions import move
 from app.dispatch.wire import OutcomeReport
 from app.flows.rollup import rollup_status
 from app.flows.rules import Rules
-from app.i18n import Language
 from app.legal.service import end_holds, term_start
 from app.trace.service import Onward, TraceRules, follow_onward, request_query
 
@@ -33,12 +32,11 @@ def outcome_received(
     headers: Mapping[str, str],
     now: dt.datetime,
     rules: Rules,
-    lang: Language,
 ) -> str:
     """A signed callback: "applied", "duplicate" (a webhook-id seen before) or "ignored"
     (late). Raises CallbackRefused, its refusal stored, when the outcome cannot be true."""
     checked = receive_callback(
-        db, code=code, body=body, headers=headers, now=now, skew=rules.callback_skew, lang=lang
+        db, code=code, body=body, headers=headers, now=now, skew=rules.callback_skew
     )
     if checked is None:
         return "duplicate"

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.callbacks.refusals import latest_refused, refused_counts, refused_read
+from app.callbacks.refusals import latest_refused, refused_counts
+from app.callbacks.schemas import refused_read
 from app.casefile.read import read_case
 from app.cases.models import Case
 from app.cases.schemas import PersonalField

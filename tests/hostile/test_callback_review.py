@@ -17,7 +17,8 @@ from sqlalchemy import Engine, delete, event, select, text
 from sqlalchemy.orm import Session
 
 from app.callbacks.models import RefusedCallback
-from app.callbacks.refusals import latest_refused, refused_read
+from app.callbacks.refusals import latest_refused
+from app.callbacks.schemas import refused_read
 from app.cases.models import Account
 from app.db import utcnow
 from app.deps import DbSession
