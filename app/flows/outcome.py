@@ -17,7 +17,7 @@ from app.dispatch.wire import OutcomeReport
 from app.flows.rollup import rollup_status
 from app.flows.rules import Rules
 from app.i18n import Language
-from app.legal.service import end_holds, term_start
+from app.legal.holds import end_holds, term_start
 from app.trace.service import Onward, TraceRules, follow_onward, request_query
 
 OPEN = (InstructionState.pending, InstructionState.sent, InstructionState.escalated)
