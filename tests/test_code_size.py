@@ -40,7 +40,6 @@ FMT_SKIP: dict[str, tuple[int, str]] = {}
 PENDING_SPLIT: dict[str, str] = {
     "app/casefile/create.py::create_case": "the domain ring",
     "app/casefile/read.py::read_case": "the domain ring",
-    "app/dispatch/service.py::resend_corrected": "the domain ring",
     "app/main.py::create_app": "the app factory, rebuilt with the routers' move",
     "bench/fanout.py": "bench/ becomes a typed package with one support module",
     "bench/intake.py": "bench/ becomes a typed package",
