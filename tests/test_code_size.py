@@ -10,7 +10,6 @@ migrations/ is held to the `# fmt: skip` rule only. A migration is a table: the 
 schema change, columns and constraints read top to bottom, and it is never edited once
 released, so its `upgrade` (535 lines in the initial schema) is not split.
 
-Modules and functions another change of issue 16 is restructuring now are in PENDING_SPLIT.
 Each entry must still break its rule: one that no longer does fails the test, so the list
 can only shrink.
 
@@ -34,18 +33,6 @@ TABLES: dict[str, str] = {}
 
 # "path" → (how many `# fmt: skip` markers, the aligned table they keep).
 FMT_SKIP: dict[str, tuple[int, str]] = {}
-
-# Being restructured by another change of issue 16; split there, then taken off this list.
-# "path" is a module over MAX_MODULE_LINES, "path::function" a function over the limit.
-PENDING_SPLIT: dict[str, str] = {
-    "app/dispatch/service.py::resend_corrected": "the domain ring",
-    "app/legal/service.py": "the domain ring",
-    "app/legal/service.py::renew": "the domain ring",
-    "app/legal/service.py::watch": "the domain ring",
-    "app/trace/service.py": "the domain ring",
-    "app/trace/service.py::follow_onward": "the domain ring",
-    "app/trace/service.py::_stop_next_level": "the domain ring",
-}
 
 
 def _sources(*roots: str) -> Iterator[tuple[str, str]]:
@@ -100,23 +87,11 @@ def _report(title: str, entries: dict[str, object]) -> str:
 
 def test_no_module_or_function_is_over_its_limit() -> None:
     over = _over_the_limits()
-    offenders = {
-        name: f"{length} lines"
-        for name, length in over.items()
-        if name not in TABLES and name not in PENDING_SPLIT
-    }
+    offenders = {name: f"{length} lines" for name, length in over.items() if name not in TABLES}
     assert not offenders, _report(
         f"Over {MAX_MODULE_LINES} lines a module, {MAX_FUNCTION_LINES} a function; split it "
         "(or, for a table or a template, name it in TABLES with the reason):",
         offenders,
-    )
-
-
-def test_every_pending_split_still_breaks_the_rule() -> None:
-    over = _over_the_limits()
-    done = {name: reason for name, reason in PENDING_SPLIT.items() if name not in over}
-    assert not done, _report(
-        "Within the limits now (or gone): take them off PENDING_SPLIT in this test:", done
     )
 
 

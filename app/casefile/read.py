@@ -22,10 +22,10 @@ from app.dispatch.models import Instruction
 from app.dispatch.reads import hold_read, instruction_read
 from app.dispatch.schemas import InstructionRead
 from app.institutions.models import Institution
+from app.legal.holds import hold_totals
 from app.legal.models import ReturnState, VictimReturn
 from app.legal.return_service import read_returns
 from app.legal.schemas import ReturnRead
-from app.legal.service import hold_totals
 from app.privacy import mask_id_no, mask_phone, shown_account_no
 from app.trace.service import held_elsewhere
 

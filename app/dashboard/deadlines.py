@@ -16,9 +16,10 @@ from app.dashboard.schemas import Deadline, DeadlineAction, DeadlineKind
 from app.dashboard.service import visible
 from app.dispatch.models import Instruction, InstructionKind, InstructionState
 from app.institutions.models import Institution
+from app.legal.holds import HOLDING, followed, in_force
 from app.legal.models import ReturnState, VictimReturn
 from app.legal.returns import add_working_days
-from app.legal.service import HOLDING, LegalRules, followed, in_force
+from app.legal.service import LegalRules
 
 # Lapsed stop-payments stay on the list this long: a day to freeze after the fact (or to
 # note why not); older lapses are on each case's page and in its totals.

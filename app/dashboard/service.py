@@ -22,8 +22,8 @@ from app.dashboard.holds import first_stops
 from app.dashboard.schemas import CompletionPoint, Overview, Queue, QueueItem
 from app.dispatch.models import Instruction, InstructionState
 from app.institutions.models import Institution
+from app.legal.holds import held_sums
 from app.legal.models import ReturnState, VictimReturn
-from app.legal.service import held_sums
 
 ZERO = Decimal("0.00")
 PRIORITY_RANK = case(

@@ -167,39 +167,22 @@ def resend_corrected(
     account: the caller holds the account's turn (`lock_case_account`), and a stop-payment,
     freeze or release of it still waiting for its outcome refuses the resend.
     """
-    if (
-        original.kind != InstructionKind.stop_payment.value
-        or original.state != InstructionState.done.value
-        or original.outcome not in RESENDABLE
-    ):
-        raise NotResendable
-    earlier = replacement_of(db, original_id=original.id)
-    if earlier is not None:
-        raise AlreadyResent(earlier)
-    if original.account_id is not None:
-        busy = under_way(db, case_id=original.case_id, account_id=original.account_id)
-        if busy is not None:
-            raise UnderWay(busy)
-    order = InstructionOrder(
-        kind=InstructionKind.stop_payment,
-        institution_id=original.institution_id,
-        account_id=original.account_id,
-        amount=amount if amount is not None else original.amount_requested,
-        holder_name=holder_name if holder_name is not None else original.holder_name,
-        transaction_time=transaction_time or original.transaction_time,
-        parent_id=original.id,
-        replaces_id=original.id,
+    _refuse_unless_resendable(db, original)
+    resent = _create_once(
+        db,
+        original=original,
+        priority=priority,
+        order=InstructionOrder(
+            kind=InstructionKind.stop_payment,
+            institution_id=original.institution_id,
+            account_id=original.account_id,
+            amount=amount if amount is not None else original.amount_requested,
+            holder_name=holder_name if holder_name is not None else original.holder_name,
+            transaction_time=transaction_time or original.transaction_time,
+            parent_id=original.id,
+            replaces_id=original.id,
+        ),
     )
-    try:
-        with db.begin_nested():
-            [resent] = create_instructions(
-                db, case_id=original.case_id, priority=priority, orders=[order]
-            )
-    except IntegrityError as exc:
-        earlier = replacement_of(db, original_id=original.id)
-        if earlier is None:
-            raise
-        raise AlreadyResent(earlier) from exc
     fields = {"holder_name": holder_name, "amount": amount, "transaction_time": transaction_time}
     record_event(
         db,
@@ -213,4 +196,40 @@ def resend_corrected(
             "corrected": [name for name, value in fields.items() if value is not None],
         },
     )
+    return resent
+
+
+def _refuse_unless_resendable(db: Session, original: Instruction) -> None:
+    """A finished stop-payment answered mismatch or rejected, not resent yet, and nothing
+    else on its account waiting for an outcome."""
+    if (
+        original.kind != InstructionKind.stop_payment.value
+        or original.state != InstructionState.done.value
+        or original.outcome not in RESENDABLE
+    ):
+        raise NotResendable
+    earlier = replacement_of(db, original_id=original.id)
+    if earlier is not None:
+        raise AlreadyResent(earlier)
+    if original.account_id is not None:
+        busy = under_way(db, case_id=original.case_id, account_id=original.account_id)
+        if busy is not None:
+            raise UnderWay(busy)
+
+
+def _create_once(
+    db: Session, *, original: Instruction, priority: str, order: InstructionOrder
+) -> Instruction:
+    """The resend, or AlreadyResent when another got past the caller's lock first: the
+    unique `replaces_id` refuses the second, and only its savepoint is rolled back."""
+    try:
+        with db.begin_nested():
+            [resent] = create_instructions(
+                db, case_id=original.case_id, priority=priority, orders=[order]
+            )
+    except IntegrityError as exc:
+        earlier = replacement_of(db, original_id=original.id)
+        if earlier is None:
+            raise
+        raise AlreadyResent(earlier) from exc
     return resent

@@ -20,6 +20,7 @@ from app.flows.rules import Rules
 from app.legal import return_service as returns
 from app.legal import service as legal
 from app.legal.models import VictimReturn
+from app.legal.watch import Watch, watch
 
 
 def freeze(
@@ -151,9 +152,9 @@ def complete_return(
     return row
 
 
-def deadline_passed(db: Session, *, now: dt.datetime, today: dt.date, rules: Rules) -> legal.Watch:
+def deadline_passed(db: Session, *, now: dt.datetime, today: dt.date, rules: Rules) -> Watch:
     """The legal clock's watch (warnings, lapses, overdue returns); its cases rolled up."""
-    done = legal.watch(db, now=now, today=today, rules=rules.legal)
+    done = watch(db, now=now, today=today, rules=rules.legal)
     for case_id in sorted(done.cases):
         rollup_status(db, case_id=case_id, now=now)
     return done

@@ -16,8 +16,9 @@ from app.dispatch.transitions import move
 from app.dispatch.wire import OutcomeReport
 from app.flows.rollup import rollup_status
 from app.flows.rules import Rules
-from app.legal.service import end_holds, term_start
-from app.trace.service import Onward, TraceRules, follow_onward, request_query
+from app.legal.holds import end_holds, term_start
+from app.trace.follow import follow_onward
+from app.trace.service import Onward, TraceRules, request_query
 
 OPEN = (InstructionState.pending, InstructionState.sent, InstructionState.escalated)
 STOPPED = (Outcome.stopped_full, Outcome.stopped_partial)

@@ -22,8 +22,8 @@ from app.cases.models import (
 )
 from app.db import utcnow
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
+from app.legal.holds import in_force
 from app.legal.models import ReturnState, VictimReturn
-from app.legal.service import in_force
 
 
 @cache

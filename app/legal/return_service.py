@@ -25,10 +25,11 @@ from app.cases.models import Account, Case, Transfer
 from app.dispatch.models import Instruction, InstructionKind
 from app.i18n import N_
 from app.institutions.models import Institution
+from app.legal.holds import in_force
 from app.legal.models import ReturnRule, ReturnState, VictimReturn
 from app.legal.returns import ZERO, Inflow, Outflow, split_frozen
 from app.legal.schemas import ReturnRead
-from app.legal.service import LegalRules, Refused, in_force
+from app.legal.service import LegalRules, Refused
 
 
 @dataclass(frozen=True)

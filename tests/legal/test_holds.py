@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.cases.models import Case
 from app.db import utcnow
-from app.legal.service import LegalRules, hold_totals, watch
+from app.legal.holds import hold_totals
+from app.legal.service import LegalRules
+from app.legal.watch import watch
 from tests.casework import events, instructions, make_case, report, supervisor_of
 from tests.factories import bearer, fresh_card_no, make_user
 

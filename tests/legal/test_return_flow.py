@@ -20,7 +20,8 @@ from app.db import utcnow
 from app.legal import return_service
 from app.legal.models import VictimReturn
 from app.legal.returns import add_working_days
-from app.legal.service import LegalRules, watch
+from app.legal.service import LegalRules
+from app.legal.watch import watch
 from tests.casework import events, instructions, make_case, report, supervisor_of
 from tests.factories import fresh_card_no, make_user
 
