@@ -96,6 +96,11 @@ def get_rules(request: Request) -> Rules:
     return rules
 
 
+# The reader's language, for a page that formats outside its templates (which get `lang`
+# from the renderer). Name it after the route's user: the guard sets the user's setting.
+Lang = Annotated[Language, Depends(request_language)]
+
+
 # The rules from settings, read once when the app was made (app/flows/rules.py).
 AppRules = Annotated[Rules, Depends(get_rules)]
 # scope="function": the commit happens before the answer leaves, so an acknowledged
