@@ -28,7 +28,7 @@ from app.dispatch.reads import read_back
 from app.dispatch.schemas import InstructionRead
 from app.dispatch.service import lock_case_account
 from app.errors import NO_NUL, AppError, Conflict, Invalid, NotFound, request_language
-from app.i18n import Language, t
+from app.i18n import Language, msg, t
 from app.legal import return_service
 from app.legal.models import Document, VictimReturn
 from app.legal.schemas import (
@@ -365,14 +365,13 @@ def complete_return(
     dependencies=[Depends(require_supervisor)],
 )
 def document(
-    request: Request,
     db: DbSession,
     case: VisibleCase,
     document_id: Annotated[BigDbId, Path()],
 ) -> Response:
     found = db.get(Document, document_id)
     if found is None or found.case_id != case.id:
-        raise NotFound(t("legal.document_not_found", request_language(request), id=document_id))
+        raise NotFound(msg("legal.document_not_found", id=document_id))
     disposition = content_disposition(found.filename, disposition="inline")
     return Response(
         found.content,
