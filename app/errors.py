@@ -141,9 +141,8 @@ def _wants_html(request: Request) -> bool:
 
 
 def _unstorable(request: Request, detail_key: str) -> Response:
-    lang = request_language(request)
     return problem(
-        request, status=422, title_key=N_("problem.validation"), detail=t(detail_key, lang)
+        request, status=422, title_key=N_("problem.validation"), detail=Message(detail_key)
     )
 
 
@@ -200,7 +199,7 @@ def _unavailable(request: Request, detail_key: str, *, retry_after_s: int) -> Re
         request,
         status=503,
         title_key=N_("problem.unavailable"),
-        detail=t(detail_key, request_language(request)),
+        detail=Message(detail_key),
         headers={"Retry-After": str(retry_after_s)},
     )
 
