@@ -96,7 +96,8 @@ def get_rules(request: Request) -> Rules:
 
 
 # The reader's language, for a page that formats outside its templates (which get `lang`
-# from the renderer). Name it after the route's user: the guard sets the user's setting.
+# from the renderer). Declare it after the route's user: dependencies run in order, and the
+# guard is what records the user's own setting for request_language to read.
 Lang = Annotated[Language, Depends(request_language)]
 
 

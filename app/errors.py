@@ -83,6 +83,8 @@ class Unavailable(AppError):
 def request_language(request: Request) -> Language:
     """The language for this answer.
 
+    Read in three places only: the error handler (`problem`), the page renderer
+    (app/web.py) and the `Lang` dependency (app/deps.py); everything else carries Messages.
     API clients choose per request with Accept-Language, falling back to the user's setting;
     pages follow the signed-in user's setting, then the log-in page's choice, then the browser.
     """
