@@ -21,12 +21,11 @@ from app.cases.models import Case
 from app.cases.reads import find_case
 from app.cases.reveal import NothingToReveal, reveal_value
 from app.cases.schemas import PersonalField
-from app.cases.validation import CaseInvalid
 from app.config import Settings
 from app.dispatch.publish import attach_publisher
 from app.errors import Forbidden, Invalid, NotFound, Unauthorized, request_language
 from app.flows.rules import Rules
-from app.i18n import Language, t
+from app.i18n import Language, msg, t
 from app.legal.clock import legal_now
 from app.middleware import NO_STORE, mark_retryable
 
@@ -96,6 +95,12 @@ def get_rules(request: Request) -> Rules:
     return rules
 
 
+# The reader's language, for a page that formats outside its templates (which get `lang`
+# from the renderer). Declare it after the route's user: dependencies run in order, and the
+# guard is what records the user's own setting for request_language to read.
+Lang = Annotated[Language, Depends(request_language)]
+
+
 # The rules from settings, read once when the app was made (app/flows/rules.py).
 AppRules = Annotated[Rules, Depends(get_rules)]
 # scope="function": the commit happens before the answer leaves, so an acknowledged
@@ -129,13 +134,12 @@ class Principal:
 
 
 def get_principal(request: Request, db: DbSession) -> Principal:
-    lang = request_language(request)
     authorization = request.headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials:
         grant = resolve_api_token(db, token=credentials.strip())
         if grant is None:
-            raise Unauthorized(t("auth.bad_token", lang), headers={"WWW-Authenticate": "Bearer"})
+            raise Unauthorized(msg("auth.bad_token"), headers={"WWW-Authenticate": "Bearer"})
         request.state.language = grant.user.language
         if grant.stale:
             request.state.touch_token = grant.token_id
@@ -145,7 +149,7 @@ def get_principal(request: Request, db: DbSession) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
     resolved = resolve_session(db, token=cookie) if cookie else None
     if resolved is None:
-        raise Unauthorized(t("auth.missing", lang), headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(msg("auth.missing"), headers={"WWW-Authenticate": "Bearer"})
     user, session = resolved
     request.state.language = user.language
     # A cookie rides along on cross-site requests; API calls made with one must prove
@@ -169,7 +173,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 def RequireRole(  # noqa: N802 - reads as a type
     *roles: Role, scope: Scope | None
-) -> Callable[[Request, Principal], User]:
+) -> Callable[[Principal], User]:
     """A dependency that lets through only users holding one of `roles`.
 
     A bearer token must carry `scope` too (None: any valid token will do); a person in the
@@ -177,17 +181,15 @@ def RequireRole(  # noqa: N802 - reads as a type
     """
     allowed = frozenset(roles)
 
-    def check(request: Request, principal: CurrentPrincipal) -> User:
+    def check(principal: CurrentPrincipal) -> User:
         user = principal.user
         if Role(user.role) not in allowed:
-            lang: Language = request_language(request)
-            raise Forbidden(t("auth.role", lang, roles=", ".join(sorted(allowed))))
+            raise Forbidden(msg("auth.role", roles=", ".join(sorted(allowed))))
         if scope is not None and principal.scopes is not None and scope not in principal.scopes:
-            lang = request_language(request)
             # RFC 6750 §3.1: tells the client which scope a token for this would need.
             challenge = f'Bearer error="insufficient_scope", scope="{scope.value}"'
             raise Forbidden(
-                t("auth.scope", lang, scope=scope.value),
+                msg("auth.scope", scope=scope.value),
                 headers={"WWW-Authenticate": challenge},
                 extra={"scope": scope.value},
             )
@@ -221,16 +223,7 @@ Admin = Annotated[User, Depends(require_admin)]
 Revealer = Annotated[User, Depends(require_revealer)]
 
 
-def invalid(exc: CaseInvalid, lang: Language) -> Invalid:
-    errors = [
-        {"field": p.path, "message": t(p.key, lang, **p.params), "type": p.key}
-        for p in exc.problems
-    ]
-    return Invalid(t("problem.validation_detail", lang, count=len(errors)), errors=errors)
-
-
 def get_visible_case(
-    request: Request,
     db: DbSession,
     user: CurrentUser,
     case_no: Annotated[str, Path(max_length=32, examples=["ZF-20261122-000123"])],
@@ -241,7 +234,7 @@ def get_visible_case(
     """
     case = find_case(db, case_no=case_no, user=user)
     if case is None:
-        raise NotFound(t("case.not_found", request_language(request), case_no=case_no))
+        raise NotFound(msg("case.not_found", case_no=case_no))
     return case
 
 
@@ -255,11 +248,10 @@ def revealed_value(
     field: PersonalField,
     account_id: int | None,
     user: User,
-    lang: Language,
 ) -> str:
     """`reveal_value`, its refusals as problems: for the API and the dashboard's button."""
     if field == PersonalField.account_no and account_id is None:
-        message = t("reveal.account_required", lang)
+        message = msg("reveal.account_required")
         raise Invalid(
             message,
             errors=[{"field": "account_id", "message": message, "type": "reveal.account_required"}],
@@ -267,7 +259,7 @@ def revealed_value(
     try:
         return reveal_value(db, case=case, field=field, account_id=account_id, user=user)
     except NothingToReveal as exc:
-        raise NotFound(t("reveal.nothing", lang, case_no=case.case_no)) from exc
+        raise NotFound(msg("reveal.nothing", case_no=case.case_no)) from exc
 
 
 CsrfField = Annotated[str, Form(max_length=100)]

@@ -83,6 +83,8 @@ class Unavailable(AppError):
 def request_language(request: Request) -> Language:
     """The language for this answer.
 
+    Read in three places only: the error handler (`problem`), the page renderer
+    (app/web.py) and the `Lang` dependency (app/deps.py); everything else carries Messages.
     API clients choose per request with Accept-Language, falling back to the user's setting;
     pages follow the signed-in user's setting, then the log-in page's choice, then the browser.
     """
@@ -141,9 +143,8 @@ def _wants_html(request: Request) -> bool:
 
 
 def _unstorable(request: Request, detail_key: str) -> Response:
-    lang = request_language(request)
     return problem(
-        request, status=422, title_key=N_("problem.validation"), detail=t(detail_key, lang)
+        request, status=422, title_key=N_("problem.validation"), detail=Message(detail_key)
     )
 
 
@@ -200,7 +201,7 @@ def _unavailable(request: Request, detail_key: str, *, retry_after_s: int) -> Re
         request,
         status=503,
         title_key=N_("problem.unavailable"),
-        detail=t(detail_key, request_language(request)),
+        detail=Message(detail_key),
         headers={"Retry-After": str(retry_after_s)},
     )
 

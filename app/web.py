@@ -17,7 +17,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from markupsafe import Markup
 
 from app.errors import request_language
-from app.i18n import t
+from app.i18n import Message, t
 from app.i18n.labels import TEMPLATE_TABLES
 
 APP_DIR = Path(__file__).parent
@@ -61,10 +61,14 @@ templates = Jinja2Templates(env=_env)
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
+    """The page `name` in the reader's language: templates get `lang` and `_`, and a Message
+    given in `context` (an error beside a form, say) arrives as text in that language."""
+    # The one place a page reads the request's language.
     lang = request_language(request)
     base: dict[str, Any] = {
         "lang": lang,
         "_": lambda key, **kw: t(key, lang, **kw),
     }
-    base.update(context or {})
+    for key, value in (context or {}).items():
+        base[key] = value.in_language(lang) if isinstance(value, Message) else value
     return templates.TemplateResponse(request, name, base, status_code=status_code)

@@ -7,11 +7,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.auth.admin_service import scopes_refused
 from app.auth.models import Scope, User
 from app.auth.schemas import TokenCreate, TokenRead, UserRead
 from app.auth.service import (
-    ScopesBeyondRole,
     authenticate,
     create_api_token,
     lock_out,
@@ -19,8 +17,8 @@ from app.auth.service import (
     record_login,
 )
 from app.deps import AppSettings, DbSession, NoStore, SignedIn, client_address
-from app.errors import problem, request_language
-from app.i18n import N_, t
+from app.errors import problem
+from app.i18n import N_, msg
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -47,7 +45,7 @@ def issue_token(
     address = client_address(request)
     wait_s = lock_out(db, username=body.username, address=address, settings=settings)
     if wait_s is not None:
-        detail = t("auth.locked_out", request_language(request), minutes=minutes_of(wait_s))
+        detail = msg("auth.locked_out", minutes=minutes_of(wait_s))
         return problem(
             request,
             status=429,
@@ -63,18 +61,15 @@ def issue_token(
             request,
             status=401,
             title_key=N_("problem.unauthorized"),
-            detail=t("auth.bad_credentials", request_language(request)),
+            detail=msg("auth.bad_credentials"),
         )
-    try:
-        token, row = create_api_token(
-            db,
-            user=user,
-            name=body.name,
-            scopes=body.scopes,
-            max_age_s=settings.api_token_max_age_s,
-        )
-    except ScopesBeyondRole as exc:
-        raise scopes_refused(exc.role, exc.beyond, request_language(request)) from exc
+    token, row = create_api_token(
+        db,
+        user=user,
+        name=body.name,
+        scopes=body.scopes,
+        max_age_s=settings.api_token_max_age_s,
+    )
     return TokenRead(
         access_token=token,
         expires_in=settings.api_token_max_age_s,

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.casefile.create import submit_case
@@ -16,7 +16,6 @@ from app.cases.models import CaseStatus, FraudType, Priority
 from app.cases.reads import CaseFilters, list_cases
 from app.cases.schemas import CaseCreate, CasePage, Revealed, RevealRequest, ValidationOk
 from app.cases.service import plan_case, preview_priority
-from app.cases.validation import CaseInvalid
 from app.db import utcnow
 from app.deps import (
     AnyUser,
@@ -26,13 +25,12 @@ from app.deps import (
     LegalNow,
     Revealer,
     VisibleCase,
-    invalid,
     require_any_user,
     require_intake,
     revealed_value,
 )
-from app.errors import NO_NUL, request_language
-from app.i18n import t
+from app.errors import NO_NUL
+from app.i18n import msg
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -45,7 +43,6 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
     responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
 )
 def create(
-    request: Request,
     db: DbSession,
     settings: AppSettings,
     user: IntakeUser,
@@ -59,19 +56,15 @@ def create(
         ),
     ] = None,
 ) -> JSONResponse:
-    lang = request_language(request)
-    try:
-        answer, replayed = submit_case(
-            db,
-            data=body,
-            user=user,
-            zone=ZoneInfo(settings.timezone),
-            idempotency_key=idempotency_key,
-            ttl=dt.timedelta(seconds=settings.idempotency_ttl_s),
-            mismatch_message=t("case.idempotency_mismatch", lang),
-        )
-    except CaseInvalid as exc:
-        raise invalid(exc, lang) from exc
+    answer, replayed = submit_case(
+        db,
+        data=body,
+        user=user,
+        zone=ZoneInfo(settings.timezone),
+        idempotency_key=idempotency_key,
+        ttl=dt.timedelta(seconds=settings.idempotency_ttl_s),
+        mismatch_message=msg("case.idempotency_mismatch"),
+    )
     content: dict[str, Any] = (
         answer.model_dump(mode="json") if isinstance(answer, CaseCreated) else answer
     )
@@ -86,14 +79,9 @@ def create(
     summary="Check a report against every intake rule without storing anything",
     dependencies=[Depends(require_intake)],
 )
-def validate(
-    request: Request, db: DbSession, settings: AppSettings, body: CaseCreate
-) -> ValidationOk:
+def validate(db: DbSession, settings: AppSettings, body: CaseCreate) -> ValidationOk:
     now = utcnow()
-    try:
-        plan = plan_case(db, data=body, zone=ZoneInfo(settings.timezone), now=now)
-    except CaseInvalid as exc:
-        raise invalid(exc, request_language(request)) from exc
+    plan = plan_case(db, data=body, zone=ZoneInfo(settings.timezone), now=now)
     return ValidationOk(priority=preview_priority(db, plan=plan, now=now))
 
 
@@ -139,7 +127,6 @@ def show(db: DbSession, case: VisibleCase, now: LegalNow) -> CaseRead:
     responses={404: {"description": "No such case, or the case records no such value"}},
 )
 def reveal(
-    request: Request,
     response: Response,
     db: DbSession,
     user: Revealer,
@@ -152,7 +139,6 @@ def reveal(
         field=body.field,
         account_id=body.account_id,
         user=user,
-        lang=request_language(request),
     )
     response.headers["Cache-Control"] = "no-store"
     return Revealed(field=body.field, account_id=body.account_id, value=value)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from app.deps import AppSettings, DbSession, require_admin
-from app.errors import NotFound, request_language
-from app.i18n import t
+from app.errors import NotFound
+from app.i18n import msg
 from app.legal.clock import legal_now, reset_clock, set_clock
 from app.legal.models import ClockSetting
 from app.legal.schemas import REFUSALS, ClockRead, ClockSet
@@ -14,9 +14,9 @@ from app.legal.schemas import REFUSALS, ClockRead, ClockSet
 clock_router = APIRouter(prefix="/api/v1/admin", tags=["legal clock"])
 
 
-def _clock(request: Request, settings: AppSettings) -> None:
+def _clock(settings: AppSettings) -> None:
     if not settings.settable_clock:
-        raise NotFound(t("legal.clock_fixed", request_language(request)))
+        raise NotFound(msg("legal.clock_fixed"))
 
 
 @clock_router.get(
@@ -25,8 +25,8 @@ def _clock(request: Request, settings: AppSettings) -> None:
     responses=REFUSALS,
     dependencies=[Depends(require_admin)],
 )
-def read_clock(request: Request, db: DbSession, settings: AppSettings) -> ClockRead:
-    _clock(request, settings)
+def read_clock(db: DbSession, settings: AppSettings) -> ClockRead:
+    _clock(settings)
     return _clock_read(db, settings)
 
 
@@ -38,8 +38,8 @@ def read_clock(request: Request, db: DbSession, settings: AppSettings) -> ClockR
     responses=REFUSALS,
     dependencies=[Depends(require_admin)],
 )
-def put_clock(request: Request, db: DbSession, settings: AppSettings, body: ClockSet) -> ClockRead:
-    _clock(request, settings)
+def put_clock(db: DbSession, settings: AppSettings, body: ClockSet) -> ClockRead:
+    _clock(settings)
     set_clock(db, frozen_at=body.at, offset_s=body.offset_s)
     db.flush()
     return _clock_read(db, settings)
@@ -51,8 +51,8 @@ def put_clock(request: Request, db: DbSession, settings: AppSettings, body: Cloc
     responses=REFUSALS,
     dependencies=[Depends(require_admin)],
 )
-def delete_clock(request: Request, db: DbSession, settings: AppSettings) -> ClockRead:
-    _clock(request, settings)
+def delete_clock(db: DbSession, settings: AppSettings) -> ClockRead:
+    _clock(settings)
     reset_clock(db)
     db.flush()
     return _clock_read(db, settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from app.api.idempotency import ActionOnce
@@ -32,8 +32,8 @@ from app.deps import (
     VisibleCase,
     require_supervisor,
 )
-from app.errors import Conflict, NotFound, request_language
-from app.i18n import t
+from app.errors import NotFound
+from app.i18n import msg
 from app.params import BigDbId
 from app.web import content_disposition
 
@@ -97,22 +97,16 @@ def get_escalations(db: DbSession, user: Supervisor) -> list[Escalation]:
     },
 )
 def post_handled(
-    request: Request,
     db: DbSession,
     user: SupervisorAction,
     instruction_id: InstructionId,
     body: HandledIn,
     once: ActionOnce,
 ) -> JSONResponse:
-    lang = request_language(request)
-    try:
-        found = esc.mark_handled(db, user=user, instruction_id=instruction_id, note=body.note)
-    except esc.NotEscalated as exc:
-        raise Conflict(t("dash.not_escalated", lang, id=instruction_id)) from exc
-    except esc.AlreadyHandled as exc:
-        raise Conflict(t("dash.already_handled", lang, id=instruction_id)) from exc
+    # Not escalated, or handled already: a Conflict with its message key (the handler's).
+    found = esc.mark_handled(db, user=user, instruction_id=instruction_id, note=body.note)
     if found is None:
-        raise NotFound(t("dash.instruction_not_found", lang, id=instruction_id))
+        raise NotFound(msg("dash.instruction_not_found", id=instruction_id))
     return once.answer(found)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 
 from app.deps import DbSession, IntakeUser
-from app.errors import Invalid, NotFound, request_language
-from app.i18n import t
+from app.errors import Invalid, NotFound
+from app.i18n import msg
 from app.intake.schemas import DRAFT_KEY_PATTERN, DraftRead, DraftSummary, DraftWrite
 from app.intake.service import delete_draft, find_draft, list_drafts, save_draft
 
@@ -29,20 +29,18 @@ def index(db: DbSession, user: IntakeUser) -> list[DraftSummary]:
 
 
 @api.get("/{draft_key}", summary="One draft: every input of the form as typed")
-def show(request: Request, db: DbSession, user: IntakeUser, draft_key: DraftKey) -> DraftRead:
+def show(db: DbSession, user: IntakeUser, draft_key: DraftKey) -> DraftRead:
     draft = find_draft(db, user=user, draft_key=draft_key)
     if draft is None:
-        raise NotFound(t("draft.not_found", request_language(request)))
+        raise NotFound(msg("draft.not_found"))
     return draft
 
 
 @api.put("/{draft_key}", summary="Save the whole form as it stands (replaces the draft)")
-def save(
-    request: Request, db: DbSession, user: IntakeUser, draft_key: DraftKey, body: DraftWrite
-) -> DraftRead:
+def save(db: DbSession, user: IntakeUser, draft_key: DraftKey, body: DraftWrite) -> DraftRead:
     # PostgreSQL's jsonb cannot hold U+0000; refuse it here rather than fail in the database.
     if any("\x00" in name or "\x00" in text for name, text in body.fields.items()):
-        raise Invalid(t("problem.nul_character", request_language(request)))
+        raise Invalid(msg("problem.nul_character"))
     return save_draft(db, user=user, draft_key=draft_key, fields=body.fields)
 
 

@@ -13,10 +13,10 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from app.deps import DbSession
-from app.errors import problem, request_language
+from app.errors import problem
 from app.health.metrics import render as render_metrics
 from app.health.requests import MULTIPROC_ENV
-from app.i18n import N_, t
+from app.i18n import N_, msg
 
 router = APIRouter(tags=["health"])
 
@@ -58,12 +58,11 @@ def readyz(request: Request) -> Response:
     checks: dict[str, Any] = {name: (err or "ok") for name, err in failures.items()}
     down = [name for name, err in failures.items() if err]
     if down:
-        lang = request_language(request)
         return problem(
             request,
             status=503,
             title_key=N_("problem.unavailable"),
-            detail=t("ready.down", lang, names=", ".join(down)),
+            detail=msg("ready.down", names=", ".join(down)),
             extra={"checks": checks},
         )
     return JSONResponse({"status": "ready", "checks": checks})

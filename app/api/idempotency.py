@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from app.cases.models import IdempotencyKey
 from app.db import utcnow
 from app.deps import AppSettings, CurrentUser, DbSession
-from app.errors import Invalid, request_language
-from app.i18n import t
+from app.errors import Invalid
+from app.i18n import msg
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def claim_action_key(
         )
     ).scalar_one()
     if row.request_hash != digest or row.response_status is None:
-        message = t("action.idempotency_mismatch", request_language(request))
+        message = msg("action.idempotency_mismatch")
         error = {"field": "Idempotency-Key", "message": message, "type": "idempotency_mismatch"}
         raise Invalid(message, errors=[error])
     log.info("action replayed for a repeated Idempotency-Key: %s", action)

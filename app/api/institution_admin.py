@@ -6,14 +6,14 @@ import base64
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from app.audit.service import record_event
 from app.deps import Admin, DbSession, NoStore
-from app.errors import NotFound, request_language
-from app.i18n import t
+from app.errors import NotFound
+from app.i18n import msg
 from app.institutions.models import Institution
 from app.params import StrictBool
 
@@ -42,10 +42,10 @@ class AccessRead(BaseModel):
     rotation_under_way: bool
 
 
-def _institution(request: Request, db: DbSession, code: str) -> Institution:
+def _institution(db: DbSession, code: str) -> Institution:
     found = db.scalar(select(Institution).where(Institution.code == code.upper()).with_for_update())
     if found is None:
-        raise NotFound(t("callback.unknown_institution", request_language(request), code=code))
+        raise NotFound(msg("callback.unknown_institution", code=code))
     return found
 
 
@@ -61,8 +61,8 @@ def new_callback_secret() -> str:
     summary="Start a callback secret rotation: a new secret, the old one valid until finished",
     responses={404: {"description": "No such institution"}},
 )
-def rotate_secret(request: Request, db: DbSession, user: Admin, code: Code) -> SecretRotated:
-    institution = _institution(request, db, code)
+def rotate_secret(db: DbSession, user: Admin, code: Code) -> SecretRotated:
+    institution = _institution(db, code)
     institution.callback_secret_previous = institution.callback_secret
     institution.callback_secret = new_callback_secret()
     record_event(db, kind="institution.secret_rotated", user=user, institution_id=institution.id)
@@ -79,8 +79,8 @@ def rotate_secret(request: Request, db: DbSession, user: Admin, code: Code) -> S
     summary="Finish the rotation: the old callback secret stops verifying",
     responses={404: {"description": "No such institution"}},
 )
-def finish_rotation(request: Request, db: DbSession, user: Admin, code: Code) -> Response:
-    institution = _institution(request, db, code)
+def finish_rotation(db: DbSession, user: Admin, code: Code) -> Response:
+    institution = _institution(db, code)
     if institution.callback_secret_previous is not None:
         institution.callback_secret_previous = None
         record_event(
@@ -94,10 +94,8 @@ def finish_rotation(request: Request, db: DbSession, user: Admin, code: Code) ->
     summary="Disable an institution (its callbacks are refused) or enable it again",
     responses={404: {"description": "No such institution"}},
 )
-def change_access(
-    request: Request, db: DbSession, user: Admin, code: Code, body: AccessChange
-) -> AccessRead:
-    institution = _institution(request, db, code)
+def change_access(db: DbSession, user: Admin, code: Code, body: AccessChange) -> AccessRead:
+    institution = _institution(db, code)
     if institution.is_active != body.is_active:
         institution.is_active = body.is_active
         kind = "institution.enabled" if body.is_active else "institution.disabled"

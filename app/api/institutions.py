@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from sqlalchemy import case, select
 
 from app.auth.models import Role
@@ -12,8 +12,7 @@ from app.callbacks.schemas import refused_read
 from app.dashboard.schemas import InstitutionRead, InstitutionStats
 from app.dashboard.scorecard import scorecards
 from app.db import utcnow
-from app.deps import AnyUser, DbSession
-from app.errors import request_language
+from app.deps import AnyUser, DbSession, Lang
 from app.institutions.models import Institution
 
 router = APIRouter(prefix="/api/v1", tags=["institutions"])
@@ -25,9 +24,9 @@ _KIND_ORDER = case(
 
 @router.get("/institutions")
 def list_institutions(
-    request: Request,
     db: DbSession,
     user: AnyUser,
+    lang: Lang,
     window_h: Annotated[int, Query(ge=1, le=24 * 90, description="Stats window, hours")] = 24,
 ) -> list[InstitutionRead]:
     """The registry (national platform, banks, payment institutions) with each one's scorecard:
@@ -39,7 +38,6 @@ def list_institutions(
     since = utcnow() - dt.timedelta(hours=window_h)
     cards = scorecards(db, since=since)
     refused = refused_counts(db, since=since)
-    lang = request_language(request)
     latest = latest_refused(db, since=since) if user.role in (Role.supervisor, Role.admin) else {}
     answer = []
     for row in rows:

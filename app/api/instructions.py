@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -19,19 +19,13 @@ from app.cases.validation import (
     check_transaction_time,
 )
 from app.db import utcnow
-from app.deps import AppSettings, DbSession, IntakeUser, VisibleCase, invalid
+from app.deps import AppSettings, DbSession, IntakeUser, VisibleCase
 from app.dispatch.models import Instruction
 from app.dispatch.reads import read_back
 from app.dispatch.schemas import InstructionCorrection, InstructionRead
-from app.dispatch.service import (
-    AlreadyResent,
-    NotResendable,
-    UnderWay,
-    lock_case_account,
-)
-from app.errors import Conflict, NotFound, request_language
-from app.i18n import t
-from app.i18n.labels import KIND_LABEL
+from app.dispatch.service import lock_case_account
+from app.errors import NotFound
+from app.i18n import msg
 from app.params import BigDbId
 
 router = APIRouter(prefix="/api/v1/cases", tags=["instructions"])
@@ -95,7 +89,6 @@ def _locked_original(db: DbSession, *, case_id: int, instruction_id: int) -> Ins
     },
 )
 def resend(
-    request: Request,
     db: DbSession,
     settings: AppSettings,
     user: IntakeUser,
@@ -104,31 +97,19 @@ def resend(
     body: InstructionCorrection,
     once: ActionOnce,
 ) -> JSONResponse:
-    lang = request_language(request)
-    try:
-        correction = _checked(body, received_at=case.received_at, zone=ZoneInfo(settings.timezone))
-    except CaseInvalid as exc:
-        raise invalid(exc, lang) from exc
+    # A refused correction (CaseInvalid), or a resend refused (NotResendable, AlreadyResent,
+    # UnderWay), is an AppError with its message key: the error handler answers it.
+    correction = _checked(body, received_at=case.received_at, zone=ZoneInfo(settings.timezone))
     original = _locked_original(db, case_id=case.id, instruction_id=instruction_id)
     if original is None:
-        raise NotFound(t("instruction.not_found", lang, id=instruction_id))
-    try:
-        resent = flows.resend(
-            db,
-            case=case,
-            original=original,
-            holder_name=correction.holder_name,
-            amount=correction.amount,
-            transaction_time=correction.transaction_time,
-            user=user,
-        )
-    except NotResendable as exc:
-        raise Conflict(t("instruction.not_resendable", lang)) from exc
-    except AlreadyResent as exc:
-        message = t("instruction.already_resent", lang, replacement_id=exc.replacement_id)
-        raise Conflict(message, extra={"replacement_id": exc.replacement_id}) from exc
-    except UnderWay as exc:
-        kind = t(KIND_LABEL[exc.kind], lang).lower()
-        message = t("instruction.account_under_way", lang, kind=kind, id=exc.instruction_id)
-        raise Conflict(message, extra={"under_way_id": exc.instruction_id}) from exc
+        raise NotFound(msg("instruction.not_found", id=instruction_id))
+    resent = flows.resend(
+        db,
+        case=case,
+        original=original,
+        holder_name=correction.holder_name,
+        amount=correction.amount,
+        transaction_time=correction.transaction_time,
+        user=user,
+    )
     return once.answer(read_back(db, resent), status_code=201)

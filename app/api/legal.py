@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from app import flows
@@ -27,8 +27,8 @@ from app.dispatch.models import Instruction
 from app.dispatch.reads import read_back
 from app.dispatch.schemas import InstructionRead
 from app.dispatch.service import lock_case_account
-from app.errors import NO_NUL, AppError, Conflict, Invalid, NotFound, request_language
-from app.i18n import Language, t
+from app.errors import NO_NUL, NotFound
+from app.i18n import msg
 from app.legal import return_service
 from app.legal.models import Document, VictimReturn
 from app.legal.schemas import (
@@ -44,7 +44,7 @@ from app.legal.schemas import (
     ReturnShareRead,
     ScanIn,
 )
-from app.legal.service import Refused, Scan, find_case_account
+from app.legal.service import Scan, find_case_account
 from app.params import BigDbId
 from app.web import content_disposition
 
@@ -53,26 +53,18 @@ router = APIRouter(prefix="/api/v1/cases", tags=["legal clock"])
 ReturnId = Annotated[BigDbId, Path()]
 
 
-def refusal(exc: Refused, lang: Language) -> AppError:
-    """A field's problem is a 422 on that field; the case's state, a 409."""
-    message = t(exc.key, lang, **exc.params)
-    if exc.field is not None:
-        return Invalid(message, errors=[{"field": exc.field, "message": message, "type": exc.key}])
-    return Conflict(message)
-
-
-def _account(db: DbSession, case: Case, choice: AccountChoice, lang: Language) -> Account:
+def _account(db: DbSession, case: Case, choice: AccountChoice) -> Account:
     found = find_case_account(
         db, case_id=case.id, institution=choice.institution, account_no=choice.account_no
     )
     if found is None:
-        raise NotFound(t("trace.account_not_in_case", lang))
+        raise NotFound(msg("trace.account_not_in_case"))
     return found[0]
 
 
-def _locked_account(db: DbSession, case: Case, choice: AccountChoice, lang: Language) -> Account:
+def _locked_account(db: DbSession, case: Case, choice: AccountChoice) -> Account:
     """The account, its turn in the case taken: a concurrent action on it waits for this one."""
-    account = _account(db, case, choice, lang)
+    account = _account(db, case, choice)
     lock_case_account(db, case_id=case.id, account_id=account.id)
     return account
 
@@ -81,17 +73,9 @@ def _scan(scan: ScanIn | None) -> Scan | None:
     return None if scan is None else Scan(scan.filename, scan.content_type, scan.content_base64)
 
 
-def _sent(
-    db: DbSession,
-    lang: Language,
-    send: Callable[[], Instruction],
-) -> InstructionRead:
-    """The instruction `send` created, as read back; a refusal as its problem."""
-    try:
-        instruction = send()
-    except Refused as exc:
-        raise refusal(exc, lang) from exc
-    return read_back(db, instruction)
+def _sent(db: DbSession, send: Callable[[], Instruction]) -> InstructionRead:
+    """The instruction `send` created, as read back (a Refused is answered as its problem)."""
+    return read_back(db, send())
 
 
 def _today(now: dt.datetime, settings: AppSettings) -> dt.date:
@@ -109,7 +93,6 @@ def _today(now: dt.datetime, settings: AppSettings) -> dt.date:
     responses=REFUSALS,
 )
 def freeze_account(
-    request: Request,
     db: DbSession,
     user: SupervisorAction,
     case: VisibleCase,
@@ -117,12 +100,10 @@ def freeze_account(
     now: LegalNow,
     once: ActionOnce,
 ) -> JSONResponse:
-    lang = request_language(request)
-    account = _locked_account(db, case, body, lang)
+    account = _locked_account(db, case, body)
     return once.answer(
         _sent(
             db,
-            lang,
             lambda: flows.freeze(
                 db,
                 case=case,
@@ -149,7 +130,6 @@ def freeze_account(
     responses=REFUSALS,
 )
 def renew_hold(
-    request: Request,
     db: DbSession,
     rules: AppRules,
     user: SupervisorAction,
@@ -158,12 +138,10 @@ def renew_hold(
     now: LegalNow,
     once: ActionOnce,
 ) -> JSONResponse:
-    lang = request_language(request)
-    account = _locked_account(db, case, body, lang)
+    account = _locked_account(db, case, body)
     return once.answer(
         _sent(
             db,
-            lang,
             lambda: flows.renew(
                 db,
                 case=case,
@@ -189,7 +167,6 @@ def renew_hold(
     responses=REFUSALS,
 )
 def release_account(
-    request: Request,
     db: DbSession,
     user: SupervisorAction,
     case: VisibleCase,
@@ -197,12 +174,10 @@ def release_account(
     now: LegalNow,
     once: ActionOnce,
 ) -> JSONResponse:
-    lang = request_language(request)
-    account = _locked_account(db, case, body, lang)
+    account = _locked_account(db, case, body)
     return once.answer(
         _sent(
             db,
-            lang,
             lambda: flows.release(
                 db, case=case, account=account, user=user, now=now, reason=body.reason
             ),
@@ -248,7 +223,6 @@ def _proposal_read(
     dependencies=[Depends(require_supervisor)],
 )
 def propose_return(
-    request: Request,
     db: DbSession,
     settings: AppSettings,
     rules: AppRules,
@@ -257,20 +231,14 @@ def propose_return(
     institution: Annotated[str, Query(min_length=1, max_length=16, pattern=NO_NUL)],
     account_no: Annotated[str, Query(min_length=1, max_length=64, pattern=NO_NUL)],
 ) -> ReturnProposalRead:
-    lang = request_language(request)
-    account = _account(
-        db, case, AccountChoice(institution=institution, account_no=account_no), lang
+    account = _account(db, case, AccountChoice(institution=institution, account_no=account_no))
+    proposal = return_service.propose(
+        db,
+        account_id=account.id,
+        now=now,
+        today=_today(now, settings),
+        rules=rules.legal,
     )
-    try:
-        proposal = return_service.propose(
-            db,
-            account_id=account.id,
-            now=now,
-            today=_today(now, settings),
-            rules=rules.legal,
-        )
-    except Refused as exc:
-        raise refusal(exc, lang) from exc
     return _proposal_read(proposal, institution.strip().upper(), account.account_no)
 
 
@@ -285,7 +253,6 @@ def propose_return(
     responses=REFUSALS,
 )
 def confirm_returns(
-    request: Request,
     db: DbSession,
     settings: AppSettings,
     rules: AppRules,
@@ -295,20 +262,16 @@ def confirm_returns(
     now: LegalNow,
     once: ActionOnce,
 ) -> JSONResponse:
-    lang = request_language(request)
-    account = _account(db, case, body, lang)
-    try:
-        rows = flows.confirm_returns(
-            db,
-            account_id=account.id,
-            fingerprint=body.fingerprint,
-            user=user,
-            now=now,
-            today=_today(now, settings),
-            rules=rules,
-        )
-    except Refused as exc:
-        raise refusal(exc, lang) from exc
+    account = _account(db, case, body)
+    rows = flows.confirm_returns(
+        db,
+        account_id=account.id,
+        fingerprint=body.fingerprint,
+        user=user,
+        now=now,
+        today=_today(now, settings),
+        rules=rules,
+    )
     created = return_service.read_returns(db, VictimReturn.id.in_([row.id for row in rows]))
     return once.answer(created, status_code=201)
 
@@ -325,7 +288,6 @@ def confirm_returns(
     },
 )
 def complete_return(
-    request: Request,
     db: DbSession,
     settings: AppSettings,
     user: SupervisorAction,
@@ -335,21 +297,17 @@ def complete_return(
     now: LegalNow,
     once: ActionOnce,
 ) -> JSONResponse:
-    lang = request_language(request)
-    try:
-        row = flows.complete_return(
-            db,
-            case=case,
-            return_id=return_id,
-            reference=body.reference,
-            user=user,
-            now=now,
-            today=_today(now, settings),
-        )
-    except Refused as exc:
-        raise refusal(exc, lang) from exc
+    row = flows.complete_return(
+        db,
+        case=case,
+        return_id=return_id,
+        reference=body.reference,
+        user=user,
+        now=now,
+        today=_today(now, settings),
+    )
     if row is None:
-        raise NotFound(t("legal.return_not_found", lang, id=return_id))
+        raise NotFound(msg("legal.return_not_found", id=return_id))
     [read] = return_service.read_returns(db, VictimReturn.id == row.id)
     return once.answer(read)
 
@@ -365,14 +323,13 @@ def complete_return(
     dependencies=[Depends(require_supervisor)],
 )
 def document(
-    request: Request,
     db: DbSession,
     case: VisibleCase,
     document_id: Annotated[BigDbId, Path()],
 ) -> Response:
     found = db.get(Document, document_id)
     if found is None or found.case_id != case.id:
-        raise NotFound(t("legal.document_not_found", request_language(request), id=document_id))
+        raise NotFound(msg("legal.document_not_found", id=document_id))
     disposition = content_disposition(found.filename, disposition="inline")
     return Response(
         found.content,

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from app.auth import admin_service as people
 from app.auth.models import Role, Unit, User
 from app.auth.schemas import PasswordReset, UserAdminRead, UserChange, UserCreate
 from app.deps import Admin, DbSession, require_admin
-from app.errors import request_language
 
 router = APIRouter(prefix="/api/v1/admin/users", tags=["people"])
 
@@ -47,8 +46,8 @@ def list_users(db: DbSession) -> list[UserAdminRead]:
     summary="Create a user in a unit",
     responses={409: {"description": "The username is taken"}},
 )
-def create_user(request: Request, db: DbSession, admin: Admin, body: UserCreate) -> UserAdminRead:
-    user, unit = people.create_user(db, data=body, admin=admin, lang=request_language(request))
+def create_user(db: DbSession, admin: Admin, body: UserCreate) -> UserAdminRead:
+    user, unit = people.create_user(db, data=body, admin=admin)
     return _read(user, unit)
 
 
@@ -60,11 +59,9 @@ def create_user(request: Request, db: DbSession, admin: Admin, body: UserCreate)
     responses={404: {"description": "No such user"}},
 )
 def reset_password(
-    request: Request, db: DbSession, admin: Admin, username: Username, body: PasswordReset
+    db: DbSession, admin: Admin, username: Username, body: PasswordReset
 ) -> Response:
-    people.reset_password(
-        db, username=username, data=body, admin=admin, lang=request_language(request)
-    )
+    people.reset_password(db, username=username, data=body, admin=admin)
     return Response(status_code=204)
 
 
@@ -77,10 +74,6 @@ def reset_password(
         409: {"description": "An admin cannot lock themselves out"},
     },
 )
-def change_user(
-    request: Request, db: DbSession, admin: Admin, username: Username, body: UserChange
-) -> UserAdminRead:
-    user, unit = people.change_user(
-        db, username=username, data=body, admin=admin, lang=request_language(request)
-    )
+def change_user(db: DbSession, admin: Admin, username: Username, body: UserChange) -> UserAdminRead:
+    user, unit = people.change_user(db, username=username, data=body, admin=admin)
     return _read(user, unit)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from app.auth import admin_service as people
 from app.auth.schemas import ApiTokenCreate, ApiTokenCreated, ApiTokenRead
 from app.deps import Admin, AppSettings, DbSession, NoStore, require_admin
-from app.errors import request_language
 from app.params import DbId
 
 router = APIRouter(prefix="/api/v1/admin", tags=["API tokens"])
@@ -35,7 +34,6 @@ TokenId = Annotated[DbId, Path()]
     },
 )
 def issue_token(
-    request: Request,
     db: DbSession,
     settings: AppSettings,
     admin: Admin,
@@ -48,7 +46,6 @@ def issue_token(
         data=body,
         admin=admin,
         default_max_age_s=settings.api_token_max_age_s,
-        lang=request_language(request),
     )
     return ApiTokenCreated(**ApiTokenRead.model_validate(row).model_dump(), access_token=token)
 
@@ -61,8 +58,8 @@ def issue_token(
     responses={404: {"description": "No such user"}},
     dependencies=[Depends(require_admin)],
 )
-def list_tokens(request: Request, db: DbSession, username: Username) -> list[ApiTokenRead]:
-    user, _ = people.load_user(db, username=username, lang=request_language(request))
+def list_tokens(db: DbSession, username: Username) -> list[ApiTokenRead]:
+    user, _ = people.load_user(db, username=username)
     rows = people.list_tokens(db, user_ids=[user.id])[user.id]
     return [ApiTokenRead.model_validate(row) for row in rows]
 
@@ -74,6 +71,6 @@ def list_tokens(request: Request, db: DbSession, username: Username) -> list[Api
     description="Revoking a token already revoked changes nothing. Audited as `token.revoked`.",
     responses={404: {"description": "No such token"}},
 )
-def revoke_token(request: Request, db: DbSession, admin: Admin, token_id: TokenId) -> Response:
-    people.revoke_token(db, token_id=token_id, admin=admin, lang=request_language(request))
+def revoke_token(db: DbSession, admin: Admin, token_id: TokenId) -> Response:
+    people.revoke_token(db, token_id=token_id, admin=admin)
     return Response(status_code=204)

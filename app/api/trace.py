@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,8 +11,8 @@ from app.deps import DbSession, SupervisorAction, VisibleCase
 from app.dispatch.reads import read_back
 from app.dispatch.schemas import InstructionRead
 from app.dispatch.service import lock_case_account
-from app.errors import Conflict, NotFound, request_language
-from app.i18n import t
+from app.errors import Conflict, NotFound
+from app.i18n import msg
 from app.legal.service import find_case_account
 from app.trace.service import request_query
 
@@ -47,19 +47,17 @@ class QueryRequest(BaseModel):
     },
 )
 def ask(
-    request: Request,
     db: DbSession,
     user: SupervisorAction,
     case: VisibleCase,
     body: QueryRequest,
     once: ActionOnce,
 ) -> JSONResponse:
-    lang = request_language(request)
     found = find_case_account(
         db, case_id=case.id, institution=body.institution, account_no=body.account_no
     )
     if found is None:
-        raise NotFound(t("trace.account_not_in_case", lang))
+        raise NotFound(msg("trace.account_not_in_case"))
     account, institution = found
     # One query at a time per account: a second one then sees the first still open.
     lock_case_account(db, case_id=case.id, account_id=account.id)
@@ -73,5 +71,5 @@ def ask(
         user=user,
     )
     if query is None:
-        raise Conflict(t("trace.query_open", lang))
+        raise Conflict(msg("trace.query_open"))
     return once.answer(read_back(db, query), status_code=201)

@@ -16,31 +16,19 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.service import record_event
-from app.auth.models import ApiToken, Role, Scope, Unit, User, UserSession
+from app.auth.models import ApiToken, Role, Unit, User, UserSession
 from app.auth.schemas import ApiTokenCreate, PasswordReset, UserChange, UserCreate
-from app.auth.service import ScopesBeyondRole, create_api_token, hash_password
+from app.auth.service import create_api_token, hash_password
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
-from app.i18n import Language, t
-from app.i18n.labels import ROLE_LABEL
+from app.i18n import Message, msg
 
 
-def _on(field: str, key: str, message: str) -> list[dict[str, str]]:
-    return [{"field": field, "message": message, "type": key}]
+def _on(field: str, message: Message) -> list[dict[str, object]]:
+    return [{"field": field, "message": message, "type": message.key}]
 
 
-def scopes_refused(role: Role, beyond: list[Scope], lang: Language) -> Invalid:
-    """422 on `scopes`: the role may not hold these."""
-    message = t(
-        "auth.scope_not_for_role",
-        lang,
-        role=t(ROLE_LABEL[role.value], lang),
-        scopes=", ".join(scope.value for scope in beyond),
-    )
-    return Invalid(message, errors=_on("scopes", "auth.scope_not_for_role", message))
-
-
-def load_user(db: Session, *, username: str, lang: Language) -> tuple[User, Unit]:
+def load_user(db: Session, *, username: str) -> tuple[User, Unit]:
     """Load-or-404, locked for the change: the user and their unit."""
     found = db.execute(
         select(User, Unit)
@@ -49,7 +37,7 @@ def load_user(db: Session, *, username: str, lang: Language) -> tuple[User, Unit
         .with_for_update(of=User)
     ).first()
     if found is None:
-        raise NotFound(t("admin.no_such_user", lang, username=username))
+        raise NotFound(msg("admin.no_such_user", username=username))
     return found[0], found[1]
 
 
@@ -71,14 +59,14 @@ def list_people(db: Session) -> list[tuple[User, Unit]]:
     return [(user, unit) for user, unit in rows]
 
 
-def create_user(db: Session, *, data: UserCreate, admin: User, lang: Language) -> tuple[User, Unit]:
+def create_user(db: Session, *, data: UserCreate, admin: User) -> tuple[User, Unit]:
     unit = db.scalar(select(Unit).where(Unit.code == data.unit))
     if unit is None:
-        message = t("admin.no_such_unit", lang, unit=data.unit)
-        raise Invalid(message, errors=_on("unit", "admin.no_such_unit", message))
+        message = msg("admin.no_such_unit", unit=data.unit)
+        raise Invalid(message, errors=_on("unit", message))
     if db.scalar(select(User.id).where(User.username == data.username)) is not None:
-        message = t("admin.username_taken", lang, username=data.username)
-        raise Conflict(message, errors=_on("username", "admin.username_taken", message))
+        message = msg("admin.username_taken", username=data.username)
+        raise Conflict(message, errors=_on("username", message))
     user = User(
         username=data.username,
         display_name=data.display_name,
@@ -94,26 +82,22 @@ def create_user(db: Session, *, data: UserCreate, admin: User, lang: Language) -
     return user, unit
 
 
-def reset_password(
-    db: Session, *, username: str, data: PasswordReset, admin: User, lang: Language
-) -> User:
+def reset_password(db: Session, *, username: str, data: PasswordReset, admin: User) -> User:
     """A new password; the user's sessions end and their API tokens are revoked."""
-    user, _ = load_user(db, username=username, lang=lang)
+    user, _ = load_user(db, username=username)
     user.password_hash = hash_password(data.password)
     cut_off(db, user=user)
     record_event(db, kind="user.password_reset", user=admin, data={"username": username})
     return user
 
 
-def change_user(
-    db: Session, *, username: str, data: UserChange, admin: User, lang: Language
-) -> tuple[User, Unit]:
+def change_user(db: Session, *, username: str, data: UserChange, admin: User) -> tuple[User, Unit]:
     """A new role, or deactivated (cut off at once) or reactivated; never one's own."""
-    user, unit = load_user(db, username=username, lang=lang)
+    user, unit = load_user(db, username=username)
     if user.id == admin.id and (data.is_active is False or data.role not in (None, Role.admin)):
         field = "is_active" if data.is_active is False else "role"
-        message = t("admin.not_yourself", lang)
-        raise Conflict(message, errors=_on(field, "admin.not_yourself", message))
+        message = msg("admin.not_yourself")
+        raise Conflict(message, errors=_on(field, message))
     if data.role is not None and data.role.value != user.role:
         event = {"username": username, "from": user.role, "to": data.role.value}
         record_event(db, kind="user.role_changed", user=admin, data=event)
@@ -134,21 +118,17 @@ def issue_token(
     data: ApiTokenCreate,
     admin: User,
     default_max_age_s: int,
-    lang: Language,
 ) -> tuple[str, ApiToken]:
     """A new API token for the user: its value (shown once, never stored) and its row."""
-    user, _ = load_user(db, username=username, lang=lang)
+    user, _ = load_user(db, username=username)
     if not user.is_active:
-        raise Conflict(t("admin.user_inactive", lang, username=username))
+        raise Conflict(msg("admin.user_inactive", username=username))
     max_age_s = default_max_age_s
     if data.expires_in_days is not None:
         max_age_s = data.expires_in_days * 24 * 3600
-    try:
-        token, row = create_api_token(
-            db, user=user, name=data.name, max_age_s=max_age_s, scopes=data.scopes
-        )
-    except ScopesBeyondRole as exc:
-        raise scopes_refused(exc.role, exc.beyond, lang) from exc
+    token, row = create_api_token(
+        db, user=user, name=data.name, max_age_s=max_age_s, scopes=data.scopes
+    )
     db.refresh(row)  # created_at comes from the database
     record_event(
         db,
@@ -178,9 +158,7 @@ def list_tokens(db: Session, *, user_ids: Collection[int]) -> dict[int, list[Api
     return found
 
 
-def revoke_token(
-    db: Session, *, token_id: int, admin: User, lang: Language
-) -> tuple[ApiToken, str]:
+def revoke_token(db: Session, *, token_id: int, admin: User) -> tuple[ApiToken, str]:
     """Revoke a token (its next call is refused) and name its user; a second time is a no-op."""
     found = db.execute(
         select(ApiToken, User.username)
@@ -189,7 +167,7 @@ def revoke_token(
         .with_for_update(of=ApiToken)
     ).first()
     if found is None:
-        raise NotFound(t("admin.no_such_token", lang, id=token_id))
+        raise NotFound(msg("admin.no_such_token", id=token_id))
     row, username = found
     if row.revoked_at is None:
         row.revoked_at = utcnow()

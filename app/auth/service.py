@@ -27,6 +27,9 @@ from app.auth.models import (
 )
 from app.config import Settings
 from app.db import utcnow
+from app.errors import Invalid
+from app.i18n import msg
+from app.i18n.labels import ROLE_LABEL
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both failures take the same time.
@@ -97,11 +100,19 @@ def scopes_beyond(role: Role, scopes: Iterable[Scope]) -> list[Scope]:
     return [scope for scope in Scope if scope in beyond]
 
 
-class ScopesBeyondRole(Exception):
-    """Scopes asked for a token that the user's role may not hold."""
+class ScopesBeyondRole(Invalid):
+    """Scopes asked for a token that the user's role may not hold: 422 on `scopes`."""
 
     def __init__(self, role: Role, beyond: list[Scope]) -> None:
-        super().__init__(f"a {role.value} may not hold {', '.join(beyond)}")
+        message = msg(
+            "auth.scope_not_for_role",
+            role=msg(ROLE_LABEL[role.value]),
+            scopes=", ".join(scope.value for scope in beyond),
+        )
+        problem = {"field": "scopes", "message": message, "type": "auth.scope_not_for_role"}
+        super().__init__(message, errors=[problem])
+        # What the CLI prints, and the logs show: no language needed.
+        self.args = (f"a {role.value} may not hold {', '.join(beyond)}",)
         self.role = role
         self.beyond = beyond
 
@@ -112,8 +123,7 @@ def create_api_token(
     """A new bearer token; returns the plain value (never stored) and the row.
 
     Without `scopes` the token gets every scope the user's role may hold but `pii:reveal`;
-    one the role may not hold raises ScopesBeyondRole, which each caller answers in its own
-    way.
+    one the role may not hold raises ScopesBeyondRole, a 422 on `scopes`.
     """
     role = Role(user.role)
     granted = ROLE_SCOPES[role] - ASKED_FOR_ONLY if scopes is None else frozenset(scopes)

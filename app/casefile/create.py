@@ -34,6 +34,7 @@ from app.dispatch.publish import lane_of
 from app.dispatch.reads import hold_read, instruction_read
 from app.dispatch.service import InstructionOrder, create_instructions
 from app.errors import Invalid
+from app.i18n import Message
 from app.institutions.models import InstitutionKind
 from app.privacy import shown_account_no
 from app.trace.service import held_elsewhere
@@ -267,7 +268,7 @@ def submit_case(
     zone: ZoneInfo,
     idempotency_key: str | None,
     ttl: dt.timedelta,
-    mismatch_message: str,
+    mismatch_message: Message,
 ) -> tuple[CaseCreated | dict[str, object], bool]:
     """Create the case, or replay the first answer to the same key and body.
 

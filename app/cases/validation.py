@@ -20,7 +20,8 @@ from stdnum.cn import ric
 from app.cards import luhn_ok
 from app.cases.models import AccountKind, ContactKind
 from app.cases.schemas import AccountRef, CaseCreate
-from app.i18n import N_, Named
+from app.errors import Invalid
+from app.i18n import N_, Named, msg
 from app.institutions.models import Institution, InstitutionKind
 from app.institutions.service import BinIndex
 
@@ -39,9 +40,15 @@ class FieldProblem:
     params: dict[str, str | Named] = field(default_factory=dict)
 
 
-class CaseInvalid(Exception):
+class CaseInvalid(Invalid):
+    """422: every broken rule, each with its field path and message key."""
+
     def __init__(self, problems: list[FieldProblem]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
+        errors = [
+            {"field": p.path, "message": msg(p.key, **p.params), "type": p.key} for p in problems
+        ]
+        super().__init__(msg("problem.validation_detail", count=len(errors)), errors=errors)
+        self.args = (f"{len(problems)} problem(s)",)
         self.problems = problems
 
 

@@ -13,6 +13,8 @@ from app.cases.models import Account, Case, CaseAccount
 from app.dashboard.schemas import DeskContact, Escalation
 from app.dashboard.service import visible, with_account
 from app.dispatch.models import Instruction, InstructionState
+from app.errors import Conflict
+from app.i18n import msg
 from app.institutions.desks import desks
 from app.institutions.models import Institution
 from app.privacy import shown_account_no
@@ -20,12 +22,18 @@ from app.privacy import shown_account_no
 HANDLED = "escalation.handled"
 
 
-class NotEscalated(Exception):
+class NotEscalated(Conflict):
     """The instruction is not (or no longer) escalated."""
 
+    def __init__(self, instruction_id: int) -> None:
+        super().__init__(msg("dash.not_escalated", id=instruction_id))
 
-class AlreadyHandled(Exception):
+
+class AlreadyHandled(Conflict):
     """Someone already marked this escalation handled."""
+
+    def __init__(self, instruction_id: int) -> None:
+        super().__init__(msg("dash.already_handled", id=instruction_id))
 
 
 def _handled(db: Session, ids: list[int]) -> dict[int, tuple[Event, str | None]]:
@@ -113,9 +121,9 @@ def mark_handled(db: Session, *, user: User, instruction_id: int, note: str) -> 
     i, case, inst, number, role = row
     account_no = _shown(number, role)
     if i.state != InstructionState.escalated.value:
-        raise NotEscalated
+        raise NotEscalated(instruction_id)
     if _read(i, case, inst, account_no, _handled(db, [i.id]).get(i.id)).handled_at is not None:
-        raise AlreadyHandled
+        raise AlreadyHandled(instruction_id)
     event = record_event(
         db,
         kind=HANDLED,

@@ -17,6 +17,9 @@ from app.cases.models import CaseAccount
 from app.db import insert_rows, unnest_insert
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outbox, Outcome
 from app.dispatch.publish import SEND_TASK, Lane, lane_of, publish_after_commit
+from app.errors import Conflict
+from app.i18n import Language, Message, msg
+from app.i18n.labels import KIND_LABEL
 from app.institutions.models import Institution
 
 
@@ -125,23 +128,43 @@ def institution_lanes(db: Session, institution_ids: set[int]) -> dict[int, Lane]
 RESENDABLE = (Outcome.mismatch.value, Outcome.rejected.value)
 
 
-class NotResendable(Exception):
+class NotResendable(Conflict):
     """Only a finished stop-payment answered mismatch or rejected can be corrected."""
 
+    def __init__(self) -> None:
+        super().__init__(msg("instruction.not_resendable"))
 
-class AlreadyResent(Exception):
+
+class AlreadyResent(Conflict):
     """The original was corrected and resent before: once per original."""
 
     def __init__(self, replacement_id: int) -> None:
-        super().__init__(f"already resent as instruction {replacement_id}")
+        super().__init__(
+            msg("instruction.already_resent", replacement_id=replacement_id),
+            extra={"replacement_id": replacement_id},
+        )
+        self.args = (f"already resent as instruction {replacement_id}",)
         self.replacement_id = replacement_id
 
 
-class UnderWay(Exception):
+@dataclass(frozen=True)
+class _InLowerCase(Message):
+    """A label set inside a sentence ("a stop-payment"), in lower case in any language."""
+
+    def in_language(self, lang: Language) -> str:
+        return super().in_language(lang).lower()
+
+
+class UnderWay(Conflict):
     """Another instruction on the account is waiting for its outcome: one at a time."""
 
     def __init__(self, busy: Instruction) -> None:
-        super().__init__(f"{busy.kind} {busy.id} is under way on the account")
+        kind = _InLowerCase(KIND_LABEL[busy.kind])
+        super().__init__(
+            msg("instruction.account_under_way", kind=kind, id=busy.id),
+            extra={"under_way_id": busy.id},
+        )
+        self.args = (f"{busy.kind} {busy.id} is under way on the account",)
         self.instruction_id = busy.id
         self.kind = busy.kind
 

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.cases.models import FraudType
-from app.i18n import LANGUAGES, Language, t
+from app.i18n import LANGUAGES, Message, msg, t
 from app.i18n.labels import FRAUD_LABEL
 from app.intake.parsing import Unreadable, parse_amount, parse_time
 
@@ -41,7 +41,7 @@ class FormPayload:
     """The body to send, and the inputs the form itself could not read."""
 
     body: dict[str, Any]
-    problems: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, Message] = field(default_factory=dict)
     # The form row of each transfer in the body (blank rows are left out of the body).
     rows: list[int] = field(default_factory=list)
 
@@ -87,15 +87,12 @@ def _text(fields: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def build_payload(
-    fields: Mapping[str, str], *, now: dt.datetime, zone: ZoneInfo, lang: Language
-) -> FormPayload:
+def build_payload(fields: Mapping[str, str], *, now: dt.datetime, zone: ZoneInfo) -> FormPayload:
     """The CaseCreate body for the inputs; amounts and times parsed, blank rows left out.
     Unreadable inputs are reported in `problems` (and left out of the body)."""
     out = FormPayload(body={})
-    language = lang
     body = out.body
-    body["received_at"] = _time(fields, "received_at", now, zone, out, language)
+    body["received_at"] = _time(fields, "received_at", now, zone, out)
     body["channel"] = _text(fields, "channel") or "phone_call"
     body["victim"] = {
         "name": fields.get("victim.name", "").strip(),
@@ -107,10 +104,10 @@ def build_payload(
     fraud = _text(fields, "fraud_type")
     body["fraud_type"] = fraud_type_code(fraud) if fraud else None
     if fraud and body["fraud_type"] is None:
-        out.problems["fraud_type"] = t("form.fraud_type_unknown", language)
+        out.problems["fraud_type"] = msg("form.fraud_type_unknown")
     body["narrative"] = fields.get("narrative", "")
     n_transfers, n_contacts = row_counts(fields)
-    rows = [(i, _transfer(fields, i, now, zone, out, language)) for i in range(n_transfers)]
+    rows = [(i, _transfer(fields, i, now, zone, out)) for i in range(n_transfers)]
     transfers = [item for _, item in rows if item is not None]
     out.rows = [i for i, item in rows if item is not None]
     receivers = {item["to"]["account_no"] for item in transfers}
@@ -144,7 +141,6 @@ def _time(
     now: dt.datetime,
     zone: ZoneInfo,
     out: FormPayload,
-    lang: Language,
 ) -> str | None:
     raw = _text(fields, name)
     if raw is None:
@@ -152,7 +148,7 @@ def _time(
     try:
         return parse_time(raw, now=now, zone=zone).isoformat()
     except Unreadable:
-        out.problems[name] = t("form.time_unreadable", lang)
+        out.problems[name] = msg("form.time_unreadable")
         return None
 
 
@@ -162,7 +158,6 @@ def _transfer(
     now: dt.datetime,
     zone: ZoneInfo,
     out: FormPayload,
-    lang: Language,
 ) -> dict[str, Any] | None:
     prefix = f"transfers.{i}."
     if not any(_text(fields, prefix + name) for name in TRANSFER_TYPED):
@@ -172,7 +167,7 @@ def _transfer(
         try:
             amount = str(parse_amount(raw))
         except Unreadable:
-            out.problems[prefix + "amount"] = t("form.amount_unreadable", lang)
+            out.problems[prefix + "amount"] = msg("form.amount_unreadable")
 
     def account(side: str) -> dict[str, Any]:
         institution = _text(fields, f"{prefix}{side}.institution")
@@ -183,7 +178,7 @@ def _transfer(
         }
 
     return {
-        "occurred_at": _time(fields, prefix + "occurred_at", now, zone, out, lang),
+        "occurred_at": _time(fields, prefix + "occurred_at", now, zone, out),
         "amount": amount,
         "from": account("from"),
         "to": account("to"),

@@ -24,7 +24,8 @@ from app.cases.models import Account, Case, CaseAccount, Transfer
 from app.cases.validation import normalise_account_no
 from app.dispatch.models import Instruction, InstructionKind
 from app.dispatch.service import InstructionOrder, create_instructions, under_way
-from app.i18n import N_
+from app.errors import AppError, Conflict, Invalid
+from app.i18n import N_, msg
 from app.institutions.models import Institution
 from app.legal.holds import current_holds, expiry
 from app.legal.models import Document
@@ -44,11 +45,18 @@ class LegalRules:
     return_working_days: int = 3
 
 
-class Refused(Exception):
-    """The request cannot be done in the case's present state: `key` names the i18n reason."""
+class Refused(AppError):
+    """The request cannot be done in the case's present state: `key` names the i18n reason.
+
+    A field's problem is a 422 on that field; the case's state, a 409."""
 
     def __init__(self, key: str, *, field: str | None = None, **params: Any) -> None:
-        super().__init__(key)
+        reason = msg(key, **params)
+        on_field = None if field is None else [{"field": field, "message": reason, "type": key}]
+        super().__init__(reason, errors=on_field)
+        self.args = (key,)
+        answer = Conflict if field is None else Invalid
+        self.status_code, self.title_key = answer.status_code, answer.title_key
         self.key, self.field, self.params = key, field, params
 
 

@@ -26,8 +26,8 @@ from app.auth.models import ROLE_SCOPES, ApiToken, Role, Scope, Unit, User
 from app.auth.schemas import ApiTokenCreate, PasswordReset, UserChange, UserCreate
 from app.config import Settings
 from app.db import utcnow
-from app.deps import Admin, AdminForm, AppSettings, CurrentPrincipal, DbSession
-from app.errors import AppError, field_errors, localised, request_language
+from app.deps import Admin, AdminForm, AppSettings, CurrentPrincipal, DbSession, Lang
+from app.errors import AppError, field_errors, localised
 from app.i18n import LANGUAGES, Language, t
 from app.i18n.labels import ADMIN_FLASH
 from app.params import DbId
@@ -169,10 +169,10 @@ def _people_page(
     settings: Settings,
     admin: User,
     csrf: str,
+    lang: Language,
     state: FormState | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    lang = request_language(request)
     flash = _take_flash(request, lang) if state is None else None
     if state is None:
         state = FormState(username=flash[1], form="person") if flash else FormState()
@@ -208,9 +208,12 @@ def people_page(
     settings: AppSettings,
     admin: Admin,
     principal: CurrentPrincipal,
+    lang: Lang,
 ) -> HTMLResponse:
     """Everyone, with the forms to create, reset, change, deactivate and issue tokens."""
-    return _people_page(request, db, settings=settings, admin=admin, csrf=principal.csrf_token)
+    return _people_page(
+        request, db, settings=settings, admin=admin, csrf=principal.csrf_token, lang=lang
+    )
 
 
 def _refused(
@@ -221,9 +224,9 @@ def _refused(
     principal: CurrentPrincipal,
     exc: ValidationError | AppError,
     state: FormState,
+    lang: Language,
 ) -> HTMLResponse:
     """The page again, with the errors beside their inputs; nothing was stored."""
-    lang = request_language(request)
     status = exc.status_code if isinstance(exc, AppError) else 422
     state = FormState(state.username, state.form, state.values, _errors(exc, lang))
     return _people_page(
@@ -232,6 +235,7 @@ def _refused(
         settings=settings,
         admin=admin,
         csrf=principal.csrf_token,
+        lang=lang,
         state=state,
         status_code=status,
     )
@@ -244,6 +248,7 @@ def create_user_form(
     settings: AppSettings,
     admin: AdminForm,
     principal: CurrentPrincipal,
+    lang: Lang,
     username: Text = "",
     display_name: Text = "",
     role: Text = "",
@@ -262,10 +267,10 @@ def create_user_form(
         # A savepoint: a refused form stores nothing, whatever the service had begun.
         with db.begin_nested():
             data = UserCreate.model_validate(_filled({**typed, "password": password}))
-            user, _ = people.create_user(db, data=data, admin=admin, lang=request_language(request))
+            user, _ = people.create_user(db, data=data, admin=admin)
     except (ValidationError, AppError) as exc:
         state = FormState("", "create", typed)
-        return _refused(request, db, settings, admin, principal, exc, state)
+        return _refused(request, db, settings, admin, principal, exc, state, lang)
     return _back(request, "created", user.username)
 
 
@@ -276,18 +281,17 @@ def reset_password_form(
     settings: AppSettings,
     admin: AdminForm,
     principal: CurrentPrincipal,
+    lang: Lang,
     username: Username,
     password: Text = "",
 ) -> Response:
     try:
         with db.begin_nested():
             data = PasswordReset.model_validate(_filled({"password": password}))
-            people.reset_password(
-                db, username=username, data=data, admin=admin, lang=request_language(request)
-            )
+            people.reset_password(db, username=username, data=data, admin=admin)
     except ValidationError as exc:
         state = FormState(username, "password")
-        return _refused(request, db, settings, admin, principal, exc, state)
+        return _refused(request, db, settings, admin, principal, exc, state, lang)
     return _back(request, "password_reset", username)
 
 
@@ -298,6 +302,7 @@ def change_user_form(
     settings: AppSettings,
     admin: AdminForm,
     principal: CurrentPrincipal,
+    lang: Lang,
     username: Username,
     role: Text = "",
     is_active: Text = "",
@@ -309,14 +314,12 @@ def change_user_form(
             # A form sends text: "true" / "false" is how its button says it (JSON is strict).
             typed = _filled({"role": role, "is_active": is_active})
             data = UserChange.model_validate(typed, strict=False)
-            people.change_user(
-                db, username=username, data=data, admin=admin, lang=request_language(request)
-            )
+            people.change_user(db, username=username, data=data, admin=admin)
     except (ValidationError, AppError) as exc:
         if isinstance(exc, AppError) and exc.status_code == 404:
             raise
         state = FormState(username, form, {"role": role})
-        return _refused(request, db, settings, admin, principal, exc, state)
+        return _refused(request, db, settings, admin, principal, exc, state, lang)
     if data.is_active is not None:
         return _back(request, "activated" if data.is_active else "deactivated", username)
     return _back(request, "role_changed", username)
@@ -329,6 +332,7 @@ def issue_token_form(
     settings: AppSettings,
     admin: AdminForm,
     principal: CurrentPrincipal,
+    lang: Lang,
     username: Username,
     name: Text = "",
     scopes: Annotated[list[str] | None, Form(max_length=8)] = None,
@@ -349,14 +353,12 @@ def issue_token_form(
                 data=data,
                 admin=admin,
                 default_max_age_s=settings.api_token_max_age_s,
-                lang=request_language(request),
             )
     except (ValidationError, AppError) as exc:
         if isinstance(exc, AppError) and exc.status_code == 404:
             raise
         state = FormState(username, "token", typed)
-        return _refused(request, db, settings, admin, principal, exc, state)
-    lang = request_language(request)
+        return _refused(request, db, settings, admin, principal, exc, state, lang)
     context = {
         "user": admin,
         "csrf_token": principal.csrf_token,
@@ -376,7 +378,5 @@ def issue_token_form(
 def revoke_token_form(
     request: Request, db: DbSession, admin: AdminForm, token_id: TokenId
 ) -> Response:
-    _, username = people.revoke_token(
-        db, token_id=token_id, admin=admin, lang=request_language(request)
-    )
+    _, username = people.revoke_token(db, token_id=token_id, admin=admin)
     return _back(request, "token_revoked", username)

@@ -32,6 +32,7 @@ from app.deps import (
     CurrentPrincipal,
     DbSession,
     FormUser,
+    Lang,
     Principal,
     Revealer,
     Supervisor,
@@ -39,7 +40,6 @@ from app.deps import (
     require_supervisor,
     revealed_value,
 )
-from app.errors import request_language
 from app.flows import Rules
 from app.i18n import Language, t
 from app.institutions.models import Institution
@@ -135,8 +135,8 @@ def dashboard_page(
     rules: AppRules,
     user: Supervisor,
     principal: CurrentPrincipal,
+    lang: Lang,
 ) -> HTMLResponse:
-    lang = request_language(request)
     panels = dashboard_panels(db, user=user, settings=settings, rules=rules, lang=lang)
     context = {
         "user": user,
@@ -158,9 +158,9 @@ def dashboard_live(
     rules: AppRules,
     user: Supervisor,
     principal: CurrentPrincipal,
+    lang: Lang,
 ) -> StreamingResponse:
     """Server-sent events: each panel's HTML when it changed (htmx swaps it in)."""
-    lang = request_language(request)
     factory = request.app.state.sessionmaker
     user_id = user.id  # the request's session is closed while the stream runs
 
@@ -197,8 +197,8 @@ def case_page(
     user: Supervisor,
     principal: CurrentPrincipal,
     case: VisibleCase,
+    lang: Lang,
 ) -> HTMLResponse:
-    lang = request_language(request)
     panels = case_panels(db, case_id=case.id, settings=settings, lang=lang)
     context = {
         "user": user,
@@ -216,9 +216,9 @@ def case_live(
     settings: AppSettings,
     principal: CurrentPrincipal,
     case: VisibleCase,
+    lang: Lang,
 ) -> StreamingResponse:
     """Server-sent events: the case's head, money trail and timeline when they changed."""
-    lang = request_language(request)
     case_id = case.id
 
     def panels(db: Session) -> dict[str, str]:
@@ -240,8 +240,7 @@ def reveal_fragment(
     account_id: Annotated[DbId | None, Form()] = None,
 ) -> HTMLResponse:
     """The Reveal button (htmx): the value in clear, in place of the masked one; audited."""
-    lang = request_language(request)
-    value = revealed_value(db, case=case, field=field, account_id=account_id, user=user, lang=lang)
+    value = revealed_value(db, case=case, field=field, account_id=account_id, user=user)
     answer = render(request, "dash/_revealed.html", {"value": value})
     answer.headers["Cache-Control"] = "no-store"
     return answer

@@ -30,11 +30,12 @@ from app.deps import (
     CurrentPrincipal,
     DbSession,
     IntakeUser,
+    Lang,
     VisibleCase,
     require_any_user,
 )
-from app.errors import Forbidden, Invalid, field_errors, localised, request_language
-from app.i18n import LANGUAGES, Language, t
+from app.errors import Forbidden, Invalid, field_errors, localised
+from app.i18n import LANGUAGES, Language, msg, t
 from app.i18n.labels import FRAUD_LABEL, SCRIPT_MESSAGES
 from app.institutions.models import Institution, InstitutionKind
 from app.intake.form import TRANSFER_INPUTS, build_payload, fraud_type_code, row_counts
@@ -81,6 +82,7 @@ def _form_page(
     user: User,
     csrf: str,
     settings: Settings,
+    lang: Language,
     draft_key: str,
     fields: dict[str, str],
     errors: dict[str, str] | None = None,
@@ -89,7 +91,6 @@ def _form_page(
     drafts: list[DraftSummary] | None = None,
 ) -> HTMLResponse:
     """The form; `drafts` are the user's open drafts when the caller has read them already."""
-    lang = request_language(request)
     zone = ZoneInfo(settings.timezone)
     fields = {"received_at": format_local(utcnow(), zone), "channel": "phone_call", **fields}
     n_transfers, n_contacts = row_counts(fields)
@@ -140,6 +141,7 @@ def intake_form(
     settings: AppSettings,
     user: IntakeUser,
     principal: CurrentPrincipal,
+    lang: Lang,
     draft: Annotated[str | None, Query(pattern=DRAFT_KEY_PATTERN)] = None,
     new: bool = False,
 ) -> Response:
@@ -157,6 +159,7 @@ def intake_form(
         user=user,
         csrf=principal.csrf_token,
         settings=settings,
+        lang=lang,
         draft_key=found.draft_key if found else (draft or uuid.uuid4().hex),
         fields=found.fields if found else {},
         saved_at=found.updated_at if found else None,
@@ -183,9 +186,9 @@ def submit_form(
     user: Annotated[User, Depends(intake_form_user)],
     principal: CurrentPrincipal,
     form: Annotated[FormData, Depends(posted_form)],
+    lang: Lang,
 ) -> Response:
     """The form without JavaScript: the same checks and the same intake as the API."""
-    lang = request_language(request)
     zone = ZoneInfo(settings.timezone)
     fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     key = fields.pop("draft_key", "")
@@ -205,6 +208,7 @@ def submit_form(
         user=user,
         csrf=principal.csrf_token,
         settings=settings,
+        lang=lang,
         draft_key=key,
         fields=fields,
         errors=errors,
@@ -223,8 +227,8 @@ def _submit(
     lang: Language,
 ) -> str | dict[str, str]:
     """The case number, or the errors by input name (the form's own first, then the API's)."""
-    payload = build_payload(fields, now=utcnow(), zone=zone, lang=lang)
-    errors = dict(payload.problems)
+    payload = build_payload(fields, now=utcnow(), zone=zone)
+    errors = {name: problem.in_language(lang) for name, problem in payload.problems.items()}
     try:
         data = CaseCreate.model_validate(payload.body)
     except ValidationError as exc:
@@ -243,7 +247,7 @@ def _submit(
                 zone=zone,
                 idempotency_key=key[:200],
                 ttl=dt.timedelta(seconds=settings.idempotency_ttl_s),
-                mismatch_message=t("case.idempotency_mismatch", lang),
+                mismatch_message=msg("case.idempotency_mismatch"),
             )
     except CaseInvalid as exc:
         return {
@@ -271,10 +275,10 @@ def case_status(
     user: AnyUser,
     principal: CurrentPrincipal,
     case: VisibleCase,
+    lang: Lang,
 ) -> HTMLResponse:
     """The case right after submit: each instruction's institution, state and time, live."""
     view = read_status(db, case_id=case.id)
-    lang = request_language(request)
     context = {
         "user": user,
         "csrf_token": principal.csrf_token,
@@ -288,13 +292,13 @@ def case_status(
 
 @router.get("/intake/cases/{case_no}/live", dependencies=[Depends(require_any_user)])
 def case_status_stream(
-    request: Request, principal: CurrentPrincipal, case: VisibleCase
+    request: Request, principal: CurrentPrincipal, case: VisibleCase, lang: Lang
 ) -> StreamingResponse:
     """Server-sent events: the status fragment whenever it changes (htmx swaps it in)."""
     events = status_events(
         request,
         factory=request.app.state.sessionmaker,
         case_id=case.id,
-        render=_status_renderer(request_language(request)),
+        render=_status_renderer(lang),
     )
     return live_response(request, principal, events)

@@ -18,8 +18,8 @@ from app.auth.service import (
     record_login,
 )
 from app.deps import SESSION_COOKIE, AppSettings, DbSession, FormUser, client_address, csrf_form
-from app.errors import LANGUAGE_COOKIE, request_language
-from app.i18n import LANGUAGES, Language, t
+from app.errors import LANGUAGE_COOKIE
+from app.i18n import LANGUAGES, Language, Message, msg
 from app.web import render
 
 LOGIN_CSRF_COOKIE = "stopay_login_csrf"
@@ -34,7 +34,9 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-def _login_page(request: Request, *, next_: str, error: str | None, status: int) -> HTMLResponse:
+def _login_page(
+    request: Request, *, next_: str, error: Message | None, status: int
+) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
     response = render(
         request,
@@ -70,20 +72,19 @@ def login(
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002
 ) -> Response:
-    lang = request_language(request)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not csrf_matches(csrf_token, expected):
-        return _login_page(request, next_=_safe_next(next), error=t("auth.csrf", lang), status=403)
+        return _login_page(request, next_=_safe_next(next), error=msg("auth.csrf"), status=403)
     address = client_address(request)
     if (wait_s := lock_out(db, username=username, address=address, settings=settings)) is not None:
-        error = t("auth.locked_out", lang, minutes=minutes_of(wait_s))
+        error = msg("auth.locked_out", minutes=minutes_of(wait_s))
         return _login_page(request, next_=_safe_next(next), error=error, status=429)
     user = authenticate(db, username=username, password=password)
     record_login(db, username=username, address=address, user=user, via="page")
     if user is None:
         # An answer, not an exception: the failure's audit event must be committed.
         return _login_page(
-            request, next_=_safe_next(next), error=t("auth.bad_credentials", lang), status=401
+            request, next_=_safe_next(next), error=msg("auth.bad_credentials"), status=401
         )
     token, _session = create_session(db, user=user, max_age_s=settings.session_max_age_s)
     response = RedirectResponse(_safe_next(next), status_code=303)

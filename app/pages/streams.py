@@ -11,8 +11,8 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from app.deps import Principal
-from app.errors import problem, request_language
-from app.i18n import N_, t
+from app.errors import problem
+from app.i18n import N_, msg
 
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
@@ -81,7 +81,7 @@ def live_response(
         request,
         status=429,
         title_key=N_("problem.too_many_requests"),
-        detail=t("clients.too_many_streams", request_language(request), **limits),
+        detail=msg("clients.too_many_streams", **limits),
         headers={"Retry-After": "5"},
     )
     return _CappedStream(
