@@ -54,8 +54,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # Where the request's language may be read: the handler, the page renderer, and the `Lang`
 # dependency (app/deps.py) that a page formatting outside its templates takes.
 READS_LANGUAGE = {"app/errors.py", "app/web.py", "app/deps.py"}
-# Issue 16's callback part (the lang-core branch) takes this one out; drop it then.
-NOT_YET = {"app/api/callbacks.py"}
 
 
 def test_the_request_language_is_read_in_one_place() -> None:
@@ -64,7 +62,7 @@ def test_the_request_language_is_read_in_one_place() -> None:
         for path in (ROOT / "app").rglob("*.py")
         if "request_language" in path.read_text(encoding="utf-8")
     }
-    assert readers - NOT_YET == READS_LANGUAGE
+    assert readers == READS_LANGUAGE
 
 
 def test_a_domain_refusal_is_a_problem_with_its_key() -> None:

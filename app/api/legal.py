@@ -27,7 +27,7 @@ from app.dispatch.models import Instruction
 from app.dispatch.reads import read_back
 from app.dispatch.schemas import InstructionRead
 from app.dispatch.service import lock_case_account
-from app.errors import NO_NUL, NotFound
+from app.errors import NotFound
 from app.i18n import msg
 from app.legal import return_service
 from app.legal.models import Document, VictimReturn
@@ -48,6 +48,8 @@ from app.legal.service import Scan, find_case_account
 from app.params import BigDbId
 from app.web import content_disposition
 
+# Something besides spaces, and no NUL: the account is looked up by what is left stripped.
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 router = APIRouter(prefix="/api/v1/cases", tags=["legal clock"])
 
 ReturnId = Annotated[BigDbId, Path()]
@@ -228,8 +230,8 @@ def propose_return(
     rules: AppRules,
     case: VisibleCase,
     now: LegalNow,
-    institution: Annotated[str, Query(min_length=1, max_length=16, pattern=NO_NUL)],
-    account_no: Annotated[str, Query(min_length=1, max_length=64, pattern=NO_NUL)],
+    institution: Annotated[str, Query(min_length=1, max_length=16, pattern=NOT_BLANK)],
+    account_no: Annotated[str, Query(min_length=1, max_length=64, pattern=NOT_BLANK)],
 ) -> ReturnProposalRead:
     account = _account(db, case, AccountChoice(institution=institution, account_no=account_no))
     proposal = return_service.propose(

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -231,3 +232,17 @@ def test_a_return_the_bank_is_late_with_is_warned_of_once_and_shown_overdue(
 
     assert shown(last_day) == [DeadlineKind.return_due]
     assert shown(last_day + dt.timedelta(days=1)) == [DeadlineKind.return_overdue]
+
+
+@pytest.mark.parametrize("field", ["institution", "account_no"])
+def test_a_blank_account_choice_is_a_422_naming_its_field(
+    client: TestClient, db: Session, field: str
+) -> None:
+    # Found by schemathesis: `?institution=+` passed the query's length check, then the
+    # stripped value failed the schema inside the handler: a 500.
+    case, card, boss = _frozen_in_full(client, db, "1000.00")
+    params = {"institution": "CCB", "account_no": card, field: " "}
+    url = f"/api/v1/cases/{case.case_no}/returns/proposal"
+    answer = client.get(url, params=params, headers=boss)
+    assert answer.status_code == 422, answer.text
+    assert [error["field"] for error in answer.json()["errors"]] == [f"query.{field}"]
