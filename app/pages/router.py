@@ -1,9 +1,9 @@
-"""The signed-in landing page."""
+"""The signed-in landing page, and the icon browsers ask for at /favicon.ico."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from app.auth.models import Unit
@@ -20,3 +20,9 @@ def home(
     unit = db.scalar(select(Unit).where(Unit.id == user.unit_id))
     csrf = principal.session.csrf_token if principal.session else ""
     return render(request, "home.html", {"user": user, "unit": unit, "csrf_token": csrf})
+
+
+@router.get("/favicon.ico")
+def favicon() -> RedirectResponse:
+    """Browsers and bookmarks ask here whatever the page links; the icon is an SVG."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)

@@ -181,3 +181,16 @@ def test_an_expired_session_is_a_stranger(client: TestClient, db: Session) -> No
     )
     assert client.get("/", follow_redirects=False).status_code == 303
     assert client.get("/api/v1/me").status_code == 401
+
+
+def test_every_page_links_its_icon_and_the_browsers_path_finds_it(
+    client: TestClient, db: Session
+) -> None:
+    user = make_user(db, language="en")
+    assert _log_in(client, user) == 303
+    home = client.get("/")
+    assert '<link rel="icon" href="/static/favicon.svg"' in home.text
+    assert "comes next" not in home.text  # the home page no longer promises a dashboard
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
