@@ -25,6 +25,7 @@ from app.dashboard.live import panel_events
 from app.dashboard.scorecard import scorecards
 from app.dashboard.service import overview, queue
 from app.dashboard.trail import CLASSES, graph, trail_accounts
+from app.dashboard.units import human_duration
 from app.db import utcnow
 from app.deps import (
     AppRules,
@@ -63,21 +64,12 @@ def helpers(lang: Language, zone: str) -> dict[str, Any]:
     def local(value: dt.datetime | None, fmt: str = "%H:%M") -> str:
         return "—" if value is None else value.astimezone(tz).strftime(fmt)
 
-    def duration(seconds: float | None) -> str:
-        if seconds is None:
-            return "—"
-        if seconds < 120:
-            return f"{seconds:.0f} s"
-        if seconds < 7200:
-            return f"{seconds / 60:.0f} min"
-        return f"{seconds / 3600:.1f} h"
-
     return {
         "lang": lang,
         "_": lambda key, **kw: t(key, lang, **kw),
         "money": money,
         "local": local,
-        "duration": duration,
+        "duration": human_duration,
     }
 
 
