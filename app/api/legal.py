@@ -4,7 +4,6 @@ and, for tests and demos, the settable clock."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -23,7 +22,6 @@ from app.deps import (
     VisibleCase,
     require_supervisor,
 )
-from app.dispatch.models import Instruction
 from app.dispatch.reads import read_back
 from app.dispatch.schemas import InstructionRead
 from app.dispatch.service import lock_case_account
@@ -75,11 +73,6 @@ def _scan(scan: ScanIn | None) -> Scan | None:
     return None if scan is None else Scan(scan.filename, scan.content_type, scan.content_base64)
 
 
-def _sent(db: DbSession, send: Callable[[], Instruction]) -> InstructionRead:
-    """The instruction `send` created, as read back (a Refused is answered as its problem)."""
-    return read_back(db, send())
-
-
 def _today(now: dt.datetime, settings: AppSettings) -> dt.date:
     return now.astimezone(ZoneInfo(settings.timezone)).date()
 
@@ -104,9 +97,9 @@ def freeze_account(
 ) -> JSONResponse:
     account = _locked_account(db, case, body)
     return once.answer(
-        _sent(
+        read_back(
             db,
-            lambda: flows.freeze(
+            flows.freeze(
                 db,
                 case=case,
                 account=account,
@@ -142,9 +135,9 @@ def renew_hold(
 ) -> JSONResponse:
     account = _locked_account(db, case, body)
     return once.answer(
-        _sent(
+        read_back(
             db,
-            lambda: flows.renew(
+            flows.renew(
                 db,
                 case=case,
                 account=account,
@@ -178,11 +171,9 @@ def release_account(
 ) -> JSONResponse:
     account = _locked_account(db, case, body)
     return once.answer(
-        _sent(
+        read_back(
             db,
-            lambda: flows.release(
-                db, case=case, account=account, user=user, now=now, reason=body.reason
-            ),
+            flows.release(db, case=case, account=account, user=user, now=now, reason=body.reason),
         ),
         status_code=201,
     )
