@@ -12,6 +12,8 @@ COPY app ./app
 COPY workers ./workers
 COPY simulator ./simulator
 COPY migrations ./migrations
+# /docs/protocol and /docs/problems are served from these pages (app/api/served_docs.py).
+COPY docs/institution-protocol.md docs/problems.md ./docs/
 # The monitoring extra is Flower, for the flower service; the other services never import it.
 RUN pip install --no-cache-dir -e '.[monitoring]' \
  && useradd --system --home-dir /srv stopay \

@@ -120,7 +120,9 @@ class Settings(BaseSettings):
     )
 
     default_language: Language = Field(
-        default="zh-CN", description="The language of a caller who names none."
+        default="zh-CN",
+        description="The language of a page visitor who names none (an API client with no "
+        "user setting and no Accept-Language reads English).",
     )
     timezone: str = Field(
         default="Asia/Shanghai",
@@ -179,6 +181,14 @@ class Settings(BaseSettings):
         le=3600,
         description="An outcome's `effective_at` (and an onward transfer's time) may be this "
         "far past our clock, and `effective_at` this far before the instruction was first sent.",
+    )
+    callback_secret_overlap_s: int = Field(
+        default=24 * 3600,
+        ge=0,
+        le=30 * 24 * 3600,
+        description="After a callback secret is rotated, the previous one still verifies this "
+        "long (seconds), so the institution can switch without losing a callback; 0: it stops "
+        "at once.",
     )
     idempotency_ttl_s: int = Field(
         default=48 * 3600,

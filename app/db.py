@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
 from typing import Annotated, Any
 
 from sqlalchemy import (
     ARRAY,
     CheckConstraint,
+    ColumnElement,
     DateTime,
+    Integer,
     MetaData,
     Numeric,
+    any_,
     bindparam,
     cast,
     create_engine,
     func,
+    literal,
     select,
 )
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
@@ -64,6 +68,17 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
+def snapshot(factory: Callable[[], AbstractContextManager[Session]]) -> Iterator[Session]:
+    """A read whose statements all see one moment (REPEATABLE READ), never written through:
+    a page made of several statements (a case, then its instructions) cannot straddle a
+    callback's commit and show every instruction done beside a case still "stopping"."""
+    with factory() as session:
+        if not session.in_transaction():  # one already begun reads in its own transaction
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield session
+
+
+@contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit at the end, roll back on any error."""
     with factory() as session, session.begin():
@@ -97,3 +112,11 @@ def unnest_insert(model: type[Base], rows: list[dict[str, Any]]) -> PgInsert:
 def insert_rows(db: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     if rows:
         db.execute(unnest_insert(model, rows))
+
+
+def among(column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
+    """`column IN ids` as one array parameter (`column = ANY(%s)`): the statement's text is
+    the same however many ids, so psycopg and SQLAlchemy do not rebuild a statement of
+    hundreds of parameters each time (a big case's page has hundreds of accounts)."""
+    found: ColumnElement[bool] = column == any_(literal(list(ids), ARRAY(Integer)))
+    return found

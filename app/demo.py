@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import Role, Unit, UnitKind, User
 from app.auth.service import hash_password
+from app.institutions.models import Institution
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class DemoUser:
     role: Role
     unit_code: str
     language: str
+    institution: str | None = None  # an institution's user belongs to it
 
 
 DEMO_UNITS = [
@@ -46,6 +48,7 @@ DEMO_USERS = [
     DemoUser("supervisor", "supervisor-demo", "李值班", Role.supervisor, "SZ-FZZX", "zh-CN"),
     DemoUser("admin", "admin-demo", "Admin", Role.admin, "SZ-FZZX", "en"),
     DemoUser("station", "station-demo", "赵民警", Role.call_taker, "SZ-NS-YH", "zh-CN"),
+    DemoUser("ccb", "ccb-demo", "建行止付专席", Role.institution, "SZ-FZZX", "zh-CN", "CCB"),
 ]
 
 
@@ -65,9 +68,10 @@ def seed_demo(db: Session) -> int:
             db.flush()
             units[code] = unit
     known = set(db.scalars(select(User.username)))
+    institutions = dict(db.execute(select(Institution.code, Institution.id)).all())
     added = 0
     for demo in DEMO_USERS:
-        if demo.username in known:
+        if demo.username in known or (demo.institution and demo.institution not in institutions):
             continue
         db.add(
             User(
@@ -76,6 +80,7 @@ def seed_demo(db: Session) -> int:
                 password_hash=hash_password(demo.password),
                 role=demo.role.value,
                 unit_id=units[demo.unit_code].id,
+                institution_id=institutions[demo.institution] if demo.institution else None,
                 language=demo.language,
             )
         )

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Form, Path, Request
 from psycopg.errors import DeadlockDetected, SerializationFailure
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
+from starlette.concurrency import run_in_threadpool
 
 from app.auth.models import Role, Scope, User, UserSession
 from app.auth.service import csrf_matches, resolve_api_token, resolve_session, touch_token
@@ -22,7 +23,7 @@ from app.cases.reads import find_case
 from app.cases.reveal import NothingToReveal, reveal_value
 from app.cases.schemas import PersonalField
 from app.config import Settings
-from app.dispatch.publish import attach_publisher
+from app.dispatch.publish import Publisher, attach_publisher
 from app.errors import Forbidden, Invalid, NotFound, Unauthorized, request_language
 from app.flows.rules import Rules
 from app.i18n import Language, msg, t
@@ -35,37 +36,94 @@ SESSION_COOKIE = "stopay_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
+    # async, though it awaits nothing: a plain def would be run in the thread pool, a hop
+    # that costs more than the dependency itself (the same for get_rules).
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """One transaction per request, committed before the response is sent.
 
     Tasks buffered during the request are published once the commit has succeeded. Reads
     (GET) see one consistent snapshot, and write nothing in it: bookkeeping such as a
     token's last use is written after, in a short transaction of its own (_bookkeeping). A
     read that meets a serialization failure is marked for RetryReads to run again.
+
+    async, with the database work in the thread pool: a session and its transaction begin
+    without any I/O, so a write enters with no hop to a thread, and leaves with one.
     """
-    factory = request.app.state.sessionmaker
+    session = request.app.state.sessionmaker()
+    attach_publisher(session, request.app.state.publisher)
+    transaction = session.begin()
     try:
-        with factory() as session:
-            attach_publisher(session, request.app.state.publisher)
-            with session.begin():
-                if request.method == "GET":
-                    # One snapshot for the whole answer: a case and its instructions read
-                    # in separate statements must not straddle a callback's commit.
-                    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-                yield session
-            _bookkeeping(request, session)
+        try:
+            if request.method == "GET":
+                # One snapshot for the whole answer: a case and its instructions read in
+                # separate statements must not straddle a callback's commit.
+                await run_in_threadpool(
+                    session.connection, execution_options={"isolation_level": "REPEATABLE READ"}
+                )
+            yield session
+        except BaseException:
+            try:
+                await run_in_threadpool(_end, request, session, transaction, ok=False)
+            finally:
+                session.close()  # cancelled on the way: closed here (at once if it was done)
+            raise
+        await run_in_threadpool(_end, request, session, transaction, ok=True)
     except OperationalError as exc:
         if isinstance(exc.orig, RETRYABLE):
             mark_retryable(request.scope)
         raise
 
 
+def _end(request: Request, session: Session, transaction: SessionTransaction, *, ok: bool) -> None:
+    """Commit (then the bookkeeping) or roll back, and give the connection back."""
+    try:
+        if ok:
+            transaction.commit()
+            _bookkeeping(request, session)
+        else:
+            transaction.rollback()
+    finally:
+        session.close()
+
+
 RETRYABLE = (SerializationFailure, DeadlockDetected)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OneHopWriter:
+    """Writes for a hot path with no user behind it (an institution's callback), where
+    DbSession's two hops to the thread pool (the route, then the commit) cost more CPU than
+    the work: the work and its commit in one hop."""
+
+    sessionmaker: Callable[[], Session]
+    publisher: Publisher
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """`work` in a transaction of its own, committed before the answer leaves (rolled
+        back if it raises); tasks it buffers are published after the commit, as DbSession's."""
+        return await run_in_threadpool(self._run, work)
+
+    def _run(self, work: Callable[[Session], T]) -> T:
+        session = self.sessionmaker()
+        attach_publisher(session, self.publisher)
+        try:
+            with session.begin():
+                return work(session)
+        finally:
+            session.close()
+
+
+async def one_hop_writer(request: Request) -> OneHopWriter:
+    return OneHopWriter(request.app.state.sessionmaker, request.app.state.publisher)
+
+
+OneHop = Annotated[OneHopWriter, Depends(one_hop_writer)]
 
 
 def _bookkeeping(request: Request, session: Session) -> None:
@@ -90,7 +148,7 @@ NoStore = Depends(_no_store)
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_rules(request: Request) -> Rules:
+async def get_rules(request: Request) -> Rules:
     rules: Rules = request.app.state.rules
     return rules
 
@@ -203,7 +261,8 @@ def RequireRole(  # noqa: N802 - reads as a type
 ANY_ROLE = (Role.call_taker, Role.supervisor, Role.admin)
 # The guards by name, for a route that needs only the check: `dependencies=[Depends(...)]`.
 # The aliases below take the same callables, so a route naming both runs the check once.
-require_signed_in = RequireRole(*ANY_ROLE, scope=None)
+# Signed in as anyone, an institution's user too (who am I, language, log out).
+require_signed_in = RequireRole(*ANY_ROLE, Role.institution, scope=None)
 require_any_user = RequireRole(*ANY_ROLE, scope=Scope.cases_read)
 require_intake = RequireRole(Role.call_taker, Role.supervisor, scope=Scope.cases_write)
 require_supervisor = RequireRole(Role.supervisor, Role.admin, scope=Scope.cases_read)
@@ -211,6 +270,10 @@ require_supervisor_action = RequireRole(Role.supervisor, Role.admin, scope=Scope
 require_admin = RequireRole(Role.admin, scope=Scope.admin)
 # Personal data in clear: a token needs `pii:reveal`, which `cases:read` does not imply.
 require_revealer = RequireRole(Role.supervisor, Role.admin, scope=Scope.pii_reveal)
+
+# A partner institution's own user: its own view, and rotating its own callback secret.
+require_institution_user = RequireRole(Role.institution, scope=Scope.institution_read)
+require_institution_rotate = RequireRole(Role.institution, scope=Scope.institution_rotate)
 
 # Signed in with any role; a token with any scope (who am I, and the pages' own forms).
 SignedIn = Annotated[User, Depends(require_signed_in)]
@@ -221,6 +284,8 @@ Supervisor = Annotated[User, Depends(require_supervisor)]
 SupervisorAction = Annotated[User, Depends(require_supervisor_action)]
 Admin = Annotated[User, Depends(require_admin)]
 Revealer = Annotated[User, Depends(require_revealer)]
+InstitutionUser = Annotated[User, Depends(require_institution_user)]
+InstitutionRotator = Annotated[User, Depends(require_institution_rotate)]
 
 
 def get_visible_case(
@@ -282,8 +347,16 @@ def admin_csrf_form(principal: CurrentPrincipal, _admin: Admin, csrf_token: Csrf
     return _csrf_checked(principal, csrf_token)
 
 
+def institution_csrf_form(
+    principal: CurrentPrincipal, _user: InstitutionRotator, csrf_token: CsrfField = ""
+) -> User:
+    """An institution user's form post (rotating its secret): the role, then the CSRF field."""
+    return _csrf_checked(principal, csrf_token)
+
+
 FormUser = Annotated[User, Depends(csrf_form)]
 AdminForm = Annotated[User, Depends(admin_csrf_form)]
+InstitutionForm = Annotated[User, Depends(institution_csrf_form)]
 
 
 def _legal_now_dep(db: DbSession, settings: AppSettings) -> dt.datetime:

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import LANGUAGES, N_, Language, Message, negotiate, t
 from app.i18n.labels import FIELD_ERROR
+from app.problems import MALFORMED_BODY, ProblemType, problem_type
 
 log = logging.getLogger(__name__)
 # Query parameters say so in the schema: PostgreSQL text cannot hold U+0000 (see below).
@@ -24,6 +25,8 @@ NO_NUL = r"^[^\x00]*$"
 PROBLEM_JSON = "application/problem+json"
 # Chosen on the log-in page, before anyone is signed in; a user's own setting wins after.
 LANGUAGE_COOKIE = "stopay_lang"
+# The language of an API answer to a client that names none and has no user's setting.
+MACHINE_LANGUAGE: Language = "en"
 
 
 class AppError(Exception):
@@ -85,20 +88,39 @@ def request_language(request: Request) -> Language:
 
     Read in three places only: the error handler (`problem`), the page renderer
     (app/web.py) and the `Lang` dependency (app/deps.py); everything else carries Messages.
-    API clients choose per request with Accept-Language, falling back to the user's setting;
+    API clients choose per request with Accept-Language, falling back to the user's setting,
+    then English (a client with no user behind it, an institution, is a machine);
     pages follow the signed-in user's setting, then the log-in page's choice, then the browser.
     """
-    default: Language = request.app.state.settings.default_language
-    header = request.headers.get("accept-language")
-    user_language: Language | None = getattr(request.state, "language", None)
-    if header and request.url.path.startswith("/api/"):
-        return negotiate(header, user_language or default)
+    return choose_language(
+        path=request.url.path,
+        accept_language=request.headers.get("accept-language"),
+        cookie=request.cookies.get(LANGUAGE_COOKIE),
+        user_language=getattr(request.state, "language", None),
+        default=request.app.state.settings.default_language,
+    )
+
+
+def choose_language(
+    *,
+    path: str,
+    accept_language: str | None,
+    cookie: str | None,
+    user_language: Language | None,
+    default: Language,
+) -> Language:
+    """The rules above, from the parts of a request (middleware answering before any route,
+    app/middleware/answers.py, has no user and passes None)."""
+    if path.startswith("/api/"):
+        # A machine client (an institution's callback, a script with no user behind it)
+        # that names no language reads English, whatever the service's default.
+        return negotiate(accept_language, user_language or MACHINE_LANGUAGE)
     if user_language is not None:
         return user_language
-    cookie = request.cookies.get(LANGUAGE_COOKIE)
-    if cookie is not None and cookie in LANGUAGES:
-        return cookie
-    return negotiate(header, default)
+    for lang in LANGUAGES:
+        if cookie == lang:
+            return lang
+    return negotiate(accept_language, default)
 
 
 def problem(
@@ -110,13 +132,18 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
+    kind: ProblemType | None = None,
 ) -> JSONResponse:
+    """An RFC 9457 answer; its `type` is `kind`, else the one its detail or title names."""
     lang = request_language(request)
+    if kind is None:
+        detail_key = detail.key if isinstance(detail, Message) else None
+        kind = problem_type(status, title_key=title_key, detail_key=detail_key)
     body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": t(title_key, lang),
+        "type": kind.uri,
+        "title": t(kind.title, lang),
         "status": status,
-        "detail": localised(detail, lang) or t(title_key, lang),
+        "detail": localised(detail, lang) or t(kind.title, lang),
         "instance": request.url.path,
     }
     if errors is not None:
@@ -173,7 +200,7 @@ def field_errors(raw: list[Any], lang: Language) -> list[dict[str, Any]]:
                 message = t(key, lang, **ctx)
             except (KeyError, IndexError):
                 message = t("field.invalid", lang)
-        elif kind == "value_error" and "error" in ctx:
+        elif kind == "value_error" and "error" in ctx and lang == "en":
             message = str(ctx["error"])
         else:
             message = t("field.invalid", lang) if lang == "zh-CN" else str(err.get("msg"))
@@ -224,10 +251,16 @@ async def _validation(request: Request, exc: RequestValidationError) -> Response
     lang = request_language(request)
     errors = field_errors(list(exc.errors()), lang)
     detail = t("problem.validation_detail", lang, count=len(errors))
-    if {error["type"] for error in errors} == {"nul_character"}:
+    kinds = {error["type"] for error in errors}
+    if kinds == {"nul_character"}:
         detail = t("problem.nul_character", lang)
     return problem(
-        request, status=422, title_key=N_("problem.validation"), detail=detail, errors=errors
+        request,
+        status=422,
+        title_key=N_("problem.validation"),
+        detail=detail,
+        errors=errors,
+        kind=MALFORMED_BODY if kinds == {"json_invalid"} else None,
     )
 
 

@@ -2,7 +2,7 @@
 
 from app.audit.models import Event, EventSeal
 from app.auth.models import ApiToken, Unit, User, UserSession
-from app.callbacks.models import CallbackInbox, RefusedCallback
+from app.callbacks.models import CallbackInbox, DisputedOutcome, RefusedCallback
 from app.cases.models import (
     Account,
     Case,
@@ -25,6 +25,7 @@ __all__ = [
     "Case",
     "CaseAccount",
     "ClockSetting",
+    "DisputedOutcome",
     "Document",
     "Event",
     "EventSeal",

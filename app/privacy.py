@@ -15,8 +15,6 @@ from urllib.parse import quote, unquote_plus
 import phonenumbers
 
 MASK = "*"
-# AccountRole.victim (app/cases/models.py): a case's own victim account is the one masked.
-VICTIM = "victim"
 # Query parameters that may carry an account number (GET /api/v1/cases?account_no=...).
 _ACCOUNT_IN_QUERY = re.compile(r"([?&]account_no=)([^&#]*)")
 # Typed into account numbers for legibility; masked values are shown without them.
@@ -47,9 +45,17 @@ def mask_account_no(account_no: str) -> str:
     return mask("".join(ch for ch in account_no if ch not in SEPARATORS))
 
 
-def shown_account_no(account_no: str, *, role: str | None) -> str:
-    """An account number as staff see it: masked when it is the victim's own in the case."""
-    return mask_account_no(account_no) if role == VICTIM else account_no
+def shown_account_no(account_no: str, *, victim: bool | None) -> str:
+    """An account number as staff see it: masked when it is a victim's own, in this case or
+    in any other (`app.cases.reads.victim_anywhere`): a card does not lose its owner's
+    protection by turning up in another case as a receiving account."""
+    return mask_account_no(account_no) if victim else account_no
+
+
+def mask_name(name: str) -> str:
+    """A victim's name on the call-taker's pages: the first character of each word, the rest
+    starred, one star at least (`陈女士` → `陈**`, `Chen Wei` → `C*** W**`)."""
+    return " ".join(word[0] + MASK * max(len(word) - 1, 1) for word in name.split())
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -1,42 +1,43 @@
 """The fan-out benchmark's two paths to the same institutions: ours (the case posted to the
-API, the worker sending its instructions) and the bare client (the very requests our adapters
-sent, straight from aiohttp to the simulator, with a callback receiver in this process)."""
+API, the worker sending its instructions) and the bare client (bench/fanout_bare.py: the very
+requests our adapters sent, straight from aiohttp to the simulator), and the CPU each used."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import httpx
 import psycopg
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
+from bench.fanout_bare import BarePath, Sent, run_bare
+from bench.fanout_faults import FaultMix
 from bench.support.cases import LEVEL_SIZES, fanout_case
 from bench.support.cpu import cpu_delta, cpu_seconds
 from bench.support.db import libpq
+from bench.support.pgserver import OwnPostgres
 from bench.support.simulator import drawn_ms, reset_simulator, settled_ledger
-from bench.support.stack import Stack, free_port
+from bench.support.stack import Stack
 
 POLL_S = 0.05
-PROGRESS_SQL = """
+QUIET_S = 0.25  # after the last callback: the stack is done when it stays this quiet ...
+QUIET_CPU_S = 0.02  # ... using at most this much CPU in a window of QUIET_S, twice running
+QUIET_MAX_S = 5.0
+STACK = ("api", "worker", "beat", "postgres")
+# The bench's own statements carry a /* bench */ comment: the profile leaves them out.
+PROGRESS_SQL = """/* bench */
 SELECT count(*), count(i.acked_at), count(i.completed_at)
-FROM instruction i JOIN "case" c ON c.id = i.case_id
-WHERE c.case_no = %s
+FROM instruction i
+JOIN "case" c ON c.id = i.case_id
+JOIN institution inst ON inst.id = i.institution_id
+WHERE c.case_no = %s AND inst.code <> ALL(%s::text[])
 """
-SENT_SQL = """
+SENT_SQL = """/* bench */
 SELECT i.id, i.idempotency_key, i.kind, c.case_no, inst.code, a.account_no, i.holder_name,
        i.amount_requested, i.transaction_time, i.document_no, i.attempts
 FROM instruction i
@@ -49,38 +50,12 @@ ORDER BY i.id
 
 
 @dataclass(frozen=True)
-class Sent:
-    """One instruction as our adapter sent it, with its simulated delays (first attempt)."""
-
-    instruction_id: int
-    key: str
-    institution: str
-    body: dict[str, Any]
-    attempts: int
-    ack_ms: int  # the simulated delay before the 202
-    processing_ms: int  # and after it, before the outcome
-
-    @property
-    def draw_s(self) -> float:
-        """The least time from sending it to its outcome."""
-        return (self.ack_ms + self.processing_ms) / 1000
-
-
-@dataclass(frozen=True)
 class OurPath:
     case_no: str
     t201: float  # epoch seconds
     post_ms: float
     instructions: list[dict[str, Any]]
     levels: dict[tuple[str, str], int]
-    ledger: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class BarePath:
-    t_send: float
-    acks: dict[str, float]  # idempotency key -> when its 202 came back
-    callbacks: dict[str, float]  # idempotency key -> when its callback arrived
     ledger: list[dict[str, Any]]
 
 
@@ -96,6 +71,30 @@ class Run:
 # --- Our path ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Bench:
+    """What every case needs: the stack, its database on the bench's own server, the one
+    connection the bench holds to it (kept open, so its backend's CPU is told apart), and
+    how to watch the case."""
+
+    stack: Stack
+    url: str
+    token: str
+    server: OwnPostgres
+    watch: psycopg.Connection[Any]
+    poll: str = "db"
+    timeout: float = 120.0
+    faults: FaultMix | None = None
+
+    @property
+    def skip(self) -> frozenset[str]:
+        """Institutions whose instructions are never done: the hanging one of the mix."""
+        return frozenset() if self.faults is None else frozenset({self.faults.hanging})
+
+    def cpu(self) -> dict[str, float]:
+        return cpu_seconds(self.stack, self.server, {self.watch.info.backend_pid})
+
+
 def read_case(api: httpx.Client, case_no: str) -> dict[str, Any]:
     response = api.get(f"/api/v1/cases/{case_no}")
     response.raise_for_status()
@@ -103,38 +102,40 @@ def read_case(api: httpx.Client, case_no: str) -> dict[str, Any]:
     return case
 
 
-def poll_api(api: httpx.Client, case_no: str, field_name: str, deadline: float) -> None:
-    """Until every instruction has `field_name` set, by `GET /api/v1/cases/{case_no}`."""
-    while not all(i[field_name] is not None for i in read_case(api, case_no)["instructions"]):
+def poll_api(bench: Bench, api: httpx.Client, case_no: str, field: str, deadline: float) -> None:
+    """Until every instruction has `field` set, by `GET /api/v1/cases/{case_no}`."""
+    while not all(
+        i[field] is not None
+        for i in read_case(api, case_no)["instructions"]
+        if i["institution"] not in bench.skip
+    ):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{case_no}: instructions without {field_name} after the time-out")
+            raise RuntimeError(f"{case_no}: instructions without {field} after the time-out")
         time.sleep(POLL_S)
 
 
-def poll_db(url: str, case_no: str, field_name: str, deadline: float) -> None:
-    """Until every instruction has `field_name` set, by one aggregate query on our database."""
-    column = {"acked_at": 1, "completed_at": 2}[field_name]
-    with psycopg.connect(libpq(url), autocommit=True) as conn:
-        while True:
-            row = conn.execute(PROGRESS_SQL, (case_no,)).fetchone()
-            if row is not None and row[0] > 0 and row[column] == row[0]:
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{case_no}: instructions without {field_name} after time-out")
-            time.sleep(POLL_S)
+def poll_db(bench: Bench, case_no: str, field: str, deadline: float) -> None:
+    """Until every instruction has `field` set, by one aggregate query on our database."""
+    column = {"acked_at": 1, "completed_at": 2}[field]
+    while True:
+        row = bench.watch.execute(PROGRESS_SQL, (case_no, list(bench.skip))).fetchone()
+        if row is not None and row[0] > 0 and row[column] == row[0]:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{case_no}: instructions without {field} after time-out")
+        time.sleep(POLL_S)
 
 
-def wait_for_case(
-    url: str, api: httpx.Client, case_no: str, *, poll: str, timeout: float
-) -> dict[str, Any]:
-    """The case once every instruction is acked, then done; polled every 50 ms."""
-    deadline = time.monotonic() + timeout
-    for field_name in ("acked_at", "completed_at"):
-        if poll == "api":
-            poll_api(api, case_no, field_name, deadline)
-        else:
-            poll_db(url, case_no, field_name, deadline)
-    return read_case(api, case_no)
+def wait_quiet(bench: Bench) -> None:
+    """After the last callback: until the stack has finished what followed it (roll-up,
+    relay, ...), that is until it uses at most QUIET_CPU_S in QUIET_S twice running."""
+    deadline = time.monotonic() + QUIET_MAX_S
+    last, quiet = bench.cpu(), 0
+    while quiet < 2 and time.monotonic() < deadline:
+        time.sleep(QUIET_S)
+        now = bench.cpu()
+        quiet = quiet + 1 if sum(now[n] - last[n] for n in STACK) <= QUIET_CPU_S else 0
+        last = now
 
 
 def level_map(case: dict[str, Any]) -> dict[tuple[str, str], int]:
@@ -153,34 +154,62 @@ def check_shape(case: dict[str, Any]) -> None:
         raise RuntimeError(f"unexpected case: levels {shape}, {len(case['instructions'])} instr.")
 
 
-def run_ours(stack: Stack, url: str, token: str, *, poll: str, timeout: float) -> OurPath:
-    """Post the case, wait for every ack and every outcome; t0 is the 201."""
+def post_case(api: httpx.Client) -> tuple[str, float, float]:
+    """Post the fan-out case: its number, when the 201 came (epoch s), the request's ms."""
     body = json.dumps(fanout_case(uuid.uuid4().int % 10**9, dt.datetime.now(dt.UTC))).encode()
+    sent = time.time()
+    response = api.post(
+        "/api/v1/cases", content=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+    )
+    t201 = time.time()
+    if response.status_code != 201:
+        raise RuntimeError(f"intake answered {response.status_code}: {response.text[:500]}")
+    return str(response.json()["case_no"]), t201, (t201 - sent) * 1000
+
+
+def run_ours(bench: Bench) -> tuple[OurPath, dict[str, float]]:
+    """Post the case, wait for every ack and every outcome (and for the stack to go quiet);
+    t0 is the 201. Returns the path and the CPU reading taken then, before the bench reads
+    the case through the API (which costs the API as much as a tenth of a second)."""
     headers = {
-        "Authorization": f"Bearer {token}",
+        "Authorization": f"Bearer {bench.token}",
         "Accept-Language": "en",
         "Content-Type": "application/json",
-        "Idempotency-Key": str(uuid.uuid4()),
     }
-    with stack.api(headers) as api:
-        sent = time.time()
-        response = api.post("/api/v1/cases", content=body)
-        t201 = time.time()
-        if response.status_code != 201:
-            raise RuntimeError(f"intake answered {response.status_code}: {response.text[:500]}")
-        case_no = str(response.json()["case_no"])
-        case = wait_for_case(url, api, case_no, poll=poll, timeout=timeout)
+    with bench.stack.api(headers) as api:
+        case_no, t201, post_ms = post_case(api)
+        deadline = time.monotonic() + bench.timeout
+        for field in ("acked_at", "completed_at"):
+            if bench.poll == "api":
+                poll_api(bench, api, case_no, field, deadline)
+            else:
+                poll_db(bench, case_no, field, deadline)
+        expected = sum(LEVEL_SIZES) + 1 - count_skipped(bench, case_no)
+        entries = settled_ledger(bench.stack, case_no, expected, timeout=30)
+        wait_quiet(bench)
+        done = bench.cpu()
+        case = read_case(api, case_no)
     check_shape(case)
-    entries = settled_ledger(stack, case_no, len(case["instructions"]), timeout=30)
-    return OurPath(
-        case_no, t201, (t201 - sent) * 1000, case["instructions"], level_map(case), entries
-    )
+    path = OurPath(case_no, t201, post_ms, case["instructions"], level_map(case), entries)
+    return path, done
 
 
-def sent_requests(url: str, case_no: str) -> list[Sent]:
+def count_skipped(bench: Bench, case_no: str) -> int:
+    """How many of the case's instructions are at institutions never done (`bench.skip`)."""
+    if not bench.skip:
+        return 0
+    row = bench.watch.execute(
+        '/* bench */ SELECT count(*) FROM instruction i JOIN "case" c ON c.id = i.case_id '
+        "JOIN institution inst ON inst.id = i.institution_id "
+        "WHERE c.case_no = %s AND inst.code = ANY(%s::text[])",
+        (case_no, list(bench.skip)),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def sent_requests(bench: Bench, case_no: str) -> list[Sent]:
     """What our adapters sent for the case (workers/adapters/simulated.py), from our database."""
-    with psycopg.connect(libpq(url)) as conn:
-        rows = conn.execute(SENT_SQL, (case_no,)).fetchall()
+    rows = bench.watch.execute(SENT_SQL, (case_no,)).fetchall()
     sent = []
     for row in rows:
         iid, key, kind, number, code, account_no, holder, amount, when, document_no, attempts = row
@@ -199,105 +228,19 @@ def sent_requests(url: str, case_no: str) -> list[Sent]:
     return sent
 
 
-# --- The bare client --------------------------------------------------------------------
-@asynccontextmanager
-async def callback_receiver(
-    arrivals: dict[str, float], done: asyncio.Event, expected: int
-) -> AsyncIterator[str]:
-    """A callback endpoint on this event loop: notes when each key's callback arrives, 200s."""
-
-    async def receive(request: Request) -> Response:
-        data = json.loads(await request.body())
-        arrivals.setdefault(data["data"]["idempotency_key"], time.time())
-        if len(arrivals) >= expected:
-            done.set()
-        return Response(status_code=200)
-
-    app = Starlette(routes=[Route("/callbacks/{code}", receive, methods=["POST"])])
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises why it did not start
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/callbacks"
-    finally:
-        server.should_exit = True
-        await task
-
-
-async def send_all(
-    sim_url: str, sent: list[Sent], callback_base: str
-) -> tuple[float, dict[str, float]]:
-    """Every request at once; returns when the first went out and when each 202 came back.
-
-    One aiohttp session (connection pool) per institution, as our adapters have, with the
-    same HTTP client library: the comparison is of everything around the calls. (httpx's
-    async client, which this used before the worker moved to aiohttp, spent about three times
-    the CPU on the same calls, and made the bare client the slower one.)
-    """
-    acks: dict[str, float] = {}
-    async with AsyncExitStack() as stack:
-        sessions = {
-            code: await stack.enter_async_context(
-                aiohttp.ClientSession(
-                    base_url=sim_url,
-                    connector=aiohttp.TCPConnector(limit=len(sent)),
-                    timeout=aiohttp.ClientTimeout(total=30),
-                )
-            )
-            for code in sorted({item.institution for item in sent})
-        }
-
-        async def one(item: Sent) -> None:
-            body = {**item.body, "callback_url": f"{callback_base}/{item.institution}"}
-            async with sessions[item.institution].post(
-                f"/institutions/{item.institution}/instructions",
-                data=json.dumps(body).encode(),
-                headers={"Idempotency-Key": item.key, "Content-Type": "application/json"},
-            ) as response:
-                text = await response.text()
-            if response.status != 202:
-                raise RuntimeError(f"bare client: {response.status} {text[:300]}")
-            acks[item.key] = time.time()
-
-        t_send = time.time()
-        await asyncio.gather(*(one(item) for item in sent))
-    return t_send, acks
-
-
-async def bare_async(
-    sim_url: str, sent: list[Sent], timeout: float
-) -> tuple[float, dict[str, float], dict[str, float]]:
-    arrivals: dict[str, float] = {}
-    done = asyncio.Event()
-    async with callback_receiver(arrivals, done, len(sent)) as callback_base:
-        t_send, acks = await send_all(sim_url, sent, callback_base)
-        await asyncio.wait_for(done.wait(), timeout)
-    return t_send, acks, arrivals
-
-
-def run_bare(stack: Stack, sent: list[Sent], case_no: str, timeout: float) -> BarePath:
-    """The same keys and bodies straight to the (just reset) simulator."""
-    t_send, acks, arrivals = asyncio.run(bare_async(stack.simulator_url, sent, timeout))
-    entries = settled_ledger(stack, case_no, len(sent), timeout=30)
-    return BarePath(t_send, acks, arrivals, entries)
-
-
-def run_once(stack: Stack, url: str, token: str, *, poll: str, timeout: float) -> Run:
+def run_once(bench: Bench) -> Run:
     """Our path, then the bare client with the same requests; CPU read around each."""
-    reset_simulator(stack)
-    before = cpu_seconds(stack)
-    ours = run_ours(stack, url, token, poll=poll, timeout=timeout)
-    between = cpu_seconds(stack)
-    sent = sent_requests(url, ours.case_no)
-    reset_simulator(stack)
-    ready = cpu_seconds(stack)
-    bare = run_bare(stack, sent, ours.case_no, timeout)
-    after = cpu_seconds(stack)
+    reset_simulator(bench.stack)
+    before = bench.cpu()
+    ours, between = run_ours(bench)
+    sent = sent_requests(bench, ours.case_no)
+    reset_simulator(bench.stack)
+    ready = bench.cpu()
+    bare = run_bare(bench.stack, sent, ours.case_no, bench.timeout, bench.skip)
+    after = bench.cpu()
     return Run(ours, bare, sent, cpu_delta(before, between), cpu_delta(ready, after))
+
+
+def open_watch(url: str) -> psycopg.Connection[Any]:
+    """The bench's one connection to its database, kept open for the whole run."""
+    return psycopg.connect(libpq(url), autocommit=True)

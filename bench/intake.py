@@ -43,7 +43,7 @@ from bench.intake_figures import (
     render,
 )
 from bench.support.api import BROKER_URL as API_BROKER_URL
-from bench.support.api import print_api_log, start_api, stop_api, wait_ready
+from bench.support.api import print_api_log, start_api, stop_process, wait_ready
 from bench.support.cases import Request, build_requests
 from bench.support.client import open_loop, open_loop_client
 from bench.support.cpu import peak_rss_kib
@@ -132,7 +132,7 @@ def measure(url: str, options: Options, workdir: Path) -> Results:
         print_api_log(log)
         raise
     finally:
-        stop_api(proc)
+        stop_process(proc)
     if any(s.status != 201 for s in samples):
         print_api_log(log)
     after = count_rows(url, COUNTED_TABLES)

@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.support.report import git_commit, machine, percentile
 
 HEADING = "## Intake (bench/intake.py)"
-# The target from the issue: p95 under 50 ms at 20 cases/s with 20-transfer cases.
+# The target (issue 19): p95 under 50 ms at 40 cases/s with 20-transfer cases.
 TARGET_P95_MS = 50.0
 TARGET_RATE = 20.0
 TARGET_TRANSFERS = 20
@@ -132,6 +132,6 @@ def render(results: Results, options: Options) -> str:
         f"- machine: {machine()}; load average {results.load_before:.2f} before the run\n"
         f"- commit: {git_commit()}\n\n"
         f"| figure | value |\n| --- | --- |\n{table}\n\n"
-        f"Target (from the issue): p95 under 50 ms at 20 cases/s with 20-transfer cases: "
+        f"Target (issue 19): p95 under 50 ms at 40 cases/s with 20-transfer cases: "
         f"{verdict(f, options)}.\n"
     )

@@ -1,6 +1,7 @@
 """The sustained-load benchmark's figures: each step's percentiles, whether it was held, and
 the tables and sub-section of BENCHMARKS.md (pure functions over what bench/load.py
-measured)."""
+measured). A sub-section is named by its API and worker process counts, so runs at one and
+two of either sit side by side."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from bench.support.report import git_commit, machine, percentile
 TARGET_P99_S = 1.0  # issue 9: raise the rate until the p99 dispatch delay passes 1 s
 MIN_ACHIEVED = 0.95  # of the target rate, or the step is not held
 PROCESS_NAMES = ("api", "worker", "beat", "simulator")
+STACK = ("api", "worker", "beat", "postgres")  # issue 19's stack CPU per instruction
+TARGET_STACK_MS = 4.0
 
 
 @dataclass(frozen=True)
@@ -27,20 +30,36 @@ class Options:
     max_load: float | None
     out: Path
     logs: Path | None
+    api_workers: int = 1  # uvicorn processes of the API (STOPAY_API_WORKERS)
 
     @property
     def command(self) -> str:
         rates = ",".join(f"{r:g}" for r in self.rates)
         quiet = "" if self.max_load is None else f" --max-load {self.max_load:g}"
         return (
-            f".venv/bin/python -m bench.load --workers {self.workers} --step-s {self.step_s:g} "
+            f".venv/bin/python -m bench.load --api-workers {self.api_workers} "
+            f"--workers {self.workers} --step-s {self.step_s:g} "
             f"--rates {rates} --accounts {self.accounts} --concurrency {self.concurrency}"
             f"{quiet} --out {self.out}"
         )
 
     @property
     def config(self) -> str:
-        return "1 worker process" if self.workers == 1 else f"{self.workers} worker processes"
+        """The sub-section's name: runs at other API or worker counts sit beside it."""
+        return f"{processes(self.api_workers, 'API')}, {processes(self.workers, 'worker')}"
+
+
+def processes(count: int, kind: str) -> str:
+    """`1 API process`, `2 worker processes`."""
+    return f"{count} {kind} process" + ("" if count == 1 else "es")
+
+
+def api_processes(count: int) -> str:
+    """The API's processes as the stack line names them: above one, uvicorn's supervisor
+    starts them, and its CPU and memory count with theirs (one process group)."""
+    if count == 1:
+        return "1 uvicorn process"
+    return f"{processes(count, 'uvicorn')} under uvicorn's supervisor, CPU and memory summed"
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,8 @@ class Step:
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds while the step sent
     db_xacts: int = 0  # transactions the database committed or rolled back meanwhile
     rss: dict[str, str] = field(default_factory=dict)  # peak RSS by the step's end
+    # CPU seconds from the first send until every outcome of the step was in
+    cpu_drained: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -144,6 +165,7 @@ CPU_COLUMNS = (
     ("simulator", "simulator"),
     ("beat", "beat"),
     ("postgres", "PostgreSQL"),
+    ("postgres_other", "PostgreSQL other"),
     ("bench", "client"),
     ("rest", "rest"),
 )
@@ -185,6 +207,30 @@ def cpu_table(steps: list[Step]) -> str:
     return "\n".join(lines)
 
 
+def per_instruction_ms(step: Step, names: tuple[str, ...]) -> float:
+    """CPU ms per instruction of the named processes, over the step's sending and draining."""
+    instructions = len(step.delays_s)
+    if not instructions or not step.cpu_drained:
+        return math.nan
+    return sum(step.cpu_drained.get(name, 0.0) for name in names) / instructions * 1000
+
+
+def instruction_cpu_table(steps: list[Step]) -> str:
+    """Stack CPU per instruction (API + worker + beat + PostgreSQL backends), its parts and
+    the simulator's, from the first send of a step until every outcome of it was in."""
+    lines = [
+        "| cases/s | stack CPU per instruction | API | worker | beat | PostgreSQL | simulator |",
+        "| --- " * 7 + "|",
+    ]
+    for step in steps:
+        cells = " | ".join(f"{per_instruction_ms(step, (n,)):.1f}" for n in STACK)
+        lines.append(
+            f"| {step.rate:g} | **{per_instruction_ms(step, STACK):.1f} ms** | {cells} "
+            f"| {per_instruction_ms(step, ('simulator',)):.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def memory_table(steps: list[Step]) -> str:
     lines = ["| cases/s | " + " | ".join(PROCESS_NAMES) + " |", "| --- " * 5 + "|"]
     for step in steps:
@@ -214,7 +260,8 @@ def headline(steps: list[Step]) -> str:
 
 INTRO = """\
 The whole stack as separate processes (`python -m app.cli api|worker|beat|simulator`, started
-as bench/fanout.py starts them) against the local PostgreSQL and Redis; the simulated
+as bench/fanout.py starts them) against a PostgreSQL server of the bench's own (its CPU is the
+bench's alone: bench/support/pgserver.py) and the local Redis; the simulated
 institutions ack in 100-300 ms and call back 0.5-3 s later, without faults or rate limits.
 Each case reports 5 payments from the victim's card to cards at 5 banks: 5 stop-payments and
 the registration at the national platform, 6 instructions. An open-loop client sends cases on
@@ -229,8 +276,8 @@ delay is at most 1 s; the run stops at the first step not held. CPU is in cores 
 over the step's wall-clock seconds, from /proc) on a 2-core machine the client shares; memory
 is the peak RSS (VmHWM, summed over a process group) by the end of each step. The machine is
 shared: other people's tests may run at the same time. "rest" (the machine's CPU time not
-spent by the stack's processes, the database's backends or the client: Redis, other
-databases, anyone else) shows how much; the load average at the end of a run counts the
+spent by the stack's processes, the bench's database server or the client: Redis, the shared
+PostgreSQL, anyone else) shows how much; the load average at the end of a run counts the
 stack's own busy threads, and says little about others.
 """
 
@@ -251,11 +298,15 @@ def render_config(results: Results, options: Options) -> str:
         f"- machine: {machine()}; {results.postgres}; 1-minute load average "
         f"{results.load_before:.2f} before the run, {results.load_after:.2f} at its end\n"
         f"- commit: {git_commit()}\n"
-        f"- stack: API (1 uvicorn process), worker ({options.workers} x threads pool of "
+        f"- stack: API ({api_processes(options.api_workers)}), worker "
+        f"({options.workers} x threads pool of "
         f"{options.concurrency}), beat, simulator\n{note}\n"
         f"{headline(results.steps)}\n\n"
         f"{load_table(results.steps)}\n\n"
         f"CPU (cores) while each step sent:\n\n{cpu_table(results.steps)}\n\n"
+        f"CPU per instruction (ms), from a step's first send until every outcome of it was in "
+        f"(issue 19's target: stack at most {TARGET_STACK_MS:g} ms; the simulator apart):\n\n"
+        f"{instruction_cpu_table(results.steps)}\n\n"
         f"Peak memory (VmHWM) by the end of each step:\n\n{memory_table(results.steps)}\n\n"
         f"Applied exactly once (simulator ledger): {once}, {results.instructions} "
         f"instructions (warm-up included); most attempts of one instruction: "

@@ -9,6 +9,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import psycopg
@@ -29,6 +30,7 @@ from bench.support.db import libpq
 from bench.support.simulator import applied_once
 from bench.support.stack import Stack
 
+Watch = psycopg.Connection[Any]  # the bench's own connection to its database (autocommit)
 WARMUP_CASES = 10
 WARMUP_RATE = 2.0
 
@@ -47,23 +49,21 @@ SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current
 """
 
 
-def drain(url: str, case_nos: list[str], timeout_s: float) -> bool:
+def drain(conn: Watch, case_nos: list[str], timeout_s: float) -> bool:
     """Wait until every instruction of these cases has its outcome; False if time ran out."""
     deadline = time.monotonic() + timeout_s
-    with psycopg.connect(libpq(url), autocommit=True) as conn:
-        while True:
-            row = conn.execute(PROGRESS_SQL, (case_nos,)).fetchone()
-            if row is not None and row[0] == row[1]:
-                return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.5)
+    while True:
+        row = conn.execute(PROGRESS_SQL, (case_nos,)).fetchone()
+        if row is not None and row[0] == row[1]:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
 
 
-def dispatch_delays(url: str, answered: dict[str, float]) -> tuple[list[float], int]:
+def dispatch_delays(conn: Watch, answered: dict[str, float]) -> tuple[list[float], int]:
     """Each instruction's 201 -> acked_at (inf if not acked), and the most attempts of one."""
-    with psycopg.connect(libpq(url)) as conn:
-        rows = conn.execute(ACKED_SQL, (list(answered),)).fetchall()
+    rows = conn.execute(ACKED_SQL, (list(answered),)).fetchall()
     delays = [
         math.inf if acked_at is None else acked_at.timestamp() - answered[case_no]
         for case_no, acked_at, _ in rows
@@ -71,10 +71,9 @@ def dispatch_delays(url: str, answered: dict[str, float]) -> tuple[list[float], 
     return delays, max((attempts for *_, attempts in rows), default=0)
 
 
-def db_xacts(url: str) -> int:
-    with psycopg.connect(libpq(url), autocommit=True) as conn:
-        row = conn.execute(XACTS_SQL).fetchone()
-        return int(row[0]) if row else 0
+def db_xacts(conn: Watch) -> int:
+    row = conn.execute(XACTS_SQL).fetchone()
+    return int(row[0]) if row else 0
 
 
 def postgres_version(url: str) -> str:
@@ -99,10 +98,13 @@ async def post_case(client: httpx.AsyncClient, request: Request, scheduled: floa
 
 @dataclass
 class Run:
-    """What every step needs: the stack, its database, the client and the broker sampler."""
+    """What every step needs: the stack, its database and the bench's one connection to it
+    (kept open, so that the sampler counts its backend as the bench's), the client and the
+    broker sampler."""
 
     stack: Stack
     url: str
+    watch: Watch
     token: str
     client: httpx.AsyncClient
     sampler: Sampler
@@ -114,16 +116,17 @@ async def run_step(run: Run, rate: float, count: int) -> Step:
     """`count` cases at `rate` a second, then wait for their outcomes and read the delays."""
     requests = build_requests(count, run.options.accounts, run.token, first=run.sent)
     run.sent += count
-    cpu_before, xacts_before = run.sampler.cpu_now(), db_xacts(run.url)
+    cpu_before, xacts_before = run.sampler.cpu_now(), db_xacts(run.watch)
     start = time.time()
     posted = await open_loop(run.client, requests, rate, post_case)
     end = time.time()
-    cpu = cpu_delta(cpu_before, run.sampler.cpu_now())
-    xacts = db_xacts(run.url) - xacts_before
+    cpu_sent = run.sampler.cpu_now()
+    xacts = db_xacts(run.watch) - xacts_before
     answered = {p.case_no: p.answered_at for p in posted if p.case_no is not None}
     if answered:
-        await asyncio.to_thread(drain, run.url, list(answered), run.options.drain_s)
-    delays, attempts = await asyncio.to_thread(dispatch_delays, run.url, answered)
+        await asyncio.to_thread(drain, run.watch, list(answered), run.options.drain_s)
+    cpu_drained = run.sampler.cpu_now()
+    delays, attempts = await asyncio.to_thread(dispatch_delays, run.watch, answered)
     queue_max, unacked_max = run.sampler.queue_peaks(start, end)
     return Step(
         rate,
@@ -133,9 +136,10 @@ async def run_step(run: Run, rate: float, count: int) -> Step:
         attempts,
         queue_max,
         unacked_max,
-        cpu,
+        cpu_delta(cpu_before, cpu_sent),
         xacts,
         peak_memory(run.stack, PROCESS_NAMES),
+        cpu_delta(cpu_before, cpu_drained),
     )
 
 
@@ -165,11 +169,10 @@ async def run_steps(run: Run, results: Results) -> None:
 
 def check_ledger(run: Run, results: Results) -> None:
     """Every instruction in our database applied exactly once by the simulated institutions."""
-    if not drain(run.url, all_case_nos(run.url), run.options.drain_s):
+    if not drain(run.watch, all_case_nos(run.watch), run.options.drain_s):
         print("some instructions still have no outcome", file=sys.stderr)
-    with psycopg.connect(libpq(run.url)) as conn:
-        keys = {row[0] for row in conn.execute("SELECT idempotency_key FROM instruction")}
-        row = conn.execute("SELECT max(attempts) FROM instruction").fetchone()
+    keys = {row[0] for row in run.watch.execute("SELECT idempotency_key FROM instruction")}
+    row = run.watch.execute("SELECT max(attempts) FROM instruction").fetchone()
     with run.stack.simulator() as sim:
         response = sim.get("/admin/ledger", params={"entry": "applied"}, timeout=120)
         response.raise_for_status()
@@ -178,6 +181,5 @@ def check_ledger(run: Run, results: Results) -> None:
     results.max_attempts = int(row[0]) if row and row[0] is not None else 0
 
 
-def all_case_nos(url: str) -> list[str]:
-    with psycopg.connect(libpq(url)) as conn:
-        return [row[0] for row in conn.execute('SELECT case_no FROM "case"')]
+def all_case_nos(conn: Watch) -> list[str]:
+    return [row[0] for row in conn.execute('SELECT case_no FROM "case"')]

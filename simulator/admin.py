@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from simulator.deps import SimulatorDep
 from simulator.scenarios import parse_scenario
-from simulator.schemas import CallbacksIn, OutageIn
+from simulator.schemas import CallbacksIn, LiveIn, OutageIn
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -86,6 +87,22 @@ async def load_scenario(simulator: SimulatorDep, request: Request) -> dict[str, 
     except (ValueError, UnicodeDecodeError) as exc:
         raise HTTPException(422, str(exc)) from exc
     return {"accounts": count}
+
+
+@router.post("/live")
+async def load_live(simulator: SimulatorDep, data: LiveIn) -> dict[str, Any]:
+    """Draw live money from a seed and play it from `t0`: the schedule, with the victim's
+    transfers to report and what every account does with each sum it gets."""
+    try:
+        return simulator.load_live(seed=data.seed, parameters=data.parameters, t0=data.t0)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+@router.get("/live")
+async def live_state(simulator: SimulatorDep) -> list[dict[str, Any]]:
+    """Every live account as it is now: received, free, held, sent on, cashed out."""
+    return simulator.live.state(dt.datetime.now(dt.UTC))
 
 
 @router.post("/profile")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import math
 import time
@@ -40,6 +41,17 @@ class Callback:
     body: str
     # What the ledger entries of this callback say besides (kind, account, outcome, amounts).
     ledger_fields: Mapping[str, Any] = field(default_factory=dict)
+    # Protocol breaks of the institution's profile (profiles.Breaks), for the conformance kit.
+    signed: bool = True
+    restamp_retries: bool = False
+
+    def body_for(self, attempt: int, *, now: dt.datetime) -> str:
+        """The body of one attempt: the same every time, unless the profile breaks that."""
+        if attempt == 1 or not self.restamp_retries:
+            return self.body
+        event = json.loads(self.body)
+        event["timestamp"] = iso(now)
+        return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
 
 
 class CallbackSender:
@@ -92,17 +104,17 @@ class CallbackSender:
         until = None if self._fail_until_at is None else iso(self._fail_until_at)
         return {"mode": "fail", "until": until}
 
-    def sign(self, callback: Callback, *, now: dt.datetime) -> dict[str, str]:
-        """The Standard Webhooks headers for one attempt, signed at `now`."""
-        signature = self._signers[callback.institution].sign(
-            callback.webhook_id, now, callback.body
-        )
-        return {
+    def sign(self, callback: Callback, body: str, *, now: dt.datetime) -> dict[str, str]:
+        """The Standard Webhooks headers for one attempt's `body`, signed at `now`."""
+        headers = {
             "content-type": "application/json",
             "webhook-id": callback.webhook_id,
             "webhook-timestamp": str(math.floor(now.timestamp())),
-            "webhook-signature": signature,
         }
+        if callback.signed:
+            signer = self._signers[callback.institution]
+            headers["webhook-signature"] = signer.sign(callback.webhook_id, now, body)
+        return headers
 
     async def deliver(self, callback: Callback) -> bool:
         """Attempt until a 2xx; wait 1 s, 2 s, 4 s, ... between attempts. False on giving up."""
@@ -120,7 +132,7 @@ class CallbackSender:
             await asyncio.sleep(delay)
 
     async def _attempt(self, callback: Callback, attempt: int) -> bool:
-        status, note = await self._post(callback)
+        status, note = await self._post(callback, attempt)
         self._ledger.write(
             "callback_sent",
             institution=callback.institution,
@@ -146,7 +158,7 @@ class CallbackSender:
         )
         return True
 
-    async def _post(self, callback: Callback) -> tuple[int | None, str | None]:
+    async def _post(self, callback: Callback, attempt: int) -> tuple[int | None, str | None]:
         """The answer's status, or None and why there was none."""
         if self.failing:
             return None, "simulated send failure (callbacks in fail mode)"
@@ -154,10 +166,12 @@ class CallbackSender:
             return None, "simulator not started"
         async with self._in_flight:
             # Signed when it goes out, so a wait for a turn does not age the timestamp.
-            headers = self.sign(callback, now=dt.datetime.now(dt.UTC))
+            now = dt.datetime.now(dt.UTC)
+            body = callback.body_for(attempt, now=now)
+            headers = self.sign(callback, body, now=now)
             try:
                 response = await self.client.post(
-                    callback.url, content=callback.body.encode("utf-8"), headers=headers
+                    callback.url, content=body.encode("utf-8"), headers=headers
                 )
             except httpx.HTTPError as exc:
                 return None, f"{type(exc).__name__}: {exc}"[:200]

@@ -44,6 +44,23 @@ class AccountMix(BaseModel):
         return self
 
 
+class Breaks(BaseModel):
+    """Protocol rules an institution breaks on purpose, for the conformance kit's own tests
+    (`stopay conformance`). All false: it keeps the protocol."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # A repeat of a known key with the same body is taken as new work: a new reference,
+    # applied and called back again (the doc: the same 202 and reference, nothing changed).
+    replay_applies_again: bool = False
+    # Callbacks go out without a `webhook-signature` header.
+    unsigned_callbacks: bool = False
+    # Every retry of a callback re-serialises its body with a fresh `timestamp`.
+    retry_changes_body: bool = False
+    # A 429 comes without `Retry-After`.
+    no_retry_after: bool = False
+
+
 class Profile(BaseModel):
     """How one institution behaves."""
 
@@ -56,6 +73,7 @@ class Profile(BaseModel):
     rate_limit_per_s: float | None = Field(default=None, gt=0)
     hang_s: float = Field(default=30.0, ge=0)
     accounts: AccountMix = AccountMix()
+    breaks: Breaks = Breaks()
 
     @model_validator(mode="after")
     def _ranges_are_ordered(self) -> Self:

@@ -9,6 +9,8 @@ from typing import Literal, Self
 import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from simulator.live import LiveParameters
+
 
 class Kind(StrEnum):
     stop_payment = "stop_payment"
@@ -74,3 +76,14 @@ class CallbacksIn(BaseModel):
 
     mode: Literal["normal", "fail"]
     seconds: float | None = Field(default=None, gt=0)
+
+
+class LiveIn(BaseModel):
+    """A live-money schedule to draw and play (`POST /admin/live`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int
+    # The victim's last transfer; may be in the past (the case reported minutes later).
+    t0: AwareDatetime | None = None
+    parameters: LiveParameters = Field(default_factory=LiveParameters)

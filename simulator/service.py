@@ -32,6 +32,8 @@ from simulator.instructions import (
     problem,
 )
 from simulator.ledger import Ledger
+from simulator.live import LiveParameters, generate
+from simulator.moving import LiveMoney
 from simulator.outcomes import apply_instruction
 from simulator.profiles import Profile, ProfileBook, ProfileFile
 from simulator.registry import BinIndex, RegistryEntry, derive_callback_secret
@@ -59,6 +61,7 @@ class Simulator:
         self.profiles = ProfileBook(profile_source, codes=self.registry)
         self.ledger = Ledger()
         self.accounts = AccountBook(Seeder(list(registry)))
+        self.live = LiveMoney(self.accounts)
         self.outages = Outages()
         self.limiter = RateLimiter()
         callback_secrets = {
@@ -134,7 +137,8 @@ class Simulator:
         retry_after = self.limiter.take(code, profile.rate_limit_per_s)
         if retry_after is not None:
             body = problem(429, "Too Many Requests", f"{code} takes {profile.rate_limit_per_s}/s")
-            return Answer(429, body, headers={"Retry-After": str(retry_after)}, note="rate limited")
+            headers = {} if profile.breaks.no_retry_after else {"Retry-After": str(retry_after)}
+            return Answer(429, body, headers=headers, note="rate limited")
         if luck.timeout:
             body = problem(503, "Service Unavailable", f"{code} did not answer in time")
             return Answer(503, body, delay_s=profile.hang_s, note="injected timeout")
@@ -151,7 +155,8 @@ class Simulator:
             if record.instruction != instruction:
                 detail = "this Idempotency-Key was already used with another body"
                 return Answer(422, problem(422, "Unprocessable Content", detail), note="key reuse")
-            return accepted(record, delay_s=ack_s, note="repeat")
+            if not self.profiles.effective(code).breaks.replay_applies_again:
+                return accepted(record, delay_s=ack_s, note="repeat")
         refusal = self._refusal(code, instruction)
         if refusal is not None:
             return Answer(422, problem(422, "Unprocessable Content", refusal), note=refusal)
@@ -216,6 +221,7 @@ class Simulator:
     async def _process(self, record: InstructionRecord, *, delay_s: float) -> None:
         await asyncio.sleep(delay_s)
         self._apply(record)
+        breaks = self.profiles.effective(record.institution).breaks
         callback = Callback(
             institution=record.institution,
             idempotency_key=record.idempotency_key,
@@ -224,6 +230,8 @@ class Simulator:
             webhook_id=record.webhook_id,
             body=callback_body(record),
             ledger_fields=_outcome_fields(record),
+            signed=not breaks.unsigned_callbacks,
+            restamp_retries=breaks.retry_changes_body,
         )
         await self.sender.deliver(callback)
 
@@ -233,6 +241,7 @@ class Simulator:
             return
         code, instruction = record.institution, record.instruction
         now = dt.datetime.now(dt.UTC)
+        self.live.advance(now)  # live money moves up to this instant first
         result = apply_instruction(
             self.accounts,
             instruction,
@@ -260,6 +269,19 @@ class Simulator:
             self.accounts.put(account_from_scenario(entry))
         return len(scenario.accounts)
 
+    def load_live(
+        self, *, seed: int, parameters: LiveParameters, t0: dt.datetime | None
+    ) -> dict[str, Any]:
+        """Draw a live-money schedule and play it from `t0` (default now); its description."""
+        unknown = sorted(set(parameters.institutions or ()) - set(self.registry))
+        if unknown:
+            raise ValueError(f"unknown institutions: {', '.join(unknown)}")
+        schedule = generate(seed=seed, params=parameters, registry=list(self.registry.values()))
+        now = dt.datetime.now(dt.UTC)
+        start = t0 or now
+        self.live.load(schedule, t0=start, now=now)
+        return schedule.to_json(start)
+
     def reset(self) -> None:
         """Back to the start-up state: no ledger, keys, outages, admin changes or loaded scenarios
         (those given at start are loaded afresh); work in flight is dropped."""
@@ -269,6 +291,7 @@ class Simulator:
         self._records.clear()
         self._attempts.clear()
         self.accounts.clear()
+        self.live.clear()
         self.outages.clear()
         self.limiter.clear()
         self.sender.set_mode(failing=False, seconds=None)

@@ -24,10 +24,13 @@ from tests.factories import bearer, case_payload, make_user, transfer_payload
 AT = dt.datetime(2026, 11, 22, 9, 24, tzinfo=dt.UTC)
 
 
-def make_case(db: Session, *to: tuple[str, str], **changes: Any) -> Case:
-    """A report of one victim payment per (card number, amount); `changes` to each transfer."""
+def make_case(db: Session, *to: tuple[str, str], holder_name: str = "刘某", **changes: Any) -> Case:
+    """A report of one victim payment per (card number, amount) to holder `holder_name`;
+    `changes` to each transfer."""
     transfers = [
-        transfer_payload(to={"account_no": number, "holder_name": "刘某"}, amount=amount, **changes)
+        transfer_payload(
+            to={"account_no": number, "holder_name": holder_name}, amount=amount, **changes
+        )
         for number, amount in to
     ]
     data = CaseCreate.model_validate(case_payload(transfers=transfers))

@@ -11,8 +11,9 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 import pytest
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import logs
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker, transaction
-from app.deps import get_db
+from app.deps import get_db, one_hop_writer
 from app.institutions.service import seed_institutions
 from app.main import create_app
 from app.migrate import upgrade
@@ -138,7 +139,13 @@ def app(settings: Settings, db: Session) -> Iterator[FastAPI]:
         with db.begin_nested():
             yield db
 
+    class _TestWriter:
+        async def run(self, work: Callable[[Session], Any]) -> Any:
+            with db.begin_nested():
+                return work(db)
+
     app.dependency_overrides[get_db] = _test_db
+    app.dependency_overrides[one_hop_writer] = _TestWriter
     yield app
     app.state.engine.dispose()
 

@@ -8,9 +8,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.audit.models import Event
 from app.auth.models import Role, Scope, Unit, UnitKind, User
 from app.auth.service import create_api_token, hash_password
 from app.cards import luhn_complete
@@ -42,14 +43,20 @@ def make_user(
     language: str = "en",
     password: str = PASSWORD,
     is_active: bool = True,
+    institution_code: str | None = None,
 ) -> User:
+    """A user; of role `institution`, a user of `institution_code` (by default CCB)."""
     unit = unit or make_unit(db)
+    belongs = None
+    if role == Role.institution:
+        belongs = institution(db, institution_code or "CCB").id
     user = User(
         username=f"user-{uuid.uuid4().hex[:8]}",
         display_name="Test User",
         password_hash=_password_hash(password),
         role=role.value,
         unit_id=unit.id,
+        institution_id=belongs,
         language=language,
         is_active=is_active,
     )
@@ -134,7 +141,11 @@ def case_payload(*, transfers: int | list[dict[str, Any]] = 1, **changes: object
 
 
 def make_case(
-    db: Session, *, transfers: int = 1, user: User | None = None, **changes: object
+    db: Session,
+    *,
+    transfers: int | list[dict[str, Any]] = 1,
+    user: User | None = None,
+    **changes: object,
 ) -> str:
     """A case written by the intake service itself; returns its case number."""
     from zoneinfo import ZoneInfo
@@ -160,3 +171,14 @@ def instructions_of(db: Session, case_no: str) -> list[Instruction]:
             .order_by(Instruction.id)
         )
     )
+
+
+def secret_rotations(db: Session, code: str) -> int:
+    """How many times the institution's callback secret has been rotated (its audit events)."""
+    rotated = (
+        select(func.count())
+        .select_from(Event)
+        .join(Institution, Institution.id == Event.institution_id)
+        .where(Event.kind == "institution.secret_rotated", Institution.code == code)
+    )
+    return db.scalar(rotated) or 0

@@ -48,7 +48,7 @@ def placeholders(text: str) -> set[str]:
 
 def test_the_code_names_its_messages() -> None:
     # A sanity floor: extraction reached Python (t, N_ in tables) and the templates (_).
-    assert {"problem.not_found", "role.admin", "dash.st.stopped", "form.title"} <= extracted()
+    assert {"problem.not_found", "role.admin", "fate.stopped", "form.title"} <= extracted()
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -46,8 +46,8 @@ def test_a_message_names_and_nested_messages_in_its_own_language() -> None:
     outer = msg("case.institution_not_party", name=bank)
     assert "ICBC" in outer.in_language("en")
     assert "工商银行" in outer.in_language("zh-CN")
-    role = msg("auth.role", roles=msg("dash.open_n", n=3))
-    assert role.in_language("en") == "This needs one of these roles: 3 open"
+    role = msg("auth.role", roles=msg("dash.in_flight_n", n=3))
+    assert role.in_language("en") == "This needs one of these roles: 3 in flight"
 
 
 ROOT = Path(__file__).resolve().parents[1]

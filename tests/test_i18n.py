@@ -62,8 +62,8 @@ def test_each_named_value_has_its_message(table: dict[str, str], values: frozens
 
 def test_t_fills_placeholders_and_names_in_the_message_language() -> None:
     bank = Named(zh="工商银行", en="ICBC")
-    assert t("dash.open_n", "en", n=3) == "3 open"
-    assert t("dash.open_n", "zh-CN", n=3) == "3 条办理中"
+    assert t("dash.escalated_n", "en", n=3) == "3 escalated"
+    assert t("dash.escalated_n", "zh-CN", n=3) == "3 条超时"
     assert bank.zh in t("case.institution_not_party", "zh-CN", name=bank)
     assert bank.en in t("case.institution_not_party", "en", name=bank)
 

@@ -204,9 +204,11 @@ def test_intake_and_callback_lines_name_the_case_and_no_personal_data(
         bank = _bank(db, stop)
         first = post(client, bank, signed(db, bank, outcome(stop)))
         assert first.json() == {"status": "applied"}, first.text
+        same = signed(db, bank, outcome(stop))
+        assert post(client, bank, same).json() == {"status": "duplicate"}
+        assert post(client, bank, same).json() == {"status": "duplicate"}
         late = signed(db, bank, outcome(stop, outcome="no_funds", amount_stopped="0.00"))
-        assert post(client, bank, late).json() == {"status": "ignored"}
-        assert post(client, bank, late).json() == {"status": "duplicate"}
+        assert post(client, bank, late).status_code == 409
 
     lines = captured.lines()  # every line parses as one JSON object
     [received] = captured.about("app.casefile.create")
@@ -215,8 +217,9 @@ def test_intake_and_callback_lines_name_the_case_and_no_personal_data(
     callback_lines = captured.about("app.callbacks.service")
     assert [line["message"].split()[2] for line in callback_lines] == [
         "applied:",
-        "ignored:",
+        "duplicate:",
         "repeated:",
+        "disputed:",
     ]
     for line in callback_lines:
         assert (line["case_no"], line["instruction_id"], line["institution"]) == (

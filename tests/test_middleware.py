@@ -114,3 +114,39 @@ def test_a_body_over_the_limit_is_413_and_nothing_is_stored(
         "/api/v1/cases", json=case_payload(narrative="骗" * 2_000_000), headers=headers
     )
     assert small.status_code == 422  # read whole, then refused by the narrative's own limit
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "title"),
+    [
+        # A machine client that names no language reads English; one that asks, its own.
+        ("/api/v1/cases", {}, "Service unavailable"),
+        ("/api/v1/cases", {"Accept-Language": "zh-CN,zh;q=0.9"}, "服务暂不可用"),
+        # A page: the log-in page's choice, then the browser's, then the centre's Chinese.
+        (
+            "/dashboard",
+            {"Cookie": "stopay_lang=en", "Accept-Language": "zh-CN"},
+            "Service unavailable",
+        ),
+        ("/dashboard", {"Accept-Language": "en-GB,en;q=0.8"}, "Service unavailable"),
+        ("/dashboard", {}, "服务暂不可用"),
+    ],
+)
+def test_a_busy_answer_is_in_the_client_s_language_only(
+    path: str, headers: dict[str, str], title: str
+) -> None:
+    app = AdmissionLimit(_slow_app, limit=1, wait_s=0.05)
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            calls = (client.get(path, headers=headers) for _ in range(2))
+            return list(await asyncio.gather(*calls))
+
+    busy = next(a for a in asyncio.run(burst()) if a.status_code == 503)
+    problem = busy.json()
+    assert problem["title"] == title
+    english = title.isascii()
+    # One language, the whole answer: no "中文 / English" pairs.
+    assert problem["detail"].isascii() == english
+    assert busy.headers["content-language"] == ("en" if english else "zh-CN")

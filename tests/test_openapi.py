@@ -30,6 +30,7 @@ from app.auth.models import ROLE_SCOPES, Role
 from app.db import make_engine, make_sessionmaker, transaction
 from app.errors import PROBLEM_JSON
 from app.main import create_app
+from app.problems import BY_SLUG, TYPE_BASE
 from tests.conftest import migrated_database, service_settings
 from tests.factories import bearer, case_payload, make_unit, make_user
 from tests.test_route_roles import MATRIX, ROLE_OF
@@ -220,12 +221,12 @@ def test_every_operation_is_described_and_documents_its_errors(client: TestClien
     for label, operation in operations.items():
         # FastAPI makes a summary up from the function's name (which starts the operationId)
         # when there is none; a summary or a docstring someone wrote is what counts.
-        summary = operation.get("summary", "")
-        made_up = operation["operationId"].startswith(summary.lower().replace(" ", "_") + "_")
-        assert operation.get("description") or not made_up, f"{label} is not described"
+        assert operation.get("summary"), f"{label} has no summary"
+        assert len(operation.get("description", "")) >= 20, f"{label} is not described"
         for status, answer in operation["responses"].items():
             if status[0] in "45":
                 assert list(answer["content"]) == [PROBLEM_JSON], f"{label} {status}"
+                _has_examples_of_its_status(label, int(status), answer["content"][PROBLEM_JSON])
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
     schemas = document["components"]["schemas"]
@@ -241,6 +242,19 @@ def test_every_operation_is_described_and_documents_its_errors(client: TestClien
     # A bearer token needs the scope each operation names (app/deps.py RequireRole).
     assert operations["POST /api/v1/cases"]["security"][0] == {"bearer": ["cases:write"]}
     assert operations["GET /api/v1/me"]["security"][0] == {"bearer": []}
+
+
+def _has_examples_of_its_status(label: str, status: int, media: dict[str, Any]) -> None:
+    """An error answer shows an example of each problem type it can be, each with this very
+    status and a type whose own status it is (not one generic 400 under every status)."""
+    examples = media.get("examples") or {}
+    assert examples, f"{label} {status} has no example"
+    for name, example in examples.items():
+        value = example["value"]
+        assert value["status"] == status, f"{label} {status}: {name}"
+        slug = value["type"].removeprefix(TYPE_BASE)
+        assert value["type"] == TYPE_BASE + slug, value["type"]
+        assert BY_SLUG[slug].status == status, f"{label} {status}: {slug}"
 
 
 def test_text_with_a_nul_character_is_invalid_input(client: TestClient, db: Session) -> None:

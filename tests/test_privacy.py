@@ -11,6 +11,7 @@ from app.privacy import (
     mask,
     mask_account_no,
     mask_id_no,
+    mask_name,
     mask_phone,
     redact_path,
     shown_account_no,
@@ -55,8 +56,8 @@ def test_a_short_value_keeps_less_so_that_a_third_is_always_hidden(value: str, m
 
 def test_only_a_victims_own_account_is_masked() -> None:
     number = "6222020201234567893"
-    assert shown_account_no(number, role="victim") == "6222***********7893"
-    assert shown_account_no(number, role="suspect") == number
+    assert shown_account_no(number, victim=True) == "6222***********7893"
+    assert shown_account_no(number, victim=False) == number
 
 
 def test_account_numbers_in_a_query_string_are_masked() -> None:
@@ -83,8 +84,8 @@ def test_the_access_log_line_carries_no_account_number() -> None:
     assert "account_no=6222***********7893" in line
 
 
-def test_the_masked_role_is_the_victim_s() -> None:
-    from app.cases.models import AccountRole
-    from app.privacy import VICTIM
-
-    assert AccountRole(VICTIM) is AccountRole.victim
+def test_a_victim_s_name_keeps_the_first_character_of_each_word() -> None:
+    assert mask_name("陈女士") == "陈**"
+    assert mask_name("Chen Wei") == "C*** W**"
+    assert mask_name("张") == "张*"  # never the whole name
+    assert mask_name("  欧阳  娜娜 ") == "欧* 娜*"

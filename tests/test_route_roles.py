@@ -30,8 +30,14 @@ from tests.factories import bearer, fresh_card_no, make_unit, make_user
 from tests.factories import make_case as make_own_case
 
 ACCESS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "access.md"
-CALLERS = ("anonymous", "call-taker", "supervisor", "admin", "institution")
-ROLE_OF = {"call-taker": Role.call_taker, "supervisor": Role.supervisor, "admin": Role.admin}
+CALLERS = ("anonymous", "call-taker", "supervisor", "admin", "institution", "institution user")
+ROLE_OF = {
+    "call-taker": Role.call_taker,
+    "supervisor": Role.supervisor,
+    "admin": Role.admin,
+    # A person (or token) of one partner institution: its own view and nothing else.
+    "institution user": Role.institution,
+}
 Route = tuple[str, str]  # (method, path)
 
 

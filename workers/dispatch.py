@@ -9,6 +9,7 @@ import logging
 import random
 from concurrent.futures import FIRST_COMPLETED
 from dataclasses import dataclass
+from decimal import Decimal
 
 from celery import Task
 from sqlalchemy import update
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from app import logs
 from app.config import get_settings
 from app.db import transaction, utcnow
-from app.dispatch.publish import Lane, Publisher
+from app.dispatch.publish import Item, Lane, Publisher
 from app.dispatch.relay import due_for_publishing
 from app.dispatch.transitions import (
     SendOrder,
@@ -74,7 +75,8 @@ async def _call(order: SendOrder) -> Attempt:
     if not breaker.allow():
         failure = RetryableFailure(f"{code}: circuit open", retry_after_s=breaker.retry_in_s())
         return Attempt(order, utcnow(), failure=failure)
-    async with slot(code, max_in_flight(order.adapter), wait_s=SLOT_WAIT_S) as got:
+    places = max_in_flight(order.adapter)
+    async with slot(code, places, wait_s=SLOT_WAIT_S, at_stake=order.amount) as got:
         if not got:
             failure = RetryableFailure(f"{code}: at its concurrency cap", retry_after_s=1.0)
             return Attempt(order, utcnow(), failure=failure)
@@ -155,14 +157,16 @@ def send_instruction(self: Task, instruction_id: int) -> str:  # type: ignore[ty
 def fan_out(instruction_ids: list[int], priority: str, lane: str = Lane.banks.value) -> int:
     """First attempts at instructions of one lane, sent together.
 
-    One statement claims them all; every call goes out at once on the worker's event loop;
-    answers are written as they come, as many as have come in one transaction. Each one that
-    failed for now becomes its own `dispatch.send_instruction` task, retried with backoff.
-    Returns how many were claimed (the others were done, or another worker has them).
+    One statement claims them all; every call goes out at once on the worker's event loop,
+    the biggest amount at stake first (at an institution's cap, it also gets the next free
+    place); answers are written as they come, as many as have come in one transaction. Each
+    one that failed for now becomes its own `dispatch.send_instruction` task, retried with
+    backoff. Returns how many were claimed (the others were done, or another worker has them).
     """
     factory = task_sessionmaker()
     with transaction(factory) as db:
         orders = claim_attempts(db, instruction_ids=instruction_ids, now=utcnow(), lease=LEASE)
+    orders.sort(key=lambda o: -(o.amount or 0))
     waiting = {aio.submit(_call(order)) for order in orders}
     publisher = Publisher(celery_app, get_settings().broker_url or "")
     while waiting:
@@ -188,9 +192,9 @@ def fan_out(instruction_ids: list[int], priority: str, lane: str = Lane.banks.va
                     countdown,
                     attempt.failure,
                 )
-            publisher.send_later(
-                attempt.order.instruction_id, priority, Lane(lane), countdown=countdown
-            )
+            order = attempt.order
+            item = Item(order.instruction_id, priority, Lane(lane), order.amount or Decimal(0))
+            publisher.send_later(item, countdown=countdown)
     return len(orders)
 
 

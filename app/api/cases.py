@@ -56,6 +56,10 @@ def create(
         ),
     ] = None,
 ) -> JSONResponse:
+    """The whole report in one request: victim, suspect contacts, every transfer. It is checked
+    against every intake rule (422 naming each field otherwise), stored atomically with its
+    accounts, and the stop-payments to every receiving institution are queued in the same
+    transaction. Send an `Idempotency-Key` to make a retry safe."""
     answer, replayed = submit_case(
         db,
         data=body,
@@ -80,6 +84,8 @@ def create(
     dependencies=[Depends(require_intake)],
 )
 def validate(db: DbSession, settings: AppSettings, body: CaseCreate) -> ValidationOk:
+    """The same checks as `POST /api/v1/cases`, with the same answers, but nothing is stored and
+    nothing is sent: the intake form calls it as the call-taker types."""
     now = utcnow()
     plan = plan_case(db, data=body, zone=ZoneInfo(settings.timezone), now=now)
     return ValidationOk(priority=preview_priority(db, plan=plan, now=now))
@@ -98,6 +104,8 @@ def index(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CasePage:
+    """Cases your unit and the units under it took, newest first, a page at a time; filtered by
+    status, priority, fraud type, when received and an account number."""
     filters = CaseFilters(
         status=status,
         priority=priority,
@@ -115,6 +123,8 @@ def index(
     dependencies=[Depends(require_any_user)],
 )
 def show(db: DbSession, case: VisibleCase, now: LegalNow) -> CaseRead:
+    """Everything about one case your unit may see: accounts level by level, transfers, every
+    instruction with its state and outcome, and the audit events. Personal data is masked."""
     return read_case(db, case=case, now=now)
 
 

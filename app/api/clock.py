@@ -26,6 +26,8 @@ def _clock(settings: AppSettings) -> None:
     dependencies=[Depends(require_admin)],
 )
 def read_clock(db: DbSession, settings: AppSettings) -> ClockRead:
+    """The legal clock the deadlines are counted on: the real time, or a time fixed for a test or
+    a demo."""
     _clock(settings)
     return _clock_read(db, settings)
 
@@ -52,6 +54,7 @@ def put_clock(db: DbSession, settings: AppSettings, body: ClockSet) -> ClockRead
     dependencies=[Depends(require_admin)],
 )
 def delete_clock(db: DbSession, settings: AppSettings) -> ClockRead:
+    """Unfix the legal clock: deadlines count on the real time again. Audited."""
     _clock(settings)
     reset_clock(db)
     db.flush()

@@ -20,7 +20,13 @@ from app.dashboard.schemas import (
     Overview,
     Queue,
 )
-from app.dashboard.service import completion_series, overview, queue
+from app.dashboard.service import (
+    WINDOWS,
+    completion_series,
+    completion_window,
+    overview,
+    queue,
+)
 from app.db import utcnow
 from app.deps import (
     AppRules,
@@ -48,6 +54,8 @@ InstructionId = Annotated[BigDbId, Path()]
 
 @router.get("/overview", summary="Today at a glance (the centre's time zone)")
 def get_overview(db: DbSession, settings: AppSettings, user: Supervisor, now: LegalNow) -> Overview:
+    """Today's figures for the supervisors' dashboard, in the centre's time zone: cases, money
+    lost, stopped, frozen and returned, instructions in flight, open escalations."""
     return overview(db, user=user, now=now, timezone=settings.timezone)
 
 
@@ -58,6 +66,8 @@ def get_queue(
     now: LegalNow,
     limit: Annotated[int, Query(ge=1, le=500, description="How many of the open cases")] = 50,
 ) -> Queue:
+    """Open cases, the most urgent first (priority, then the oldest call), with what each is
+    waiting for."""
     return queue(db, user=user, now=now, limit=limit)
 
 
@@ -84,6 +94,8 @@ def get_deadlines(
 
 @router.get("/escalations", summary="Escalated instructions, with the desk to phone")
 def get_escalations(db: DbSession, user: Supervisor) -> list[Escalation]:
+    """Instructions an institution has not answered in time, each with the institution's desk to
+    phone."""
     return esc.escalations(db, user=user)
 
 
@@ -103,6 +115,8 @@ def post_handled(
     body: HandledIn,
     once: ActionOnce,
 ) -> JSONResponse:
+    """Record that a supervisor followed an escalation up, with a note. Send an `Idempotency-Key`;
+    409 when it is not escalated or already handled. Audited."""
     # Not escalated, or handled already: a Conflict with its message key (the handler's).
     found = esc.mark_handled(db, user=user, instruction_id=instruction_id, note=body.note)
     if found is None:
@@ -110,17 +124,26 @@ def post_handled(
     return once.answer(found)
 
 
-@router.get("/completion", summary="Completion time by institution over the last hours")
+@router.get(
+    "/completion",
+    summary="Completion time by institution over the last hours",
+    description="Without `hours` the window is chosen from the data: the smallest of "
+    "1, 2, 6, 12, 24 or 48 hours that holds every instruction completed in the last 48; the "
+    "answer says which. Without `bucket_minutes`, the window's own (about 24-30 points).",
+)
 def get_completion(
     db: DbSession,
     user: Supervisor,
-    hours: Annotated[int, Query(ge=1, le=48)] = 6,
-    bucket_minutes: Annotated[int, Query(ge=5, le=240)] = 15,
+    hours: Annotated[int | None, Query(ge=1, le=48)] = None,
+    bucket_minutes: Annotated[int | None, Query(ge=1, le=240)] = None,
 ) -> CompletionSeries:
-    points = completion_series(
-        db, user=user, now=utcnow(), hours=hours, bucket_minutes=bucket_minutes
-    )
-    return CompletionSeries(hours=hours, bucket_minutes=bucket_minutes, points=points)
+    """Each institution's completion times (percentiles) over the last hours, for the dashboard's
+    chart; the window fits the data unless `hours` names one."""
+    now = utcnow()
+    hours = hours or completion_window(db, user=user, now=now)
+    bucket = bucket_minutes or WINDOWS.get(hours, max(1, hours * 60 // 24))
+    points = completion_series(db, user=user, now=now, hours=hours, bucket_minutes=bucket)
+    return CompletionSeries(hours=hours, bucket_minutes=bucket, points=points)
 
 
 def _csv(body: str, filename: str) -> Response:
@@ -139,6 +162,7 @@ def _csv(body: str, filename: str) -> Response:
     dependencies=[Depends(require_supervisor)],
 )
 def export_case(db: DbSession, case: VisibleCase) -> Response:
+    """The case as CSV, one row per instruction; a victim's own account number is masked."""
     return _csv(case_csv(db, case=case), f"{case.case_no}.csv")
 
 
@@ -153,5 +177,6 @@ def export_scorecard(
     db: DbSession,
     window_h: Annotated[int, Query(ge=1, le=24 * 90, description="Stats window, hours")] = 24,
 ) -> Response:
+    """The institutions' scorecard as CSV: the figures the dashboard shows for each."""
     since = utcnow() - dt.timedelta(hours=window_h)
     return _csv(scorecard_csv(db, since=since), "institutions.csv")

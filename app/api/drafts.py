@@ -25,11 +25,13 @@ DraftKey = Annotated[
 
 @api.get("", summary="Your drafts that have not become a case yet, newest first")
 def index(db: DbSession, user: IntakeUser) -> list[DraftSummary]:
+    """Your own drafts (the intake form saves one as you type), newest first."""
     return list_drafts(db, user=user)
 
 
 @api.get("/{draft_key}", summary="One draft: every input of the form as typed")
 def show(db: DbSession, user: IntakeUser, draft_key: DraftKey) -> DraftRead:
+    """One of your drafts, every input as typed, to resume the form; 404 for anyone else's."""
     draft = find_draft(db, user=user, draft_key=draft_key)
     if draft is None:
         raise NotFound(msg("draft.not_found"))
@@ -38,6 +40,7 @@ def show(db: DbSession, user: IntakeUser, draft_key: DraftKey) -> DraftRead:
 
 @api.put("/{draft_key}", summary="Save the whole form as it stands (replaces the draft)")
 def save(db: DbSession, user: IntakeUser, draft_key: DraftKey, body: DraftWrite) -> DraftRead:
+    """Replace the draft with the form as it stands now. Drafts are bounded in size and fields."""
     # PostgreSQL's jsonb cannot hold U+0000; refuse it here rather than fail in the database.
     if any("\x00" in name or "\x00" in text for name, text in body.fields.items()):
         raise Invalid(msg("problem.nul_character"))
@@ -50,5 +53,6 @@ def save(db: DbSession, user: IntakeUser, draft_key: DraftKey, body: DraftWrite)
     summary="Forget a draft (the form does this once the case is submitted)",
 )
 def remove(db: DbSession, user: IntakeUser, draft_key: DraftKey) -> Response:
+    """Forget one of your drafts; forgetting one that is gone already is not an error."""
     delete_draft(db, user=user, draft_key=draft_key)
     return Response(status_code=204)

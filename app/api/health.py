@@ -42,6 +42,7 @@ def _check_broker(request: Request) -> str | None:
 
 @router.get("/healthz", summary="Liveness: the process answers")
 def healthz() -> dict[str, str]:
+    """Always 200 `{"status": "ok"}` while the process runs; it checks nothing else."""
     return {"status": "ok"}
 
 
@@ -51,6 +52,8 @@ def healthz() -> dict[str, str]:
     responses={503: {"description": "A dependency is down (problem+json naming it)"}},
 )
 def readyz(request: Request) -> Response:
+    """200 when the database and the broker both answer; 503 naming each one that does not
+    (`checks`). Load balancers route by it."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         db_future = pool.submit(_check_database, request)
         broker_future = pool.submit(_check_broker, request)
@@ -74,6 +77,7 @@ def readyz(request: Request) -> Response:
     response_class=PlainTextResponse,
 )
 def metrics(request: Request, db: DbSession) -> PlainTextResponse:
+    """The Prometheus text format. Aggregates only: no case, account or person is named in it."""
     body = render_metrics(
         db,
         request_latency=getattr(request.app.state, "request_latency", None),

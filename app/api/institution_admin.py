@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from app.api.idempotency import REPLAYED_HEADER, RotationKey
 from app.audit.service import record_event
-from app.deps import Admin, DbSession, NoStore
+from app.db import utcnow
+from app.deps import Admin, AppSettings, DbSession, NoStore
 from app.errors import NotFound
+from app.flows.rotation import rotate_once
 from app.i18n import msg
 from app.institutions.models import Institution
 from app.params import StrictBool
@@ -26,7 +28,13 @@ class SecretRotated(BaseModel):
     code: str
     callback_secret: str = Field(description="Give this to the institution; it signs with it.")
     previous_still_valid: bool = Field(
-        description="The old secret verifies too until the rotation is finished."
+        description="The old secret verifies too, until `previous_valid_until` or until the "
+        "rotation is finished, whichever comes first."
+    )
+    previous_valid_until: dt.datetime | None = Field(
+        default=None,
+        description="When the old secret stops verifying (`STOPAY_CALLBACK_SECRET_OVERLAP_S` "
+        "after the rotation).",
     )
 
 
@@ -49,27 +57,48 @@ def _institution(db: DbSession, code: str) -> Institution:
     return found
 
 
-def new_callback_secret() -> str:
-    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
 @router.post(
     "/{code}/secret-rotations",
     status_code=201,
     dependencies=[NoStore],
     summary="Start a callback secret rotation: a new secret, the old one valid until finished",
-    responses={404: {"description": "No such institution"}},
+    responses={
+        404: {"description": "No such institution"},
+        409: {"description": "This Idempotency-Key's rotation was followed by another one"},
+        422: {"description": "This Idempotency-Key was used for another request"},
+    },
 )
-def rotate_secret(db: DbSession, user: Admin, code: Code) -> SecretRotated:
+def rotate_secret(
+    db: DbSession,
+    user: Admin,
+    settings: AppSettings,
+    code: Code,
+    response: Response,
+    key: RotationKey = None,
+) -> SecretRotated:
+    """A new callback secret, shown once in the answer. The previous secret still verifies
+    callbacks for the stated overlap (STOPAY_CALLBACK_SECRET_OVERLAP_S), or until the rotation is
+    finished, so the institution can switch without losing any. Audited. Repeated with the same
+    `Idempotency-Key`, it rotates once and answers with the same secret."""
     institution = _institution(db, code)
-    institution.callback_secret_previous = institution.callback_secret
-    institution.callback_secret = new_callback_secret()
-    record_event(db, kind="institution.secret_rotated", user=user, institution_id=institution.id)
+    rotation = rotate_once(
+        db,
+        institution=institution,
+        user=user,
+        now=utcnow(),
+        overlap=dt.timedelta(seconds=settings.callback_secret_overlap_s),
+        by="admin",
+        key=key,
+        action=f"POST /api/v1/institutions/{institution.code}/secret-rotations",
+        ttl_s=settings.idempotency_ttl_s,
+    )
+    if rotation.replayed:
+        response.headers[REPLAYED_HEADER] = "true"
     return SecretRotated(
         code=institution.code,
-        callback_secret=institution.callback_secret,
-        previous_still_valid=True,
+        callback_secret=rotation.secret,
+        previous_still_valid=rotation.previous_valid_until is not None,
+        previous_valid_until=rotation.previous_valid_until,
     )
 
 
@@ -80,9 +109,12 @@ def rotate_secret(db: DbSession, user: Admin, code: Code) -> SecretRotated:
     responses={404: {"description": "No such institution"}},
 )
 def finish_rotation(db: DbSession, user: Admin, code: Code) -> Response:
+    """The previous callback secret stops verifying: only the current one is accepted from now on.
+    Audited."""
     institution = _institution(db, code)
     if institution.callback_secret_previous is not None:
         institution.callback_secret_previous = None
+        institution.callback_secret_previous_until = None
         record_event(
             db, kind="institution.rotation_finished", user=user, institution_id=institution.id
         )
@@ -95,6 +127,8 @@ def finish_rotation(db: DbSession, user: Admin, code: Code) -> Response:
     responses={404: {"description": "No such institution"}},
 )
 def change_access(db: DbSession, user: Admin, code: Code, body: AccessChange) -> AccessRead:
+    """A disabled institution's callbacks are refused (403 `institution-disabled`); enabling it
+    again accepts them. Audited."""
     institution = _institution(db, code)
     if institution.is_active != body.is_active:
         institution.is_active = body.is_active

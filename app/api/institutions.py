@@ -3,16 +3,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from sqlalchemy import case, select
 
 from app.auth.models import Role
+from app.callbacks.disputes import DisputedOutcomeRead, list_disputes
 from app.callbacks.refusals import latest_refused, refused_counts
 from app.callbacks.schemas import refused_read
 from app.dashboard.schemas import InstitutionRead, InstitutionStats
 from app.dashboard.scorecard import scorecards
 from app.db import utcnow
-from app.deps import AnyUser, DbSession, Lang
+from app.deps import AnyUser, DbSession, Lang, Supervisor
+from app.errors import NotFound
+from app.i18n import msg
 from app.institutions.models import Institution
 
 router = APIRouter(prefix="/api/v1", tags=["institutions"])
@@ -48,3 +51,21 @@ def list_institutions(
         item.refused_latest = [refused_read(r, lang) for r in latest.get(row.id, [])]
         answer.append(item)
     return answer
+
+
+@router.get(
+    "/institutions/{code}/disputed-outcomes",
+    summary="An institution's disputed outcomes, newest first",
+)
+def list_disputed_outcomes(
+    db: DbSession,
+    _user: Supervisor,
+    code: Annotated[str, Path(max_length=16)],
+) -> list[DisputedOutcomeRead]:
+    """Well-signed outcomes this institution sent for instructions already done, that
+    contradict the outcome on record (at most 200). None of them was applied: the recorded
+    outcome stands until a supervisor settles it with the institution."""
+    found = db.scalar(select(Institution.id).where(Institution.code == code))
+    if found is None:
+        raise NotFound(msg("callback.unknown_institution", code=code))
+    return list_disputes(db, institution_id=found)

@@ -320,6 +320,8 @@ def document(
     case: VisibleCase,
     document_id: Annotated[BigDbId, Path()],
 ) -> Response:
+    """The scan of a freeze document as it was uploaded, with its own content type. Supervisors
+    and admins."""
     found = db.get(Document, document_id)
     if found is None or found.case_id != case.id:
         raise NotFound(msg("legal.document_not_found", id=document_id))

@@ -16,8 +16,24 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from app.api.contract import (
+    CALLBACK,
+    CALLBACK_PROBLEMS,
+    LOG_IN_PROBLEMS,
+    LOGGED_IN_401,
+    content_with_examples,
+    document_contract,
+    generic_problems,
+)
+from app.api.idempotency import claim_action_key
 from app.deps import SESSION_COOKIE, get_db, get_principal
 from app.errors import PROBLEM_JSON
+from app.problems import (
+    IDEMPOTENCY_KEY_REUSED,
+    MALFORMED_BODY,
+    VALIDATION_FAILED,
+    ProblemType,
+)
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -27,8 +43,17 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status", "detail", "instance"],
     "properties": {
-        "type": {"type": "string", "description": "Always `about:blank` for now."},
-        "title": {"type": "string", "description": "The kind of problem, in your language."},
+        "type": {
+            "type": "string",
+            "format": "uri-reference",
+            "description": "The problem's stable type, `/docs/problems/<slug>`: the service "
+            "serves a page for each that says what to do. Compare this, not the title.",
+        },
+        "title": {
+            "type": "string",
+            "description": "The type's title, in your language (English unless you send "
+            "Accept-Language or your user has chosen another).",
+        },
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
         "detail": {"type": "string", "description": "What went wrong this time."},
         "instance": {"type": "string", "description": "The path that was asked for."},
@@ -135,8 +160,22 @@ def _scopes(app: FastAPI) -> dict[tuple[str, str], list[str]]:
     return found
 
 
+def _kinds(status: int, method: str, path: str, *, action: bool, body: bool) -> list[ProblemType]:
+    """The problem types an operation's answer with this status can be."""
+    special = {CALLBACK: CALLBACK_PROBLEMS, ("post", "/api/v1/auth/tokens"): LOG_IN_PROBLEMS}
+    found = special.get((method, path), {}).get(status)
+    if found:
+        return found
+    if status == 401:
+        return LOGGED_IN_401
+    if status == 422:
+        return [VALIDATION_FAILED] + [MALFORMED_BODY] * body + [IDEMPOTENCY_KEY_REUSED] * action
+    return generic_problems(status)
+
+
 def _document_errors(schema: dict[str, Any], app: FastAPI) -> None:
     logged_in = _operations_calling(app, get_principal)
+    actions = _operations_calling(app, claim_action_key)
     scopes = _scopes(app)
     # 503: app/errors.py when the database cannot be reached, AdmissionLimit when overloaded.
     uses_database = _operations_calling(app, get_db)
@@ -145,7 +184,7 @@ def _document_errors(schema: dict[str, Any], app: FastAPI) -> None:
             responses: dict[str, Any] = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = INVALID
-            if "requestBody" in operation:
+            if "requestBody" in operation and (method, path) != CALLBACK:
                 responses["400"] = UNREADABLE
             if any(p["in"] == "path" for p in operation.get("parameters", ())):
                 responses["404"] = NOT_FOUND
@@ -160,11 +199,19 @@ def _document_errors(schema: dict[str, Any], app: FastAPI) -> None:
                 responses["403"] = FORBIDDEN
             if (method, path) in uses_database:
                 responses["503"] = UNAVAILABLE
-            for status, answer in responses.items():
-                # Routes that name their own 4xx/5xx (a 401 for a wrong password, a 503 when
-                # a dependency is down) keep their description, with the problem+json body.
-                if status[0] in "45" and "content" not in answer:
-                    responses[status] = _problem(answer.get("description", ""))
+            for status, answer in list(responses.items()):
+                # Every error answer is problem+json, with an example of each problem type
+                # it can be; routes that name their own 4xx/5xx keep their description.
+                if status[0] in "45":
+                    kinds = _kinds(
+                        int(status),
+                        method,
+                        path,
+                        action=(method, path) in actions,
+                        body="requestBody" in operation,
+                    )
+                    content = content_with_examples(kinds, status=int(status), path=path)
+                    responses[status] = {**answer, "content": content}
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -178,6 +225,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         tags=app.openapi_tags,
         servers=app.servers,
     )
+    document_contract(schema)
     _document_errors(schema, app)
     components: dict[str, Any] = schema.setdefault("components", {})
     schemas: dict[str, Any] = components.setdefault("schemas", {})

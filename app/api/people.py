@@ -37,6 +37,7 @@ def _read(user: User, unit: Unit) -> UserAdminRead:
     dependencies=[Depends(require_admin)],
 )
 def list_users(db: DbSession) -> list[UserAdminRead]:
+    """Every user with their unit, role, language and whether they may still log in. Admins only."""
     return [_read(user, unit) for user, unit in people.list_people(db)]
 
 
@@ -47,6 +48,8 @@ def list_users(db: DbSession) -> list[UserAdminRead]:
     responses={409: {"description": "The username is taken"}},
 )
 def create_user(db: DbSession, admin: Admin, body: UserCreate) -> UserAdminRead:
+    """A new user in a unit, with a role and a first password; the user name must be new (409
+    otherwise). Audited."""
     user, unit = people.create_user(db, data=body, admin=admin)
     return _read(user, unit)
 

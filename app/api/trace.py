@@ -13,7 +13,7 @@ from app.dispatch.schemas import InstructionRead
 from app.dispatch.service import lock_case_account
 from app.errors import Conflict, NotFound
 from app.i18n import msg
-from app.legal.service import find_case_account
+from app.legal.service import case_holder_name, find_case_account
 from app.trace.service import request_query
 
 router = APIRouter(prefix="/api/v1/cases", tags=["follow the money"])
@@ -66,7 +66,7 @@ def ask(
         case=case,
         account_id=account.id,
         institution_id=institution.id,
-        holder_name=account.holder_name,
+        holder_name=case_holder_name(db, case.id, account.id),
         parent_id=None,
         user=user,
     )

@@ -59,7 +59,16 @@ def list_people(db: Session) -> list[tuple[User, Unit]]:
     return [(user, unit) for user, unit in rows]
 
 
+def _not_institution(role: Role | None) -> None:
+    """An institution's user is made with `stopay institution-user`, which names its
+    institution; no other role may become one, nor it another."""
+    if role == Role.institution:
+        message = msg("admin.institution_role")
+        raise Invalid(message, errors=_on("role", message))
+
+
 def create_user(db: Session, *, data: UserCreate, admin: User) -> tuple[User, Unit]:
+    _not_institution(data.role)
     unit = db.scalar(select(Unit).where(Unit.code == data.unit))
     if unit is None:
         message = msg("admin.no_such_unit", unit=data.unit)
@@ -94,6 +103,9 @@ def reset_password(db: Session, *, username: str, data: PasswordReset, admin: Us
 def change_user(db: Session, *, username: str, data: UserChange, admin: User) -> tuple[User, Unit]:
     """A new role, or deactivated (cut off at once) or reactivated; never one's own."""
     user, unit = load_user(db, username=username)
+    if data.role is not None and data.role.value != user.role:
+        _not_institution(data.role)
+        _not_institution(Role(user.role))
     if user.id == admin.id and (data.is_active is False or data.role not in (None, Role.admin)):
         field = "is_active" if data.is_active is False else "role"
         message = msg("admin.not_yourself")

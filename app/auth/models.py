@@ -16,6 +16,9 @@ class Role(StrEnum):
     call_taker = "call_taker"
     supervisor = "supervisor"
     admin = "admin"
+    # A person or API client of one partner institution: sees only that institution's own
+    # instructions, callbacks and scorecard, and rotates its callback secret.
+    institution = "institution"
 
 
 class Scope(StrEnum):
@@ -28,6 +31,9 @@ class Scope(StrEnum):
     # A person's ID number, phone or own account in clear (audited); `cases:read` shows
     # them masked only.
     pii_reveal = "pii:reveal"
+    # An institution user's own view; rotating its callback secret is asked for by name.
+    institution_read = "institution:read"
+    institution_rotate = "institution:rotate"
 
 
 # The scopes each role may hold: exactly those of the routes the role may call.
@@ -37,9 +43,10 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
         {Scope.cases_read, Scope.cases_write, Scope.holds_write, Scope.pii_reveal}
     ),
     Role.admin: frozenset({Scope.cases_read, Scope.holds_write, Scope.admin, Scope.pii_reveal}),
+    Role.institution: frozenset({Scope.institution_read, Scope.institution_rotate}),
 }
 # Never in a token by default: only when asked for by name.
-ASKED_FOR_ONLY: frozenset[Scope] = frozenset({Scope.pii_reveal})
+ASKED_FOR_ONLY: frozenset[Scope] = frozenset({Scope.pii_reveal, Scope.institution_rotate})
 
 
 class UnitKind(StrEnum):
@@ -63,14 +70,23 @@ class Unit(Base):
 
 class User(Base):
     __tablename__ = "user"
-    __table_args__ = (one_of("role", Role), one_of("language", ("zh-CN", "en")))
+    __table_args__ = (
+        one_of("role", Role),
+        one_of("language", ("zh-CN", "en")),
+        # An institution user belongs to exactly one institution; nobody else to any.
+        CheckConstraint(
+            "(role = 'institution') = (institution_id IS NOT NULL)", name="institution_user"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
+    # For an institution user: the unit that manages the relationship (reaches no case).
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
     language: Mapped[str] = mapped_column(String(8), server_default="zh-CN")
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     created_at: Mapped[CreatedAt]

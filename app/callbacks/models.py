@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,7 +15,11 @@ from app.db import Base, CreatedAt
 
 class CallbackInbox(Base):
     __tablename__ = "callback_inbox"
-    __table_args__ = (UniqueConstraint("institution_id", "webhook_id"),)
+    __table_args__ = (
+        UniqueConstraint("institution_id", "webhook_id"),
+        # An institution's latest deliveries, newest first (its own view lists 200).
+        Index("ix_callback_inbox_institution_id_id", "institution_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
@@ -25,6 +30,11 @@ class CallbackInbox(Base):
     received_at: Mapped[CreatedAt]
     processed_at: Mapped[dt.datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # What the institution was answered: "applied" or "ignored" (app/callbacks/answers.py);
+    # and how often the same webhook-id came again ("duplicate", nothing changed).
+    answer: Mapped[str | None] = mapped_column(String(16))
+    repeats: Mapped[int] = mapped_column(server_default=text("0"))
+    repeated_at: Mapped[dt.datetime | None]
 
 
 class RefusedCallback(Base):
@@ -48,5 +58,30 @@ class RefusedCallback(Base):
     instruction_id: Mapped[int | None] = mapped_column(ForeignKey("instruction.id"), index=True)
     webhook_id: Mapped[str] = mapped_column(String(128))
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    payload: Mapped[Any | None] = mapped_column(JSONB)
+    received_at: Mapped[CreatedAt]
+
+
+class DisputedOutcome(Base):
+    """A well-signed outcome for an instruction already done, that disagrees with the outcome
+    on record: kept for supervisors and the institution, never applied.
+
+    `payload` is the callback's body as parsed, personal data masked and bounded.
+    """
+
+    __tablename__ = "disputed_outcome"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "webhook_id"),
+        Index("ix_disputed_outcome_institution_id_id", "institution_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    instruction_id: Mapped[int] = mapped_column(ForeignKey("instruction.id"), index=True)
+    webhook_id: Mapped[str] = mapped_column(String(128))
+    recorded_outcome: Mapped[str] = mapped_column(String(32))
+    recorded_amount_stopped: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    reported_outcome: Mapped[str] = mapped_column(String(32))
+    reported_amount_stopped: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
     payload: Mapped[Any | None] = mapped_column(JSONB)
     received_at: Mapped[CreatedAt]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.audit.service import record_event
 from app.callbacks.body import storable
 from app.callbacks.models import RefusedCallback
+from app.callbacks.sender import Sender
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction
 from app.i18n import N_, Message, Named, msg
@@ -63,7 +64,7 @@ def _named(params: dict[str, Any]) -> dict[str, Any]:
 def refuse(
     db: Session,
     *,
-    institution: Institution,
+    institution: Sender,
     instruction: Instruction | None,
     webhook_id: str,
     problems: list[FieldProblem],

@@ -7,34 +7,42 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Select, String, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
-from standardwebhooks import Webhook
-from standardwebhooks.webhooks import WebhookVerificationError
 
 from app import logs
+from app.callbacks.applied import inbox_row
 from app.callbacks.body import BodyRefused, read_json, storable, unstorable
+from app.callbacks.disputes import agrees, keep_dispute
 from app.callbacks.models import CallbackInbox
 from app.callbacks.refusals import refuse
 from app.callbacks.rules import check_outcome, follows
+from app.callbacks.sender import WEBHOOK_ID_MAX, Seen, Sender, find_sender
+from app.callbacks.signature import verified
 from app.cases.models import Case
 from app.cases.validation import FieldProblem
-from app.dispatch.models import Instruction
-from app.dispatch.wire import OutcomeReport, parse_outcome
-from app.errors import Forbidden, NotFound, Unauthorized
+from app.dispatch.models import Instruction, InstructionState
+from app.dispatch.wire import CallbackStatus, OutcomeReport, parse_outcome
+from app.errors import Forbidden, NotFound
 from app.i18n import N_, Message, Named, msg, t
 from app.i18n.labels import FIELD_ERROR
-from app.institutions.models import Institution
+from app.problems import (
+    MALFORMED_BODY,
+    OUTCOME_DISPUTED,
+    OUTCOME_NOT_ALLOWED,
+    UNKNOWN_INSTRUCTION,
+    ProblemType,
+)
 from app.trace.checks import check_onward
 from app.trace.service import Onward
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_ID_MAX = 128  # callback_inbox.webhook_id
 KEY_MAX = 64  # instruction.idempotency_key
 
 
@@ -47,6 +55,10 @@ class Checked:
     onward: list[Onward]
     payload: Any
     webhook_id: str
+    # The case's status, its row locked with the instruction's (app/flows/rollup.py).
+    case_status: str
+    # Its row in the inbox, once claimed (app/callbacks/applied.py).
+    inbox: dict[str, Any]
 
 
 class CallbackRefused(Exception):
@@ -56,17 +68,21 @@ class CallbackRefused(Exception):
     refusal record survives while nothing of the outcome was written.
     """
 
-    def __init__(self, problems: list[FieldProblem], *, status: int = 422) -> None:
+    def __init__(self, problems: list[FieldProblem], *, kind: ProblemType) -> None:
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = problems
-        self.status = status
+        self.kind = kind
+        self.status = kind.status
 
     @property
     def title_key(self) -> str:
-        return N_("problem.conflict") if self.status == 409 else N_("problem.validation")
+        return self.kind.title
 
     @property
     def detail(self) -> Message:
+        if self.kind == OUTCOME_DISPUTED:
+            # One problem, which says what is on record and what was reported.
+            return msg(self.problems[0].key, **self.problems[0].params)
         return msg("callback.refused", count=len(self.problems))
 
     @property
@@ -78,22 +94,7 @@ class CallbackRefused(Exception):
         ]
 
 
-def _verified(institution: Institution, body: bytes, headers: Mapping[str, str]) -> str:
-    """The webhook-id of a body the institution signed (not parsed yet: see body.py)."""
-    # While a rotation is under way the institution may still sign with the old secret.
-    secrets = [institution.callback_secret, institution.callback_secret_previous]
-    for secret in filter(None, secrets):
-        try:
-            Webhook(secret).verify(body, dict(headers), json_parse=False)
-            break
-        except WebhookVerificationError:
-            continue
-    else:
-        raise Unauthorized(msg("callback.bad_signature"))
-    return headers["webhook-id"]
-
-
-def _refuse_long_id(db: Session, institution: Institution, webhook_id: str, body: bytes) -> None:
+def _refuse_long_id(db: Session, institution: Sender, webhook_id: str, body: bytes) -> None:
     """A signed callback whose webhook-id the inbox cannot hold: kept as refused (its id
     shortened, see refusals.stored_id), nothing else read of it."""
     try:
@@ -113,7 +114,7 @@ def _refuse_long_id(db: Session, institution: Institution, webhook_id: str, body
         problems=problems,
         payload=payload,
     )
-    raise CallbackRefused(problems)
+    raise CallbackRefused(problems, kind=MALFORMED_BODY)
 
 
 def _rule(error: Any) -> FieldProblem:
@@ -138,17 +139,29 @@ def _report(payload: Any) -> OutcomeReport:
         raise BodyRefused([_rule(e) for e in errors]) from None
 
 
-def _locked(
-    db: Session, institution: Institution, report: OutcomeReport
-) -> tuple[Instruction, str]:
-    # Locked first: two deliveries of one callback queue here, and the second sees the first.
-    # The case number comes along for the log (only the instruction's row is locked).
-    found = db.execute(
-        select(Instruction, Case.case_no)
+@cache
+def _locking() -> Select[Instruction, str, str]:
+    """Built once (the key bound as p_key): every callback runs it."""
+    return (
+        select(Instruction, Case.case_no, Case.status)
         .join(Case, Case.id == Instruction.case_id)
-        .where(Instruction.idempotency_key == report.idempotency_key)
-        .with_for_update(of=Instruction)
-    ).one_or_none()
+        .where(Instruction.idempotency_key == bindparam("p_key", type_=String))
+        .with_for_update(of=[Instruction, Case], key_share=True)
+    )
+
+
+def _locked(
+    db: Session, institution: Sender, report: OutcomeReport
+) -> tuple[Instruction, str, str]:
+    """The instruction, its case's number (for the log) and status, both rows locked.
+
+    Locked first: two deliveries of one callback queue here, and the second sees the first.
+    The case's row is locked too (FOR NO KEY UPDATE, as the roll-up locks it), so the roll-up
+    at the end needs no statement of its own to lock it, and reads every outcome of the case
+    committed before this one. (NO KEY UPDATE on the instruction too: it queues every
+    UPDATE of it, and lets rows that merely refer to it be inserted meanwhile.)
+    """
+    found = db.execute(_locking(), {"p_key": report.idempotency_key}).one_or_none()
     if found is None or found[0].institution_id != institution.id:
         log.warning(
             "callback from %s for an instruction not its own",
@@ -158,10 +171,10 @@ def _locked(
         raise BodyRefused(
             [FieldProblem("data.idempotency_key", N_("callback.not_yours"))], status=409
         )
-    return found[0], found[1]
+    return found[0], found[1], found[2]
 
 
-def _named(db: Session, institution: Institution, payload: Any) -> Instruction | None:
+def _named(db: Session, institution: Sender, payload: Any) -> Instruction | None:
     """The institution's instruction a body that is no valid outcome still names, if any."""
     data = payload.get("data") if isinstance(payload, dict) else None
     key = data.get("idempotency_key") if isinstance(data, dict) else None
@@ -184,9 +197,10 @@ def _onward(report: OutcomeReport) -> list[Onward]:
 def _checked(
     db: Session,
     *,
-    institution: Institution,
+    institution: Sender,
     body: bytes,
     webhook_id: str,
+    sent_at: dt.datetime,
     now: dt.datetime,
     skew: dt.timedelta,
 ) -> Checked:
@@ -196,10 +210,11 @@ def _checked(
     """
     payload: Any = None
     instruction: Instruction | None = None
+    report: OutcomeReport | None = None
     try:
         payload = read_json(body)
         report = _report(payload)
-        instruction, case_no = _locked(db, institution, report)
+        instruction, case_no, case_status = _locked(db, institution, report)
         logs.bind(case_no=case_no, instruction_id=instruction.id, institution=institution.code)
         problems = check_outcome(instruction, report, now=now, skew=skew)
         onward = _onward(report) if follows(instruction, report) else []
@@ -217,58 +232,47 @@ def _checked(
             problems=exc.problems,
             payload=payload,
         )
-        raise CallbackRefused(exc.problems, status=exc.status) from None
-    return Checked(instruction, report, onward, payload, webhook_id)
-
-
-def _seen(db: Session, institution: Institution, webhook_id: str) -> bool:
-    """Whether this webhook-id was applied before (a refused one is checked again); a repeat's
-    log line names the case and instruction as the first delivery's did."""
-    found = db.execute(
-        select(CallbackInbox.instruction_id, Case.case_no)
-        .join(Instruction, Instruction.id == CallbackInbox.instruction_id)
-        .join(Case, Case.id == Instruction.case_id)
-        .where(
-            CallbackInbox.institution_id == institution.id, CallbackInbox.webhook_id == webhook_id
-        )
-    ).one_or_none()
-    if found is None:
-        return False
-    logs.bind(
-        case_no=found.case_no, instruction_id=found.instruction_id, institution=institution.code
+        if report is None:
+            kind = MALFORMED_BODY
+        else:
+            kind = UNKNOWN_INSTRUCTION if exc.status == 409 else OUTCOME_NOT_ALLOWED
+        raise CallbackRefused(exc.problems, kind=kind) from None
+    inbox = inbox_row(
+        institution_id=institution.id,
+        webhook_id=webhook_id,
+        sent_at=sent_at,
+        payload=storable(payload, masked=False),
+        instruction_id=instruction.id,
+        now=now,
     )
-    return True
+    return Checked(instruction, report, onward, payload, webhook_id, case_status, inbox)
 
 
-def _first_delivery(
-    db: Session,
-    institution: Institution,
-    webhook_id: str,
-    headers: Mapping[str, str],
-    checked: Checked,
-    *,
-    now: dt.datetime,
-) -> bool:
-    """Whether this webhook-id is new (it is then in the inbox); False for a repeat."""
+def _bind_seen(institution: Sender, seen: Seen) -> None:
+    """A repeat's log line names the case and instruction as the first delivery's did."""
+    logs.bind(
+        case_no=seen.case_no, instruction_id=seen.instruction_id, institution=institution.code
+    )
+
+
+def claim_inbox(db: Session, checked: Checked) -> bool:
+    """Whether this webhook-id is new (it is then in the inbox); False for a repeat. For an
+    outcome that applies nothing (app/callbacks/applied.py claims the others as it applies)."""
     inbox_id = db.scalar(
         pg_insert(CallbackInbox)
-        .values(
-            institution_id=institution.id,
-            webhook_id=webhook_id,
-            webhook_timestamp=dt.datetime.fromtimestamp(
-                int(float(headers["webhook-timestamp"])), dt.UTC
-            ),
-            payload=storable(checked.payload, masked=False),
-            instruction_id=checked.instruction.id,
-            # The outcome is applied in this same transaction, or nothing is kept.
-            processed_at=now,
-        )
+        .values(**checked.inbox)
         .on_conflict_do_nothing(
             index_elements=[CallbackInbox.institution_id, CallbackInbox.webhook_id]
         )
         .returning(CallbackInbox.id)
     )
+    if inbox_id is None:
+        log_repeat(checked)
     return inbox_id is not None
+
+
+def log_repeat(checked: Checked) -> None:
+    log.info("callback %s repeated: nothing changes", checked.webhook_id)
 
 
 def receive_callback(
@@ -280,36 +284,75 @@ def receive_callback(
     now: dt.datetime,
     skew: dt.timedelta,
 ) -> Checked | None:
-    """The outcome of a first delivery, checked and claimed; None for a repeat (a webhook-id
-    seen before), which changes nothing.
+    """The outcome of a first delivery, checked, its instruction locked (not claimed in the
+    inbox yet); None for a repeat (a webhook-id seen before), which changes nothing.
 
     Raises CallbackRefused, its refusal stored, when the outcome cannot be true.
     """
-    institution = db.scalar(select(Institution).where(Institution.code == code))
+    institution, seen = find_sender(db, code=code, webhook_id=headers.get("webhook-id", ""))
     if institution is None:
         raise NotFound(msg("callback.unknown_institution", code=code))
     if not institution.is_active:
         raise Forbidden(msg("callback.institution_disabled", code=code))
-    webhook_id = _verified(institution, body, headers)
+    webhook_id = verified(institution, body, headers, now)
     if len(webhook_id) > WEBHOOK_ID_MAX:
         _refuse_long_id(db, institution, webhook_id, body)
-    if _seen(db, institution, webhook_id):
-        # Before any check: a repeat costs one indexed look-up (the insert below still
-        # de-duplicates two deliveries that race past this).
+    if seen is not None:
+        # Before any check: a repeat costs no statement of its own (the inbox's unique key
+        # still de-duplicates two deliveries that race past this).
+        _bind_seen(institution, seen)
         log.info("callback %s repeated: nothing changes", webhook_id)
         return None
     checked = _checked(
-        db, institution=institution, body=body, webhook_id=webhook_id, now=now, skew=skew
+        db,
+        institution=institution,
+        body=body,
+        webhook_id=webhook_id,
+        sent_at=dt.datetime.fromtimestamp(int(float(headers["webhook-timestamp"])), dt.UTC),
+        now=now,
+        skew=skew,
     )
-    if not _first_delivery(db, institution, webhook_id, headers, checked, now=now):
-        log.info("callback %s repeated: nothing changes", webhook_id)
-        return None
+    instruction = checked.instruction
+    if instruction.state == InstructionState.done and not agrees(instruction, checked.report):
+        _dispute(db, checked)
     return checked
 
 
-def callback_status(checked: Checked, *, applied: bool) -> str:
-    """What the institution is answered, "applied" or "ignored" (late), and its log line."""
-    status = "applied" if applied else "ignored"
+def _dispute(db: Session, checked: Checked) -> None:
+    """Keep an outcome that contradicts the one on record, and refuse it with 409."""
+    instruction, report = checked.instruction, checked.report
+    keep_dispute(
+        db,
+        instruction=instruction,
+        report=report,
+        webhook_id=checked.webhook_id,
+        payload=checked.payload,
+    )
+    log.warning(
+        "callback %s disputed: %s on record, %s reported",
+        checked.webhook_id,
+        instruction.outcome,
+        report.outcome.value,
+    )
+    params: dict[str, str | Named] = {
+        "recorded": instruction.outcome or "",
+        "reported": report.outcome.value,
+    }
+    problem = FieldProblem("data.outcome", N_("callback.disputed"), params)
+    raise CallbackRefused([problem], kind=OUTCOME_DISPUTED)
+
+
+def callback_status(checked: Checked, *, applied: bool) -> CallbackStatus:
+    """What the institution is answered, and its log line: "applied"; "duplicate" when the
+    instruction is done with this very outcome already (a contradicting one was disputed);
+    "ignored" when it expired before the outcome came."""
+    status: CallbackStatus
+    if applied:
+        status = "applied"
+    elif checked.instruction.state == InstructionState.done:
+        status = "duplicate"
+    else:
+        status = "ignored"
     kind, outcome = checked.instruction.kind, checked.report.outcome.value
     log.info("callback %s %s: %s %s", checked.webhook_id, status, kind, outcome)
     return status

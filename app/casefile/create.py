@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app import logs
 from app.audit.service import record_event
 from app.auth.models import User
+from app.casefile.fates import decide
 from app.casefile.schemas import AccountRead, CaseCreated
 from app.casefile.trail import insert_trail, upsert_accounts
 from app.cases.models import (
@@ -25,6 +26,7 @@ from app.cases.models import (
     IdempotencyKey,
     Priority,
 )
+from app.cases.reads import victim_accounts
 from app.cases.schemas import CaseCreate
 from app.cases.service import case_priority, load_directory, shared_cases
 from app.cases.validation import Directory, ResolvedCase, resolve_case
@@ -63,6 +65,7 @@ class _Trail:
     shared: dict[int, list[str]]
     suspects: list[tuple[int, str]]
     held: dict[int, tuple[Instruction, str]]
+    victims: set[int]  # a victim's own here or in another case: shown masked
 
 
 def create_case(
@@ -88,7 +91,8 @@ def create_case(
 
     # An account another case already stops or freezes is not stopped twice (scenario 7).
     held = held_elsewhere(db, (account_ids[k] for k in suspect_keys), case_id=None, now=now)
-    trail = _Trail(account_ids, shared, suspect_keys, held)
+    victims = {i for k, i in account_ids.items() if plan.levels[k] == 0}
+    trail = _Trail(account_ids, shared, suspect_keys, held, victims | victim_accounts(db, shared))
     instructions = _first_instructions(db, case=case, plan=plan, directory=directory, trail=trail)
     _record_created(db, case=case, user=user, plan=plan, trail=trail, instructions=instructions)
     db.flush()
@@ -217,11 +221,13 @@ def _created(
     """The answer for the call-taker."""
     ids, held = trail.ids, trail.held
     by_id = {i.id: i for i in directory.by_code.values()}
+    stops = {i.account_id: i for i in instructions if i.account_id is not None}
     # The answer is what the call-taker typed, but it is stored for Idempotency-Key replays
     # and read by integrators: the victim's own numbers are masked here as everywhere.
     roles = {key: _role(plan.levels[key]) for key in plan.accounts}
     numbers = {
-        ids[k]: shown_account_no(a.account_no, role=roles[k]) for k, a in plan.accounts.items()
+        ids[k]: shown_account_no(a.account_no, victim=ids[k] in trail.victims)
+        for k, a in plan.accounts.items()
     }
     accounts = [
         AccountRead(
@@ -232,8 +238,14 @@ def _created(
             kind=acc.kind,
             role=roles[key],
             level=plan.levels[key],
+            masked=ids[key] in trail.victims,
             shared_with=trail.shared.get(ids[key], []),
             held_by=hold_read(*held[ids[key]]) if ids[key] in held else None,
+            fate=decide(
+                amount_in=plan.inflow(key), own=stops.get(ids[key]), held=held.get(ids[key])
+            )
+            if plan.levels[key]
+            else None,
         )
         for key, acc in sorted(plan.accounts.items(), key=lambda kv: (plan.levels[kv[0]], kv[0]))
     ]

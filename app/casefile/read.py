@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session, aliased
 
 from app.audit.models import Event
 from app.auth.models import Unit, User
+from app.casefile.fates import AccountFate, case_fates
+from app.casefile.reach import interceptions
 from app.casefile.schemas import AccountRead, CaseRead, CaseTotals, LevelRead
 from app.cases.models import Account, Case, CaseAccount, SuspectContact, Transfer
-from app.cases.reads import case_summary
+from app.cases.reads import case_summary, victim_accounts
 from app.cases.schemas import ContactRead, EventRead, TransferRead, VictimRead
 from app.cases.service import shared_cases
 from app.db import utcnow
@@ -36,7 +38,7 @@ Numbers = dict[int, tuple[str, str]]
 def read_case(db: Session, *, case: Case, now: dt.datetime | None = None) -> CaseRead:
     now = now or utcnow()
     unit_code, username = _people(db, case)
-    by_level, numbers = _accounts(db, case=case, now=now)
+    by_level, numbers = _accounts(db, case=case, now=now, fates=case_fates(db, case=case, now=now))
     transfers = _transfers(db, case_id=case.id, numbers=numbers)
     instructions = _instructions(db, case_id=case.id, numbers=numbers)
     events = _events(db, case_id=case.id)
@@ -60,6 +62,7 @@ def read_case(db: Session, *, case: Case, now: dt.datetime | None = None) -> Cas
         ),
         narrative=case.narrative,
         totals=_totals(db, case=case, now=now, returns=returns),
+        interception=interceptions(db, cases=[case], now=now).get(case.id),
         levels=[LevelRead(level=lvl, accounts=accs) for lvl, accs in sorted(by_level.items())],
         transfers=transfers,
         contacts=contacts,
@@ -82,7 +85,7 @@ def _people(db: Session, case: Case) -> tuple[str, str]:
 
 
 def _accounts(
-    db: Session, *, case: Case, now: dt.datetime
+    db: Session, *, case: Case, now: dt.datetime, fates: dict[int, AccountFate]
 ) -> tuple[dict[int, list[AccountRead]], Numbers]:
     """The case's accounts by level, with the other cases they appear in and the holds
     other cases have on them; and the numbers as shown, for the transfers and instructions."""
@@ -94,24 +97,27 @@ def _accounts(
         .order_by(CaseAccount.level, Institution.code, Account.account_no_norm)
     ).all()
     shared = shared_cases(db, [acc.id for _, acc, _ in accounts])
+    victims = victim_accounts(db, [acc.id for _, acc, _ in accounts])
     held = held_elsewhere(
         db, [acc.id for link, acc, _ in accounts if link.level > 0], case_id=case.id, now=now
     )
     by_level: dict[int, list[AccountRead]] = defaultdict(list)
     numbers: Numbers = {}
     for link, acc, code in accounts:
-        numbers[acc.id] = (code, shown_account_no(acc.account_no, role=link.role))
+        numbers[acc.id] = (code, shown_account_no(acc.account_no, victim=acc.id in victims))
         by_level[link.level].append(
             AccountRead(
                 account_id=acc.id,
                 institution=code,
                 account_no=numbers[acc.id][1],
-                holder_name=acc.holder_name,
+                holder_name=link.holder_name,
                 kind=acc.kind,
                 role=link.role,
+                masked=acc.id in victims,
                 level=link.level,
                 shared_with=[n for n in shared.get(acc.id, []) if n != case.case_no],
                 held_by=hold_read(*held[acc.id]) if acc.id in held else None,
+                fate=fates.get(acc.id),
             )
         )
     return by_level, numbers
@@ -154,20 +160,34 @@ def _instructions(db: Session, *, case_id: int, numbers: Numbers) -> list[Instru
 
 def _events(db: Session, *, case_id: int) -> list[EventRead]:
     actor = aliased(User)
+    # Columns, not Event objects: a big case has thousands of events.
+    rows = db.execute(
+        select(
+            Event.occurred_at,
+            Event.kind,
+            Event.actor_kind,
+            actor.username,
+            actor.display_name,
+            actor.role,
+            Event.instruction_id,
+            Event.data,
+        )
+        .join(actor, actor.id == Event.actor_user_id, isouter=True)
+        .where(Event.case_id == case_id)
+        .order_by(Event.id)
+    )
     return [
         EventRead(
-            occurred_at=e.occurred_at,
-            kind=e.kind,
-            actor_kind=e.actor_kind,
+            occurred_at=occurred_at,
+            kind=kind,
+            actor_kind=actor_kind,
             actor=name,
-            data=e.data,
+            actor_name=display_name,
+            actor_role=role,
+            instruction_id=instruction_id,
+            data=data,
         )
-        for e, name in db.execute(
-            select(Event, actor.username)
-            .join(actor, actor.id == Event.actor_user_id, isouter=True)
-            .where(Event.case_id == case_id)
-            .order_by(Event.id)
-        )
+        for occurred_at, kind, actor_kind, name, display_name, role, instruction_id, data in rows
     ]
 
 

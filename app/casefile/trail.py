@@ -83,6 +83,7 @@ def insert_trail(
                     AccountRole.victim if plan.levels[key] == 0 else AccountRole.suspect
                 ).value,
                 "level": plan.levels[key],
+                "holder_name": plan.accounts[key].holder_name,
             }
             for key, account_id in account_ids.items()
         ],

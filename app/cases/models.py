@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -179,6 +180,12 @@ class CaseAccount(Base):
         one_of("role", AccountRole),
         CheckConstraint("level >= 0", name="level"),
         CheckConstraint("(role = 'victim') = (level = 0)", name="victim_level"),
+        # Whether an account is a victim's own anywhere (its number is then masked).
+        Index(
+            "ix_case_account_victim_account_id",
+            "account_id",
+            postgresql_where=text("role = 'victim'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -186,6 +193,9 @@ class CaseAccount(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
     role: Mapped[str] = mapped_column(String(8))
     level: Mapped[int]
+    # The name this case's report (or the bank that named the account to it) gave; the one
+    # on `Account` is only the first ever learnt, and pages never show another case's.
+    holder_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[CreatedAt]
 
     account: Mapped[Account] = relationship(lazy="raise")

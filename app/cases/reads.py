@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Exists, Select, exists, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.auth.models import Unit, User
 from app.auth.service import unit_subtree
-from app.cases.models import Account, Case, CaseAccount
+from app.cases.models import Account, AccountRole, Case, CaseAccount
 from app.cases.schemas import (
     CasePage,
     CaseSummary,
 )
 from app.cases.validation import normalise_account_no
+from app.db import among
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,27 @@ class CaseFilters:
     received_from: dt.datetime | None = None
     received_to: dt.datetime | None = None
     account_no: str | None = None
+
+
+def victim_anywhere(account_id: ColumnElement[int] | InstrumentedAttribute[int]) -> Exists:
+    """Whether the account is a victim's own in any case: its number is then masked on every
+    page and export, whichever case shows it (app/privacy.py)."""
+    link = aliased(CaseAccount)
+    return exists().where(link.account_id == account_id, link.role == AccountRole.victim.value)
+
+
+def victim_accounts(db: Session, account_ids: Iterable[int]) -> set[int]:
+    """Those of the accounts that are a victim's own in some case."""
+    ids = set(account_ids)
+    if not ids:
+        return set()
+    return set(
+        db.scalars(
+            select(CaseAccount.account_id).where(
+                among(CaseAccount.account_id, ids), CaseAccount.role == AccountRole.victim.value
+            )
+        )
+    )
 
 
 def visible_cases(user: User) -> Select[Case]:

@@ -125,6 +125,11 @@ class EventRead(BaseModel):
     kind: str
     actor_kind: str
     actor: str | None
+    actor_name: str | None = Field(default=None, description="The user's display name.")
+    actor_role: str | None = Field(default=None, description="The user's role.")
+    instruction_id: int | None = Field(
+        default=None, description="The instruction the event is about, if any."
+    )
     data: dict[str, Any]
 
 

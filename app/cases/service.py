@@ -25,7 +25,7 @@ from app.cases.models import (
 from app.cases.priority import compute_priority
 from app.cases.schemas import CaseCreate
 from app.cases.validation import Directory, ResolvedAccount, ResolvedCase, resolve_case
-from app.db import utcnow
+from app.db import among, utcnow
 from app.institutions.models import Institution
 
 DIRECTORY_TTL_S = 30.0
@@ -87,7 +87,7 @@ def shared_cases(db: Session, account_ids: Iterable[int]) -> dict[int, list[str]
     rows = db.execute(
         select(CaseAccount.account_id, Case.case_no)
         .join(Case, Case.id == CaseAccount.case_id)
-        .where(CaseAccount.account_id.in_(list(account_ids)))
+        .where(among(CaseAccount.account_id, account_ids))
         .order_by(Case.id.desc())
     )
     shared: dict[int, list[str]] = defaultdict(list)

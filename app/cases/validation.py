@@ -23,7 +23,7 @@ from app.cases.schemas import AccountRef, CaseCreate
 from app.errors import Invalid
 from app.i18n import N_, Named, msg
 from app.institutions.models import Institution, InstitutionKind
-from app.institutions.service import BinIndex
+from app.institutions.service import BinIndex, registry_names
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
 LOOKBACK = dt.timedelta(days=365)
@@ -64,7 +64,7 @@ class InstitutionRef:
 
 
 class Directory:
-    """The institutions, by code and by card BIN."""
+    """The institutions, by code (or name, or alias) and by card BIN."""
 
     def __init__(self, institutions: list[Institution]) -> None:
         refs = [
@@ -73,6 +73,13 @@ class Directory:
         ]
         self.by_code = {i.code: i for i in refs}
         self.bins = BinIndex(refs)
+        self.names = registry_names()
+
+    def find(self, text: str) -> InstitutionRef | None:
+        """The institution `text` names: its code, a name or an alias (`工行`, `支付宝`)."""
+        found = self.by_code.get(text.strip().upper())
+        code = self.names.find(text) if found is None else None
+        return self.by_code.get(code) if code else found
 
 
 @dataclass(frozen=True)
@@ -164,7 +171,7 @@ def resolve_account(
             return None
         institution = directory.by_code[bin_code]
     else:
-        found = directory.by_code.get(ref.institution.strip().upper())
+        found = directory.find(ref.institution)
         if found is None:
             problems.append(
                 FieldProblem(

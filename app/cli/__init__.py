@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import click
 
-from app.cli.admin import create_token, create_unit, create_user
+from app.cli.admin import create_token, create_unit, create_user, institution_user
 from app.cli.audit import audit
 from app.cli.background import basic_auth_ok, beat, flower, node_name, worker
+from app.cli.conformance import conformance
 from app.cli.database import migrate, seed
 from app.cli.serve import api, run, simulator
 
@@ -38,7 +39,9 @@ for command in (
     create_user,
     create_unit,
     create_token,
+    institution_user,
     audit,
+    conformance,
 ):
     cli.add_command(command)
 

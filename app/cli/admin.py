@@ -99,3 +99,49 @@ def create_token(username: str, name: str, scopes: tuple[str, ...]) -> None:
         except ScopesBeyondRole as exc:
             raise click.BadParameter(str(exc), param_hint="--scope") from exc
     click.echo(token)
+
+
+@click.command("institution-user")
+@click.argument("code")
+@click.argument("username")
+@click.option("--display-name", default=None, help="Default: the institution's code and 'desk'.")
+@click.option("--unit", "unit_code", default=None, help="The managing unit (default: the root).")
+@click.option("--language", type=click.Choice(["zh-CN", "en"]), default="zh-CN")
+@click.option(
+    "--new-secret/--no-new-secret",
+    default=False,
+    help="Also issue the institution's first callback secret and print it, once.",
+)
+@click.password_option()
+def institution_user(
+    code: str,
+    username: str,
+    display_name: str | None,
+    unit_code: str | None,
+    language: str,
+    new_secret: bool,
+    password: str,
+) -> None:
+    """Add USERNAME, a user of institution CODE: it sees that institution's own view only."""
+    from app.db import utcnow
+    from app.portal.users import Refused, create_institution_user, first_secret
+
+    with admin_session() as db:
+        try:
+            _user, institution = create_institution_user(
+                db,
+                code=code,
+                username=username,
+                display_name=display_name or f"{code.upper()} desk",
+                password=password,
+                unit_code=unit_code,
+                language=language,
+            )
+        except Refused as exc:
+            raise click.BadParameter(str(exc)) from exc
+        secret = first_secret(db, institution=institution, now=utcnow()) if new_secret else None
+    click.echo(f"User {username} of {institution.code} created; it signs in at /institution.")
+    if secret is not None:
+        # To the terminal only, after the commit: never to a log.
+        click.echo("Callback secret (shown once; hand it over in person or sealed):")
+        click.echo(secret.secret)

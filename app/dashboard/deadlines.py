@@ -12,6 +12,7 @@ from sqlalchemy.sql import Subquery
 
 from app.auth.models import User
 from app.cases.models import Account, Case
+from app.cases.reads import victim_anywhere
 from app.dashboard.schemas import Deadline, DeadlineAction, DeadlineKind
 from app.dashboard.service import visible
 from app.dispatch.models import Instruction, InstructionKind, InstructionState
@@ -20,6 +21,7 @@ from app.legal.holds import HOLDING, followed, in_force
 from app.legal.models import ReturnState, VictimReturn
 from app.legal.returns import add_working_days
 from app.legal.service import LegalRules
+from app.privacy import shown_account_no
 
 # Lapsed stop-payments stay on the list this long: a day to freeze after the fact (or to
 # note why not); older lapses are on each case's page and in its totals.
@@ -98,6 +100,7 @@ def _hold_deadlines(
             Case.case_no,
             Institution.code,
             Account.account_no,
+            victim_anywhere(Account.id),
             ranked.c.kind,
             ranked.c.total,
         )
@@ -108,7 +111,7 @@ def _hold_deadlines(
         .where(ranked.c.n <= limit)
     )
     found = []
-    for hold_id, amount, expires_at, case_no, code, account_no, name, total in rows:
+    for hold_id, amount, expires_at, case_no, code, account_no, victim, name, total in rows:
         kind_ = DeadlineKind(name)
         counts[kind_] = total
         found.append(
@@ -117,7 +120,7 @@ def _hold_deadlines(
                 action=ACTIONS[kind_],
                 case_no=case_no,
                 institution=code,
-                account_no=account_no,
+                account_no=shown_account_no(account_no, victim=victim),
                 amount=amount or 0,
                 deadline=expires_at,
                 instruction_id=hold_id,
@@ -142,7 +145,13 @@ def _return_deadlines(
     counts: dict[DeadlineKind, int],
 ) -> list[Deadline]:
     rows = db.execute(
-        select(VictimReturn, Case.case_no, Institution.code, Account.account_no)
+        select(
+            VictimReturn,
+            Case.case_no,
+            Institution.code,
+            Account.account_no,
+            victim_anywhere(Account.id),
+        )
         .join(Case, Case.id == VictimReturn.case_id)
         .join(Account, Account.id == VictimReturn.account_id)
         .join(Institution, Institution.id == Account.institution_id)
@@ -155,7 +164,7 @@ def _return_deadlines(
         .limit(limit)
     )
     found = []
-    for due, case_no, code, account_no in rows:
+    for due, case_no, code, account_no, victim in rows:
         last_day = add_working_days(due.payable_from, rules.return_working_days)
         kind = DeadlineKind.return_overdue if today > last_day else DeadlineKind.return_due
         found.append(
@@ -164,7 +173,7 @@ def _return_deadlines(
                 action=DeadlineAction.complete_return,
                 case_no=case_no,
                 institution=code,
-                account_no=account_no,
+                account_no=shown_account_no(account_no, victim=victim),
                 amount=due.amount,
                 deadline=_end_of(last_day, timezone),
                 return_id=due.id,

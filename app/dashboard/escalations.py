@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 from app.audit.models import Event
 from app.audit.service import record_event
 from app.auth.models import User
-from app.cases.models import Account, Case, CaseAccount
+from app.cases.models import Account, Case
+from app.cases.reads import victim_anywhere
+from app.dashboard.failures import failure_class
 from app.dashboard.schemas import DeskContact, Escalation
 from app.dashboard.service import visible, with_account
 from app.dispatch.models import Instruction, InstructionState
@@ -68,22 +70,28 @@ def _read(
         institution=inst.code,
         institution_name_zh=inst.name_zh,
         institution_name_en=inst.name_en,
-        contact=DeskContact(desk=desk.desk if desk else None, phone=desk.phone if desk else None),
+        contact=DeskContact(
+            desk_zh=desk.desk_zh if desk else None,
+            desk_en=desk.desk_en if desk else None,
+            phone=desk.phone if desk else None,
+        ),
         account_no=account_no,
         amount=i.amount_requested,
         escalated_at=i.escalated_at,
         attempts=i.attempts,
         last_error=i.last_error,
+        failure=failure_class(i.last_error),
         handled_at=event.occurred_at if event else None,
         handled_by=by,
         note=str(event.data.get("note")) if event else None,
     )
 
 
-def _query(user: User) -> Select[Instruction, Case, Institution, str | None, str | None]:
-    """Each instruction with its case, institution, account number and the account's role."""
+def _query(user: User) -> Select[Instruction, Case, Institution, str | None, bool]:
+    """Each instruction with its case, institution, account number and whether the account is
+    a victim's own somewhere (its number is then masked)."""
     query = (
-        select(Instruction, Case, Institution, Account.account_no, CaseAccount.role)
+        select(Instruction, Case, Institution, Account.account_no, victim_anywhere(Account.id))
         .join(Case, Case.id == Instruction.case_id)
         .join(Institution, Institution.id == Instruction.institution_id)
         .where(visible(user))
@@ -91,8 +99,8 @@ def _query(user: User) -> Select[Instruction, Case, Institution, str | None, str
     return with_account(query)
 
 
-def _shown(account_no: str | None, role: str | None) -> str | None:
-    return None if account_no is None else shown_account_no(account_no, role=role)
+def _shown(account_no: str | None, victim: bool | None) -> str | None:
+    return None if account_no is None else shown_account_no(account_no, victim=victim)
 
 
 def escalations(db: Session, *, user: User) -> list[Escalation]:
@@ -106,7 +114,7 @@ def escalations(db: Session, *, user: User) -> list[Escalation]:
     )
     handled = _handled(db, [i.id for i, *_ in rows])
     found = [
-        _read(i, c, inst, _shown(no, role), handled.get(i.id)) for i, c, inst, no, role in rows
+        _read(i, c, inst, _shown(no, victim), handled.get(i.id)) for i, c, inst, no, victim in rows
     ]
     return sorted(found, key=lambda e: e.handled_at is not None)
 
@@ -118,8 +126,8 @@ def mark_handled(db: Session, *, user: User, instruction_id: int, note: str) -> 
     ).first()
     if row is None:
         return None
-    i, case, inst, number, role = row
-    account_no = _shown(number, role)
+    i, case, inst, number, victim = row
+    account_no = _shown(number, victim)
     if i.state != InstructionState.escalated.value:
         raise NotEscalated(instruction_id)
     if _read(i, case, inst, account_no, _handled(db, [i.id]).get(i.id)).handled_at is not None:

@@ -17,9 +17,11 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.casefile.fates import case_fates
 from app.cases.models import Account, Case, CaseAccount
+from app.cases.reads import victim_anywhere
 from app.dashboard.scorecard import scorecards
-from app.dashboard.service import with_account
+from app.db import utcnow
 from app.dispatch.models import Instruction
 from app.institutions.models import Institution
 from app.privacy import shown_account_no
@@ -46,6 +48,7 @@ CASE_COLUMNS = (
     "escalated_at",
     "released_at",
     "document_no",
+    "fate",
 )
 SCORECARD_COLUMNS = (
     "code",
@@ -87,43 +90,77 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
     return "\ufeff" + out.getvalue()
 
 
-def case_csv(db: Session, *, case: Case) -> str:
-    query = (
-        select(
-            Instruction, CaseAccount.level, CaseAccount.role, Institution.code, Account.account_no
+def case_csv(db: Session, *, case: Case, now: dt.datetime | None = None) -> str:
+    """One row per instruction, then one per receiving account the case sent none to; each
+    with its account's fate (app/casefile/fates.py), as the pages show it."""
+    fates = case_fates(db, case=case, now=now or utcnow())
+    accounts = {
+        account_id: (level, code, shown_account_no(number, victim=victim), holder)
+        for account_id, level, code, number, victim, holder in db.execute(
+            select(
+                CaseAccount.account_id,
+                CaseAccount.level,
+                Institution.code,
+                Account.account_no,
+                victim_anywhere(Account.id),
+                CaseAccount.holder_name,
+            )
+            .join(Account, Account.id == CaseAccount.account_id)
+            .join(Institution, Institution.id == Account.institution_id)
+            .where(CaseAccount.case_id == case.id)
+            .order_by(CaseAccount.level, CaseAccount.id)
         )
+    }
+    rows: list[tuple[Cell, ...]] = []
+    sent_to: set[int | None] = set()
+    for i, code in db.execute(
+        select(Instruction, Institution.code)
         .join(Institution, Institution.id == Instruction.institution_id)
         .where(Instruction.case_id == case.id)
         .order_by(Instruction.id)
-    )
-    rows = db.execute(with_account(query))
-    return to_csv(
-        CASE_COLUMNS,
-        (
-            (
-                case.case_no,
-                i.id,
-                i.kind,
-                level,
-                code,
-                account_no and shown_account_no(account_no, role=role),
-                i.holder_name,
-                i.state,
-                i.outcome,
-                i.amount_requested,
-                i.amount_stopped,
-                i.mismatch_field,
-                i.created_at,
-                i.acked_at,
-                i.completed_at,
-                i.effective_at,
-                i.expires_at,
-                i.escalated_at,
-                i.released_at,
-                i.document_no,
-            )
-            for i, level, role, code, account_no in rows
-        ),
+    ):
+        level, _, number, _ = accounts.get(i.account_id or 0, (None, code, None, None))
+        word = fates[i.account_id].fate if i.account_id in fates else None
+        rows.append(_instruction_row(case, i, level, code, number, word))
+        sent_to.add(i.account_id)
+    for account_id, fate in fates.items():
+        if account_id not in sent_to:
+            level, code, number, holder = accounts[account_id]
+            empty = (None,) * (len(CASE_COLUMNS) - 8)
+            rows.append((case.case_no, None, None, level, code, number, holder, *empty, fate.fate))
+    return to_csv(CASE_COLUMNS, rows)
+
+
+def _instruction_row(
+    case: Case,
+    i: Instruction,
+    level: int | None,
+    code: str,
+    number: str | None,
+    fate: str | None,
+) -> tuple[Cell, ...]:
+    return (
+        case.case_no,
+        i.id,
+        i.kind,
+        level,
+        code,
+        number,
+        i.holder_name,
+        i.state,
+        i.outcome,
+        i.amount_requested,
+        i.amount_stopped,
+        i.mismatch_field,
+        i.created_at,
+        i.acked_at,
+        i.completed_at,
+        i.effective_at,
+        i.expires_at,
+        i.escalated_at,
+        i.released_at,
+        i.document_no,
+        fate,
     )
 
 

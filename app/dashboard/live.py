@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.models import Event
 from app.cases.reveal import REVEALED
+from app.db import snapshot
 from app.sse import poll_limiter, sse_event
 
 POLL_S = 0.25
@@ -60,7 +61,7 @@ async def panel_events(
             return latest_event(db, case_id)
 
     def panels() -> dict[str, str]:
-        with factory() as db:  # read only: rolled back when the session closes
+        with snapshot(factory) as db:  # one moment; rolled back when the session closes
             return render(db)
 
     yield f"retry: {RETRY_MS}\n\n"

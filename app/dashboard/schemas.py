@@ -9,6 +9,8 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.callbacks.schemas import RefusedCallbackRead
+from app.casefile.reach import Interception
+from app.dashboard.failures import FailureClass
 from app.institutions.models import BreakerState, InstitutionKind
 
 
@@ -17,8 +19,13 @@ class Overview(BaseModel):
 
     day: dt.date = Field(description="The centre's calendar day the figures are for")
     cases_received: int
-    instructions_in_flight: int = Field(description="Pending or sent, any day")
-    escalations_open: int = Field(description="Escalated and not yet marked handled")
+    cases_open: int = Field(description="Cases not closed, any day: the queue's total")
+    instructions_in_flight: int = Field(
+        description="Queued for or sent to the institution, no outcome yet; any day"
+    )
+    escalations_open: int = Field(
+        description="Escalated (a person must phone), handled or not, until an outcome arrives"
+    )
     lost: Decimal = Field(description="Reported lost in today's cases")
     stopped: Decimal = Field(description="Held now by stop-payments, today's cases")
     frozen: Decimal = Field(description="Held now by freezes, today's cases")
@@ -38,12 +45,17 @@ class QueueItem(BaseModel):
     fraud_type: str
     victim_name: str
     received_at: dt.datetime
-    minutes_since_call: int
+    since_call_s: int = Field(description="Seconds from the call to now")
     first_stop_s: float | None = Field(description="Call to the first stop taking effect")
     lost: Decimal
     held: Decimal = Field(description="Stopped or frozen now, each account's latest hold")
-    instructions_open: int
-    escalated: int
+    interception: Interception | None = Field(
+        default=None,
+        description="Held now ÷ still on the accounts when the report came, as far as the "
+        "institutions have reported it (the case answer's); null while none has",
+    )
+    instructions_in_flight: int = Field(description="As the overview's, for this case")
+    escalated: int = Field(description="As the overview's escalations, for this case")
     shared_accounts: int = Field(description="Accounts of this case also in other cases")
 
 
@@ -87,7 +99,8 @@ class Deadlines(BaseModel):
 class DeskContact(BaseModel):
     """Whom the duty officer phones at the institution."""
 
-    desk: str | None
+    desk_zh: str | None
+    desk_en: str | None
     phone: str | None
 
 
@@ -104,7 +117,10 @@ class Escalation(BaseModel):
     amount: Decimal | None
     escalated_at: dt.datetime | None
     attempts: int
-    last_error: str | None
+    last_error: str | None = Field(description="The raw error, as the worker logged it")
+    failure: FailureClass | None = Field(
+        default=None, description="What went wrong, by class (the pages say it in words)"
+    )
     handled_at: dt.datetime | None = None
     handled_by: str | None = None
     note: str | None = None

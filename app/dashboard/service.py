@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.auth.service import unit_subtree
 from app.callbacks.refusals import refused_counts
-from app.cases.models import Account, Case, CaseAccount, CaseStatus, Priority
+from app.casefile.reach import interceptions
+from app.cases.models import Account, Case, CaseAccount, Priority
+from app.dashboard import figures
 from app.dashboard.holds import first_stops
 from app.dashboard.schemas import CompletionPoint, Overview, Queue, QueueItem
-from app.dispatch.models import Instruction, InstructionState
+from app.dispatch.models import Instruction
 from app.institutions.models import Institution
 from app.legal.holds import held_sums
 from app.legal.models import ReturnState, VictimReturn
@@ -56,29 +58,6 @@ def day_start(now: dt.datetime, timezone: str) -> dt.datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _instruction_counts(db: Session, user: User) -> tuple[int, int]:
-    in_flight, escalated = db.execute(
-        select(
-            func.count().filter(
-                Instruction.state.in_([InstructionState.pending.value, InstructionState.sent.value])
-            ),
-            func.count().filter(Instruction.state == InstructionState.escalated.value),
-        )
-        .join(Case, Case.id == Instruction.case_id)
-        .where(
-            Instruction.state.in_(
-                [
-                    InstructionState.pending.value,
-                    InstructionState.sent.value,
-                    InstructionState.escalated.value,
-                ]
-            ),
-            visible(user),
-        )
-    ).one()
-    return in_flight, escalated
-
-
 def overview(db: Session, *, user: User, now: dt.datetime, timezone: str) -> Overview:
     start = day_start(now, timezone)
     today: Select[int] = select(Case.id).where(Case.received_at >= start, visible(user))
@@ -109,10 +88,11 @@ def overview(db: Session, *, user: User, now: dt.datetime, timezone: str) -> Ove
         .select_from(first)
         .join(Case, Case.id == first.c.case_id)
     )
-    in_flight, escalated = _instruction_counts(db, user)
+    in_flight, escalated = db.execute(figures.instruction_counts(visible(user))).one()
     return Overview(
         day=start.date(),
         cases_received=cases,
+        cases_open=db.scalar(figures.open_cases(visible(user))) or 0,
         instructions_in_flight=in_flight,
         escalations_open=escalated,
         lost=Decimal(lost),
@@ -125,12 +105,12 @@ def overview(db: Session, *, user: User, now: dt.datetime, timezone: str) -> Ove
 
 
 def _open_cases(user: User) -> Select[Any]:
-    return select(Case).where(Case.status != CaseStatus.closed.value, visible(user))
+    return select(Case).where(figures.open_case(), visible(user))
 
 
 def queue(db: Session, *, user: User, now: dt.datetime, limit: int) -> Queue:
     """Open cases by priority, then the oldest call first."""
-    total = db.scalar(select(func.count()).select_from(_open_cases(user).subquery())) or 0
+    total = db.scalar(figures.open_cases(visible(user))) or 0
     rows = list(
         db.scalars(
             _open_cases(user).order_by(PRIORITY_RANK, Case.received_at, Case.id).limit(limit)
@@ -140,30 +120,15 @@ def queue(db: Session, *, user: User, now: dt.datetime, limit: int) -> Queue:
     held = {r.case_id: r.stopped + r.frozen for r in db.execute(held_sums(ids, now=now))}
     first = dict(db.execute(first_stops(ids)).all())
     counts = {
-        r[0]: (r[1], r[2])
-        for r in db.execute(
-            select(
-                Instruction.case_id,
-                func.count().filter(
-                    Instruction.state.in_(
-                        [
-                            InstructionState.pending.value,
-                            InstructionState.sent.value,
-                            InstructionState.escalated.value,
-                        ]
-                    )
-                ),
-                func.count().filter(Instruction.state == InstructionState.escalated.value),
-            )
-            .where(Instruction.case_id.in_(ids))
-            .group_by(Instruction.case_id)
-        )
+        case_id: (flying, escalated)
+        for case_id, flying, escalated in db.execute(figures.instruction_counts_by_case(ids))
     }
     shared = dict(db.execute(_shared_accounts(ids)).all())
+    figures_of = interceptions(db, cases=rows, now=now, held=held)
     items = []
     for c in rows:
         first_at = first.get(c.id)
-        open_n, escalated_n = counts.get(c.id, (0, 0))
+        in_flight, escalated = counts.get(c.id, (0, 0))
         items.append(
             QueueItem(
                 case_no=c.case_no,
@@ -172,14 +137,15 @@ def queue(db: Session, *, user: User, now: dt.datetime, limit: int) -> Queue:
                 fraud_type=c.fraud_type,
                 victim_name=c.victim_name,
                 received_at=c.received_at,
-                minutes_since_call=max(0, int((now - c.received_at).total_seconds() // 60)),
+                since_call_s=figures.since_call_s(c.received_at, now),
                 first_stop_s=None
                 if first_at is None
                 else round((first_at - c.received_at).total_seconds(), 1),
                 lost=c.total_amount,
                 held=Decimal(held.get(c.id, ZERO)),
-                instructions_open=open_n,
-                escalated=escalated_n,
+                interception=figures_of.get(c.id),
+                instructions_in_flight=in_flight,
+                escalated=escalated,
                 shared_accounts=shared.get(c.id, 0),
             )
         )
@@ -199,6 +165,28 @@ def _shared_accounts(case_ids: Select[int]) -> Select[int, int]:
         .where(mine.c.case_id.in_(case_ids), mine.c.level > 0)
         .group_by(mine.c.case_id)
     )
+
+
+# The windows the chart offers, each with its bucket (about 24-30 points across).
+WINDOWS = {1: 2, 2: 5, 6: 15, 12: 30, 24: 60, 48: 120}
+
+
+def completion_window(db: Session, *, user: User, now: dt.datetime) -> int:
+    """The smallest window (hours) holding every instruction completed in the last 48 h, so
+    a quiet hour is not drawn across a nearly empty six; 6 when there is none."""
+    oldest = db.scalar(
+        select(func.min(Instruction.created_at))
+        .join(Case, Case.id == Instruction.case_id)
+        .where(
+            Instruction.created_at >= now - dt.timedelta(hours=max(WINDOWS)),
+            Instruction.completed_at.is_not(None),
+            visible(user),
+        )
+    )
+    if oldest is None:
+        return 6
+    span_h = (now - oldest).total_seconds() / 3600
+    return next(h for h in sorted(WINDOWS) if span_h <= h or h == max(WINDOWS))
 
 
 def completion_series(

@@ -1,5 +1,5 @@
 """The money trail of one case as a graph: accounts by level, transfers as edges, each
-account coloured by what its latest stop-payment or freeze achieved."""
+account coloured by its fate (app/casefile/fates.py)."""
 
 from __future__ import annotations
 
@@ -7,34 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from app.casefile.fates import AccountFate, Fate
 from app.casefile.schemas import CaseRead
 from app.dispatch.schemas import InstructionRead
 
 HOLD_KINDS = {"stop_payment", "freeze"}
-# Outcome classes, in the order of the legend; the page gives each its colour.
-CLASSES = (
-    "victim",
-    "waiting",
-    "sent",
-    "stopped",
-    "partial",
-    "frozen",
-    "nothing",
-    "escalated",
-    "elsewhere",
-    "expired",
-)
-_BY_OUTCOME = {
-    "stopped_full": "stopped",
-    "stopped_partial": "partial",
-    "frozen_full": "frozen",
-    "frozen_partial": "frozen",
-    "released": "nothing",
-    "no_funds": "nothing",
-    "mismatch": "nothing",
-    "account_not_found": "nothing",
-    "rejected": "nothing",
-}
+# The legend, in order: the victim's own accounts, then every fate; the page colours each.
+CLASSES = ("victim", *(f.value for f in Fate))
 
 
 @dataclass(frozen=True)
@@ -43,27 +22,13 @@ class TrailAccount:
     account_id: int
     institution: str
     account_no: str
+    masked: bool
     holder_name: str | None
     level: int
     status: str
+    fate: AccountFate | None
     instruction: InstructionRead | None
     shared_with: list[str]
-
-
-def status_of(instruction: InstructionRead | None, *, victim: bool, held_elsewhere: bool) -> str:
-    if victim:
-        return "victim"
-    if instruction is None:
-        return "elsewhere" if held_elsewhere else "waiting"
-    if instruction.state == "escalated":
-        return "escalated"
-    if instruction.state == "expired":
-        return "expired"
-    if instruction.state == "pending":
-        return "waiting"
-    if instruction.state == "sent":
-        return "sent"
-    return _BY_OUTCOME.get(instruction.outcome or "", "nothing")
 
 
 def _key(account_id: int) -> str:
@@ -72,26 +37,25 @@ def _key(account_id: int) -> str:
 
 
 def trail_accounts(case: CaseRead) -> list[TrailAccount]:
-    latest: dict[tuple[str, str | None], InstructionRead] = {}
-    for i in case.instructions:  # by id: the last one of an account wins
-        if i.kind in HOLD_KINDS:
-            latest[(i.institution, i.account_no)] = i
+    """Each account of the case by level, with its fate (app/casefile/fates.py) and the
+    case's own stop-payment or freeze of it."""
+    by_id = {i.id: i for i in case.instructions}
     found = []
     for level in case.levels:
         for a in level.accounts:
-            instruction = latest.get((a.institution, a.account_no))
+            fate = a.fate
             found.append(
                 TrailAccount(
                     key=_key(a.account_id),
                     account_id=a.account_id,
                     institution=a.institution,
                     account_no=a.account_no,
+                    masked=a.masked,
                     holder_name=a.holder_name,
                     level=a.level,
-                    status=status_of(
-                        instruction, victim=a.level == 0, held_elsewhere=a.held_by is not None
-                    ),
-                    instruction=instruction,
+                    status=fate.fate.value if fate else "victim",
+                    fate=fate,
+                    instruction=by_id.get(fate.instruction_id or 0) if fate else None,
                     shared_with=a.shared_with,
                 )
             )

@@ -63,12 +63,27 @@ class Instruction(Base):
             "expires_at",
             postgresql_where=text("state = 'done' AND expires_at IS NOT NULL"),
         ),
+        # The dashboard's recent lapses, among a year of expired stop-payments.
+        Index(
+            "ix_instruction_expired_expiry",
+            "expires_at",
+            postgresql_where=text("state = 'expired'"),
+        ),
+        # The completion chart's and the scorecard's window.
+        Index("ix_instruction_created_at", "created_at"),
+        # The roll-up's probes (app/flows/rollup.py): a case's open instructions, its freezes.
+        Index(
+            "ix_instruction_case_open",
+            "case_id",
+            postgresql_where=text("state IN ('pending', 'sent', 'escalated')"),
+        ),
+        Index("ix_instruction_case_freeze", "case_id", postgresql_where=text("kind = 'freeze'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
-    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
     # The instruction whose outcome led to this one (onward transfers, renewals).
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("instruction.id"))
     # The bounced stop-payment this one corrects and resends: at most one per original.

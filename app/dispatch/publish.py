@@ -2,6 +2,12 @@
 
 The fast path never delays the answer to the call-taker and never loses anything when it
 fails: the outbox row written with the instruction is what the relay looks at.
+
+Order: the case's priority first (special, high, medium, low), then the money at stake (the
+amount an instruction chases: a level-1 transfer, or what a level-2+ account received). The
+broker serves a bigger amount's message sooner within a priority, a message holds the
+biggest amounts of its group first, and a worker at an institution's concurrency cap gives
+the next free place to the biggest amount waiting (workers/breaker.py).
 """
 
 from __future__ import annotations
@@ -10,8 +16,9 @@ import logging
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from celery import Celery
 from sqlalchemy import event
@@ -46,17 +53,39 @@ def lane_queue(base: str, lane: Lane) -> str:
     return base if lane == Lane.banks else f"{base}.{lane.value}"
 
 
-# A task to publish: (instruction id, the case's priority, the lane of its institution).
-Item = tuple[int, str, Lane]
+class Item(NamedTuple):
+    """A task to publish: the instruction, its case's priority, the lane of its institution
+    and the money it chases (0 when it chases none: a query, a registration)."""
+
+    instruction_id: int
+    priority: str
+    lane: Lane
+    at_stake: Decimal = Decimal(0)
 
 
-def task_priority(priority: str, broker_url: str) -> int:
-    """The broker priority for a case's tasks: special and high go first when queues are long.
+# Money at stake in steps, biggest first: each priority's three broker steps.
+STAKE_STEPS = (Decimal(100_000), Decimal(10_000))
+
+
+def stake_step(at_stake: Decimal | None) -> int:
+    """0 for 100,000 and more, 1 for 10,000 and more, else 2."""
+    amount = at_stake or Decimal(0)
+    return next((i for i, floor in enumerate(STAKE_STEPS) if amount >= floor), len(STAKE_STEPS))
+
+
+def task_priority(priority: str, broker_url: str, at_stake: Decimal | None = None) -> int:
+    """The broker priority for a task: the case's priority first (special and high go first
+    when queues are long), then the money at stake within it (low has one step left).
 
     Redis serves 0 first; RabbitMQ serves the highest number first.
     """
-    rank = _ORDER.index(Priority(priority)) * 3
+    rank = min(9, _ORDER.index(Priority(priority)) * 3 + stake_step(at_stake))
     return 9 - rank if broker_url.startswith(("amqp", "pyamqp")) else rank
+
+
+def _first_served(group: tuple[tuple[str, Lane, int], list[Item]]) -> tuple[int, int]:
+    (priority, _, step), _ = group
+    return _ORDER.index(Priority(priority)), step
 
 
 class Publisher:
@@ -69,41 +98,59 @@ class Publisher:
         self._lock = threading.Lock()
 
     def publish(self, items: Iterable[Item]) -> int:
-        """Send (instruction id, case priority, lane) tasks now; returns how many instructions.
+        """Send tasks now; returns how many instructions.
 
-        Instructions of one priority and lane go as `dispatch.fan_out` messages of up to
-        FAN_OUT_CHUNK, each of which a worker sends together: publishing a 157-account case
-        costs the API 8 messages, not 157, and the workers one claim and one batch of calls
-        per message.
+        Instructions of one priority, lane and step of money at stake go as `dispatch.fan_out`
+        messages of up to FAN_OUT_CHUNK, each of which a worker sends together: publishing a
+        157-account case costs the API a handful of messages, not 157, and the workers one
+        claim and one batch of calls per message. The biggest amounts go first, in the first
+        message, which the broker also serves first (`task_priority`).
         """
-        groups: dict[tuple[str, Lane], list[int]] = {}
-        for instruction_id, priority, lane in items:
-            groups.setdefault((priority, lane), []).append(instruction_id)
+        groups: dict[tuple[str, Lane, int], list[Item]] = {}
+        for item in sorted(items, key=lambda i: (-(i.at_stake or 0), i.instruction_id)):
+            key = (item.priority, item.lane, stake_step(item.at_stake))
+            groups.setdefault(key, []).append(item)
         with self.celery.producer_or_acquire() as producer:
-            for (priority, lane), ids in groups.items():
-                for start in range(0, len(ids), FAN_OUT_CHUNK):
-                    chunk = ids[start : start + FAN_OUT_CHUNK]
+            for (priority, lane, _), group in sorted(groups.items(), key=_first_served):
+                for start in range(0, len(group), FAN_OUT_CHUNK):
+                    chunk = group[start : start + FAN_OUT_CHUNK]
                     self._send(
                         FAN_OUT_TASK,
-                        [chunk, priority, lane.value],
+                        [[i.instruction_id for i in chunk], priority, lane.value],
                         priority,
                         lane,
+                        at_stake=chunk[0].at_stake,
                         producer=producer,
                     )
-        return sum(len(ids) for ids in groups.values())
+        return sum(len(group) for group in groups.values())
 
-    def send_later(
-        self, instruction_id: int, priority: str, lane: Lane, *, countdown: float
-    ) -> None:
+    def send_later(self, item: Item, *, countdown: float) -> None:
         """A retry of a first attempt that failed: its own task, which goes on retrying."""
-        self._send(SEND_TASK, [instruction_id], priority, lane, countdown=countdown, retries=1)
+        self._send(
+            SEND_TASK,
+            [item.instruction_id],
+            item.priority,
+            item.lane,
+            at_stake=item.at_stake,
+            countdown=countdown,
+            retries=1,
+        )
 
-    def _send(self, task: str, args: list[Any], priority: str, lane: Lane, **options: Any) -> None:
+    def _send(
+        self,
+        task: str,
+        args: list[Any],
+        priority: str,
+        lane: Lane,
+        *,
+        at_stake: Decimal | None,
+        **options: Any,
+    ) -> None:
         self.celery.send_task(
             task,
             args=args,
             queue=lane_queue(self.celery.conf.task_default_queue, lane),
-            priority=task_priority(priority, self.broker_url),
+            priority=task_priority(priority, self.broker_url, at_stake),
             retry=False,
             **options,
         )

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.cases.models import (
     Account,
-    CaseAccount,
 )
+from app.cases.reads import victim_anywhere
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.schemas import HoldRead, InstructionRead
 from app.institutions.models import Institution
@@ -48,6 +48,7 @@ def instruction_read(
         state=i.state,
         outcome=i.outcome,
         institution=institution_code,
+        account_id=i.account_id,
         account_no=account_no,
         amount_requested=i.amount_requested,
         amount_stopped=i.amount_stopped,
@@ -77,17 +78,12 @@ def read_back(db: Session, instruction: Instruction) -> InstructionRead:
     """An instruction just made in this request, as the API shows it."""
     db.flush()
     db.refresh(instruction)
-    code, number, role = db.execute(
-        select(Institution.code, Account.account_no, CaseAccount.role)
+    code, number, victim = db.execute(
+        select(Institution.code, Account.account_no, victim_anywhere(Account.id))
         .select_from(Institution)
         .join(Account, Account.id == instruction.account_id, isouter=True)
-        .join(
-            CaseAccount,
-            (CaseAccount.account_id == Account.id) & (CaseAccount.case_id == instruction.case_id),
-            isouter=True,
-        )
         .where(Institution.id == instruction.institution_id)
     ).one()
     if number is not None:
-        number = shown_account_no(number, role=role)
+        number = shown_account_no(number, victim=victim)
     return instruction_read(instruction, institution_code=code, account_no=number)

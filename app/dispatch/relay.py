@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -22,17 +23,25 @@ REPUBLISH_AFTER = dt.timedelta(seconds=30)
 # (30 s); STOPAY_RELAY_IDLE_AFTER_S.
 IDLE_AFTER = dt.timedelta(seconds=45)
 BATCH = 500
+ZERO = Decimal(0)
 
 
 def due_for_publishing(
     db: Session, *, now: dt.datetime, idle_after: dt.timedelta = IDLE_AFTER
 ) -> list[Item]:
-    """(instruction id, case priority, lane) to publish now; marks them published.
+    """The instructions to publish now (with their case's priority, lane and money at
+    stake); marks them published.
 
     Rows are locked with SKIP LOCKED, so two relays never publish the same rows at once.
     """
     rows = db.execute(
-        select(Outbox.id, Outbox.instruction_id, Case.priority, Institution.kind)
+        select(
+            Outbox.id,
+            Outbox.instruction_id,
+            Case.priority,
+            Institution.kind,
+            Instruction.amount_requested,
+        )
         .join(Instruction, Instruction.id == Outbox.instruction_id)
         .join(Case, Case.id == Instruction.case_id)
         .join(Institution, Institution.id == Instruction.institution_id)
@@ -49,7 +58,7 @@ def due_for_publishing(
             .values(published_at=now, publish_attempts=Outbox.publish_attempts + 1)
         )
     idle = db.execute(
-        select(Instruction.id, Case.priority, Institution.kind)
+        select(Instruction.id, Case.priority, Institution.kind, Instruction.amount_requested)
         .join(Case, Case.id == Instruction.case_id)
         .join(Institution, Institution.id == Instruction.institution_id)
         .where(Instruction.state.in_(SENDABLE), Instruction.updated_at < now - idle_after)
@@ -66,6 +75,11 @@ def due_for_publishing(
             .values(updated_at=now)
         )
     seen = {r.instruction_id for r in rows}
-    return [(r.instruction_id, r.priority, lane_of(r.kind)) for r in rows] + [
-        (r.id, r.priority, lane_of(r.kind)) for r in idle if r.id not in seen
+    return [
+        Item(r.instruction_id, r.priority, lane_of(r.kind), r.amount_requested or ZERO)
+        for r in rows
+    ] + [
+        Item(r.id, r.priority, lane_of(r.kind), r.amount_requested or ZERO)
+        for r in idle
+        if r.id not in seen
     ]

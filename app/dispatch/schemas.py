@@ -45,6 +45,7 @@ class InstructionRead(BaseModel):
     state: InstructionState
     outcome: Outcome | None
     institution: str
+    account_id: int | None = Field(default=None, description="None for a registration.")
     account_no: str | None
     amount_requested: Decimal | None
     amount_stopped: Decimal | None

@@ -16,7 +16,7 @@ from app.auth.models import User
 from app.cases.models import CaseAccount
 from app.db import insert_rows, unnest_insert
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outbox, Outcome
-from app.dispatch.publish import SEND_TASK, Lane, lane_of, publish_after_commit
+from app.dispatch.publish import SEND_TASK, Item, Lane, lane_of, publish_after_commit
 from app.errors import Conflict
 from app.i18n import Language, Message, msg
 from app.i18n.labels import KIND_LABEL
@@ -75,7 +75,13 @@ def create_instructions(
     known = {o.institution_id: o.lane for o in orders if o.lane is not None}
     unknown = {o.institution_id for o in orders} - known.keys()
     lanes = known | (institution_lanes(db, unknown) if unknown else {})
-    publish_after_commit(db, [(i.id, priority, lanes[i.institution_id]) for i in instructions])
+    publish_after_commit(
+        db,
+        [
+            Item(i.id, priority, lanes[i.institution_id], i.amount_requested or Decimal(0))
+            for i in instructions
+        ],
+    )
     return instructions
 
 

@@ -13,6 +13,7 @@ ROLE_LABEL: dict[str, str] = {
     "call_taker": N_("role.call_taker"),
     "supervisor": N_("role.supervisor"),
     "admin": N_("role.admin"),
+    "institution": N_("role.institution"),
 }
 
 # An API token's scope.
@@ -22,6 +23,8 @@ SCOPE_LABEL: dict[str, str] = {
     "holds:write": N_("scope.holds:write"),
     "admin": N_("scope.admin"),
     "pii:reveal": N_("scope.pii:reveal"),
+    "institution:read": N_("scope.institution:read"),
+    "institution:rotate": N_("scope.institution:rotate"),
 }
 
 # What the admin page says after an action on a user or a token.
@@ -90,6 +93,7 @@ MISMATCH_FIELD_LABEL: dict[str, str] = {
     "holder_name": N_("mfield.holder_name"),
     "amount": N_("mfield.amount"),
     "transaction_time": N_("mfield.transaction_time"),
+    "account_no": N_("mfield.account_no"),
 }
 
 # A case's priority.
@@ -162,17 +166,41 @@ BREAKER_LABEL: dict[str, str] = {
 }
 
 # An account's state in the money trail (its colour class).
+# Each receiving account's fate (app/casefile/fates.py), and the victim's own accounts.
 TRAIL_STATE_LABEL: dict[str, str] = {
     "victim": N_("dash.st.victim"),
-    "waiting": N_("dash.st.waiting"),
-    "sent": N_("dash.st.sent"),
-    "stopped": N_("dash.st.stopped"),
-    "partial": N_("dash.st.partial"),
-    "frozen": N_("dash.st.frozen"),
-    "nothing": N_("dash.st.nothing"),
-    "escalated": N_("dash.st.escalated"),
-    "elsewhere": N_("dash.st.elsewhere"),
-    "expired": N_("dash.st.expired"),
+    "waiting": N_("fate.waiting"),
+    "sent": N_("fate.sent"),
+    "acked": N_("fate.acked"),
+    "escalated": N_("fate.escalated"),
+    "stopped": N_("fate.stopped"),
+    "partly_stopped": N_("fate.partly_stopped"),
+    "frozen": N_("fate.frozen"),
+    "no_funds": N_("fate.no_funds"),
+    "cashed_out": N_("fate.cashed_out"),
+    "mismatch": N_("fate.mismatch"),
+    "not_found": N_("fate.not_found"),
+    "refused": N_("fate.refused"),
+    "released": N_("fate.released"),
+    "lapsed": N_("fate.lapsed"),
+    "held_elsewhere": N_("fate.held_elsewhere"),
+    "below_minimum": N_("fate.below_minimum"),
+    "beyond_depth": N_("fate.beyond_depth"),
+    "not_stopped": N_("fate.not_stopped"),
+}
+
+# What went wrong with an institution, by class (app/dashboard/failures.py).
+FAILURE_LABEL: dict[str, str] = {
+    "timeout": N_("dash.failure.timeout"),
+    "unreachable": N_("dash.failure.unreachable"),
+    "server_error": N_("dash.failure.server_error"),
+    "rate_limited": N_("dash.failure.rate_limited"),
+    "refused": N_("dash.failure.refused"),
+    "bad_answer": N_("dash.failure.bad_answer"),
+    "circuit_open": N_("dash.failure.circuit_open"),
+    "busy": N_("dash.failure.busy"),
+    "no_ack": N_("dash.failure.no_ack"),
+    "other": N_("dash.failure.other"),
 }
 
 # A pydantic error's type; a type not here reads field.invalid.
@@ -218,9 +246,20 @@ SCRIPT_MESSAGES: tuple[str, ...] = (
     N_("form.saved_server"),
     N_("form.submit_failed"),
     N_("form.time_unreadable"),
+    N_("form.phone_confirm"),
+    N_("form.fraud_type_required"),
 )
 
 # The tables templates look values up in.
+# What an institution's callback was answered (its own view's deliveries).
+ANSWER_LABEL: dict[str, str] = {
+    "applied": N_("portal.answer.applied"),
+    "duplicate": N_("portal.answer.duplicate"),
+    "ignored": N_("portal.answer.ignored"),
+    "refused": N_("portal.answer.refused"),
+    "unknown": N_("portal.answer.unknown"),
+}
+
 TEMPLATE_TABLES: dict[str, dict[str, str]] = {
     "ROLE_LABEL": ROLE_LABEL,
     "SCOPE_LABEL": SCOPE_LABEL,
@@ -238,4 +277,6 @@ TEMPLATE_TABLES: dict[str, dict[str, str]] = {
     "DEADLINE_LABEL": DEADLINE_LABEL,
     "BREAKER_LABEL": BREAKER_LABEL,
     "TRAIL_STATE_LABEL": TRAIL_STATE_LABEL,
+    "FAILURE_LABEL": FAILURE_LABEL,
+    "ANSWER_LABEL": ANSWER_LABEL,
 }

@@ -14,7 +14,8 @@ DESKS_PATH = Path(__file__).with_name("desks.yaml")
 class Desk(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    desk: str = Field(min_length=1, max_length=200)
+    desk_zh: str = Field(min_length=1, max_length=200)
+    desk_en: str = Field(min_length=1, max_length=200)
     phone: str = Field(min_length=3, max_length=32)
 
 

@@ -25,6 +25,16 @@ class BreakerState(StrEnum):
     half_open = "half_open"
 
 
+def verifying_secrets(
+    current: str, previous: str | None, until: dt.datetime | None, now: dt.datetime
+) -> list[str]:
+    """The secrets a callback may be signed with at `now`: the current one, and the previous
+    one while a rotation's overlap lasts (`until`; none: until the rotation is finished)."""
+    if previous is None or (until is not None and now >= until):
+        return [current]
+    return [current, previous]
+
+
 class Institution(Base):
     __tablename__ = "institution"
     __table_args__ = (
@@ -46,6 +56,8 @@ class Institution(Base):
     callback_secret: Mapped[str] = mapped_column(String(128))
     # During a change-over the old secret still verifies, until the rotation is finished.
     callback_secret_previous: Mapped[str | None] = mapped_column(String(128))
+    # ... and no longer than this (STOPAY_CALLBACK_SECRET_OVERLAP_S after the rotation).
+    callback_secret_previous_until: Mapped[dt.datetime | None]
     sla_s: Mapped[int]
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     # The circuit breaker's last transition, as a worker saw it (for the scorecard).
@@ -53,3 +65,12 @@ class Institution(Base):
     breaker_changed_at: Mapped[dt.datetime | None]
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[dt.datetime | None]
+
+    def verifying_secrets(self, now: dt.datetime) -> list[str]:
+        """The secrets a callback may be signed with at `now`."""
+        return verifying_secrets(
+            self.callback_secret,
+            self.callback_secret_previous,
+            self.callback_secret_previous_until,
+            now,
+        )

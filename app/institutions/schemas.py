@@ -16,4 +16,5 @@ class RegistryEntry(BaseModel):
     name_en: str
     stationed: bool
     sla_s: int = Field(gt=0)
+    aliases: list[str] = Field(default_factory=list)
     bin_prefixes: list[str] = Field(default_factory=list)

@@ -1,11 +1,14 @@
-"""The institution registry: load it, seed it, and find a card's bank by its BIN."""
+"""The institution registry: load it, seed it, find a card's bank by its BIN and an
+institution by what a call-taker calls it."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
@@ -39,7 +42,8 @@ def seed_institutions(db: Session, *, secret_key: str) -> tuple[int, int]:
     existing = {i.code: i for i in db.scalars(select(Institution))}
     inserted = updated = 0
     for entry in load_registry():
-        fields = entry.model_dump()
+        # Aliases are read from the registry itself (registry_names), not stored.
+        fields = entry.model_dump(exclude={"aliases"})
         row = existing.get(entry.code)
         if row is None:
             db.add(
@@ -85,3 +89,35 @@ class BinIndex:
             if code is not None:
                 return code
         return None
+
+
+def name_key(text: str) -> str:
+    """How names compare: full-width letters as ASCII (NFKC), no blanks, case-folded."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+class NameIndex:
+    """An institution's code from its code, either of its names or an alias: `工行`,
+    `支付宝`, `微信`, `Bank of China`, `icbc` (the aliases live in registry.yaml)."""
+
+    def __init__(self, entries: Iterable[RegistryEntry]) -> None:
+        self._codes: dict[str, str] = {}
+        self.aliases: dict[str, list[str]] = {}
+        for entry in entries:
+            self.aliases[entry.code] = list(entry.aliases)
+            for name in (entry.code, entry.name_zh, entry.name_en, *entry.aliases):
+                self._codes.setdefault(name_key(name), entry.code)
+
+    def find(self, text: str) -> str | None:
+        """The code `text` names, or None. `ICBC 中国工商银行` (a code and its name, as the
+        form's pick-list shows it) is found by its first word."""
+        found = self._codes.get(name_key(text))
+        if found is None and len(words := text.split()) > 1:
+            found = self._codes.get(name_key(words[0]))
+        return found
+
+
+@cache
+def registry_names() -> NameIndex:
+    """The shipped registry's names and aliases (read once per process)."""
+    return NameIndex(load_registry())

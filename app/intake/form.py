@@ -44,6 +44,9 @@ class FormPayload:
     problems: dict[str, Message] = field(default_factory=dict)
     # The form row of each transfer in the body (blank rows are left out of the body).
     rows: list[int] = field(default_factory=list)
+    # Inputs given a stand-in (`fill=True`): the rules behind them still run, but what the
+    # API says of the stand-in itself is not the call-taker's error.
+    filled: set[str] = field(default_factory=set)
 
     def input_name(self, path: str) -> str:
         """The input an API error path points at: `transfers.1.amount` may be row 3's."""
@@ -87,27 +90,21 @@ def _text(fields: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def build_payload(fields: Mapping[str, str], *, now: dt.datetime, zone: ZoneInfo) -> FormPayload:
+def build_payload(
+    fields: Mapping[str, str], *, now: dt.datetime, zone: ZoneInfo, fill: bool = False
+) -> FormPayload:
     """The CaseCreate body for the inputs; amounts and times parsed, blank rows left out.
-    Unreadable inputs are reported in `problems` (and left out of the body)."""
+    Unreadable inputs are reported in `problems` (and left out of the body, or with `fill`
+    given a stand-in, as are the blank ones the API requires)."""
     out = FormPayload(body={})
     body = out.body
-    body["received_at"] = _time(fields, "received_at", now, zone, out)
+    body["received_at"] = _time(fields, "received_at", now, zone, out, fill=fill)
     body["channel"] = _text(fields, "channel") or "phone_call"
-    body["victim"] = {
-        "name": fields.get("victim.name", "").strip(),
-        "id_no": _text(fields, "victim.id_no"),
-        "phone": _text(fields, "victim.phone"),
-        "is_enterprise": fields.get("victim.is_enterprise", "") in ("on", "true", "1"),
-        "enterprise_name": _text(fields, "victim.enterprise_name"),
-    }
-    fraud = _text(fields, "fraud_type")
-    body["fraud_type"] = fraud_type_code(fraud) if fraud else None
-    if fraud and body["fraud_type"] is None:
-        out.problems["fraud_type"] = msg("form.fraud_type_unknown")
+    body["victim"] = _victim(fields, out, fill=fill)
+    body["fraud_type"] = _fraud_type(fields, out, fill=fill)
     body["narrative"] = fields.get("narrative", "")
     n_transfers, n_contacts = row_counts(fields)
-    rows = [(i, _transfer(fields, i, now, zone, out)) for i in range(n_transfers)]
+    rows = [(i, _transfer(fields, i, now, zone, out, fill=fill)) for i in range(n_transfers)]
     transfers = [item for _, item in rows if item is not None]
     out.rows = [i for i, item in rows if item is not None]
     receivers = {item["to"]["account_no"] for item in transfers}
@@ -126,6 +123,40 @@ def build_payload(fields: Mapping[str, str], *, now: dt.datetime, zone: ZoneInfo
     return out
 
 
+def _victim(fields: Mapping[str, str], out: FormPayload, *, fill: bool) -> dict[str, Any]:
+    name = fields.get("victim.name", "").strip()
+    if not name and fill:
+        name = _stand_in(out, "victim.name", "?")
+    phone = _text(fields, "victim.phone")
+    # A blank phone is a choice the call-taker confirms ("no phone"), never an oversight.
+    if phone is None and fields.get("victim.no_phone", "") not in ("on", "true", "1"):
+        out.problems["victim.phone"] = msg("form.phone_confirm")
+    return {
+        "name": name,
+        "id_no": _text(fields, "victim.id_no"),
+        "phone": phone,
+        "is_enterprise": fields.get("victim.is_enterprise", "") in ("on", "true", "1"),
+        "enterprise_name": _text(fields, "victim.enterprise_name"),
+    }
+
+
+def _fraud_type(fields: Mapping[str, str], out: FormPayload, *, fill: bool) -> str | None:
+    typed = _text(fields, "fraud_type")
+    code = fraud_type_code(typed) if typed else None
+    if code is None:
+        # Blank is an error too: "other" is a choice, not what an empty field means.
+        key = "form.fraud_type_unknown" if typed else "form.fraud_type_required"
+        out.problems["fraud_type"] = msg(key)
+    if code is None and fill:
+        return _stand_in(out, "fraud_type", "other")
+    return code
+
+
+def _stand_in(out: FormPayload, name: str, value: str) -> str:
+    out.filled.add(name)
+    return value
+
+
 def _compact(value: Any) -> Any:
     """Leave out what was not entered, so the API reports a missing field as missing."""
     if isinstance(value, dict):
@@ -141,15 +172,16 @@ def _time(
     now: dt.datetime,
     zone: ZoneInfo,
     out: FormPayload,
+    *,
+    fill: bool = False,
 ) -> str | None:
     raw = _text(fields, name)
-    if raw is None:
-        return None
     try:
-        return parse_time(raw, now=now, zone=zone).isoformat()
+        if raw is not None:
+            return parse_time(raw, now=now, zone=zone).isoformat()
     except Unreadable:
         out.problems[name] = msg("form.time_unreadable")
-        return None
+    return _stand_in(out, name, now.isoformat()) if fill else None
 
 
 def _transfer(
@@ -158,6 +190,8 @@ def _transfer(
     now: dt.datetime,
     zone: ZoneInfo,
     out: FormPayload,
+    *,
+    fill: bool,
 ) -> dict[str, Any] | None:
     prefix = f"transfers.{i}."
     if not any(_text(fields, prefix + name) for name in TRANSFER_TYPED):
@@ -168,17 +202,20 @@ def _transfer(
             amount = str(parse_amount(raw))
         except Unreadable:
             out.problems[prefix + "amount"] = msg("form.amount_unreadable")
+    if amount is None and fill:
+        amount = _stand_in(out, prefix + "amount", "1.00")
 
     def account(side: str) -> dict[str, Any]:
+        # As typed: the intake resolves a code, a name or an alias (`工行`, `支付宝`).
         institution = _text(fields, f"{prefix}{side}.institution")
         return {
-            "institution": institution.split()[0].upper() if institution else None,
+            "institution": institution,
             "account_no": fields.get(f"{prefix}{side}.account_no", "").strip(),
             "holder_name": _text(fields, f"{prefix}{side}.holder_name"),
         }
 
     return {
-        "occurred_at": _time(fields, prefix + "occurred_at", now, zone, out),
+        "occurred_at": _time(fields, prefix + "occurred_at", now, zone, out, fill=fill),
         "amount": amount,
         "from": account("from"),
         "to": account("to"),

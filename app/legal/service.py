@@ -29,6 +29,7 @@ from app.i18n import N_, msg
 from app.institutions.models import Institution
 from app.legal.holds import current_holds, expiry
 from app.legal.models import Document
+from app.privacy import MASK, mask_account_no
 
 SCAN_TYPES = {"application/pdf": b"%PDF", "image/png": b"\x89PNG", "image/jpeg": b"\xff\xd8"}
 MAX_SCAN_BYTES = 5 * 1024 * 1024
@@ -72,18 +73,36 @@ class Scan:
 def find_case_account(
     db: Session, *, case_id: int, institution: str, account_no: str
 ) -> tuple[Account, Institution] | None:
-    """One of the case's accounts, by institution code and number as the user typed them."""
-    found = db.execute(
+    """One of the case's accounts, by institution code and number as the user typed them, or
+    as a page showed it masked (a victim's card): a masked number names the one account of
+    the case at that institution that it masks, and none when two would match."""
+    query = (
         select(Account, Institution)
         .join(Institution, Institution.id == Account.institution_id)
         .join(CaseAccount, CaseAccount.account_id == Account.id)
-        .where(
-            CaseAccount.case_id == case_id,
-            Institution.code == institution.strip().upper(),
-            Account.account_no_norm == normalise_account_no(account_no),
-        )
+        .where(CaseAccount.case_id == case_id, Institution.code == institution.strip().upper())
+    )
+    if MASK in account_no:
+        shown = mask_account_no(account_no)
+        found = [
+            (acc, inst)
+            for acc, inst in db.execute(query)
+            if mask_account_no(acc.account_no) == shown
+        ]
+        return found[0] if len(found) == 1 else None
+    row = db.execute(
+        query.where(Account.account_no_norm == normalise_account_no(account_no))
     ).first()
-    return None if found is None else (found[0], found[1])
+    return None if row is None else (row[0], row[1])
+
+
+def case_holder_name(db: Session, case_id: int, account_id: int) -> str | None:
+    """The account holder's name as this case knows it (not as another case reported it)."""
+    return db.scalar(
+        select(CaseAccount.holder_name).where(
+            CaseAccount.case_id == case_id, CaseAccount.account_id == account_id
+        )
+    )
 
 
 def _under_way(db: Session, *, case_id: int, account_id: int) -> Instruction | None:
@@ -223,7 +242,7 @@ def freeze(
         institution_id=account.institution_id,
         account_id=account.id,
         amount=amount,
-        holder_name=stop.holder_name if stop else account.holder_name,
+        holder_name=stop.holder_name if stop else case_holder_name(db, case.id, account.id),
         transaction_time=stop.transaction_time if stop else None,
         parent_id=current.id if current else None,
         document_no=document_no,

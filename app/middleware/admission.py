@@ -49,13 +49,13 @@ class AdmissionLimit:
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout=self.wait_s)
         except TimeoutError:
-            await overloaded(path, send)
+            await overloaded(scope, send)
             return
         held = True
         stream = scope["method"] == "GET" and self.STREAMS.fullmatch(path) is not None
         if stream and self._streams.locked():
             self._slots.release()
-            await overloaded(path, send)
+            await overloaded(scope, send)
             return
 
         def release() -> None:
@@ -80,7 +80,7 @@ class AdmissionLimit:
 
     async def _probe(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._probes.locked():
-            await overloaded(scope["path"], send)
+            await overloaded(scope, send)
             return
         async with self._probes:
             await self.app(scope, receive, send)

@@ -9,7 +9,7 @@ from collections import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.i18n import N_
-from app.middleware.answers import CLOSE, both, overloaded, send_problem
+from app.middleware.answers import CLOSE, overloaded, send_problem
 
 
 class BodyLimit:
@@ -54,14 +54,13 @@ class BodyLimit:
         await self.app(scope, counting, watching)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        limit_mb = f"{self.max_bytes / 1024 / 1024:g}"
         await send_problem(
             send,
-            scope["path"],
+            scope,
             413,
-            "请求过大 / Request too large",
-            f"请求体超过 {limit_mb} MB，未保存。The request body is over {limit_mb} MB; "
-            "nothing was saved.",
+            title_key=N_("problem.body_too_large"),
+            detail_key=N_("clients.body_too_large"),
+            params={"limit_mb": f"{self.max_bytes / 1024 / 1024:g}"},
         )
 
 
@@ -105,15 +104,26 @@ class BodyFirst:
         try:
             return await self._read(receive, _address_key(scope), declared, reserved)
         except TimeoutError:
-            detail = both(N_("clients.body_timeout"), seconds=f"{self._allowed(declared, 0):.3g}")
-            title = both(N_("problem.request_timeout"))
-            await send_problem(send, scope["path"], 408, title, detail, headers=[CLOSE])
+            await send_problem(
+                send,
+                scope,
+                408,
+                title_key=N_("problem.request_timeout"),
+                detail_key=N_("clients.body_timeout"),
+                params={"seconds": f"{self._allowed(declared, 0):.3g}"},
+                headers=[CLOSE],
+            )
         except _TooManyWaiting:
-            title, detail = both(N_("problem.too_many_requests")), both(N_("clients.slow_bodies"))
-            retry = (b"retry-after", b"1")
-            await send_problem(send, scope["path"], 429, title, detail, headers=[CLOSE, retry])
+            await send_problem(
+                send,
+                scope,
+                429,
+                title_key=N_("problem.too_many_requests"),
+                detail_key=N_("clients.slow_bodies"),
+                headers=[CLOSE, (b"retry-after", b"1")],
+            )
         except _OverBudget:
-            await overloaded(scope["path"], send, close=True)
+            await overloaded(scope, send, close=True)
         return None
 
     def _allowed(self, declared: int, seen: int) -> float:

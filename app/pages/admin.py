@@ -187,7 +187,8 @@ def _people_page(
         "csrf_token": csrf,
         "people": persons,
         "units": db.scalars(select(Unit).order_by(Unit.code)).all(),
-        "roles": list(Role),
+        # An institution's user is made with `stopay institution-user` (it names the bank).
+        "roles": [r for r in Role if r != Role.institution],
         "languages": LANGUAGES,
         "flash": flash[0] if flash else None,
         "state": state,

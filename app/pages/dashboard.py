@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -13,17 +14,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
+from app.callbacks.disputes import list_disputes
 from app.callbacks.refusals import latest_refused, refused_counts
 from app.callbacks.schemas import refused_read
+from app.casefile.reach import Interception
 from app.casefile.read import read_case
 from app.cases.models import Case
 from app.cases.schemas import PersonalField
 from app.config import Settings
 from app.dashboard import escalations as esc
+from app.dashboard.actions import case_actions
 from app.dashboard.deadlines import deadlines
 from app.dashboard.live import panel_events
 from app.dashboard.scorecard import scorecards
 from app.dashboard.service import overview, queue
+from app.dashboard.timeline import groups, subject_of, timeline
 from app.dashboard.trail import CLASSES, graph, trail_accounts
 from app.dashboard.units import human_duration
 from app.db import utcnow
@@ -64,13 +69,29 @@ def helpers(lang: Language, zone: str) -> dict[str, Any]:
     def local(value: dt.datetime | None, fmt: str = "%H:%M") -> str:
         return "—" if value is None else value.astimezone(tz).strftime(fmt)
 
+    def share(figure: Interception | None) -> str:
+        """The interception figure as a share; `—` while there is none."""
+        return "—" if figure is None or figure.ratio is None else f"{figure.ratio:.0%}"
+
     return {
         "lang": lang,
         "_": lambda key, **kw: t(key, lang, **kw),
         "money": money,
         "local": local,
+        "share": share,
         "duration": human_duration,
     }
+
+
+def institution_names(db: Session, lang: Language) -> Callable[[str], str]:
+    """An institution's name in the viewer's language, from its code (the code if unknown)."""
+    names = {
+        code: zh if lang == "zh-CN" else en
+        for code, zh, en in db.execute(
+            select(Institution.code, Institution.name_zh, Institution.name_en)
+        )
+    }
+    return lambda code: names.get(code, code)
 
 
 def _scorecard(db: Session, now: dt.datetime, lang: Language) -> list[dict[str, Any]]:
@@ -112,7 +133,7 @@ def dashboard_panels(
         "escalations": {"items": esc.escalations(db, user=user)},
         "scorecard": {"rows": _scorecard(db, utcnow(), lang)},
     }
-    base = helpers(lang, settings.timezone)
+    base = {**helpers(lang, settings.timezone), "institution_name": institution_names(db, lang)}
     return {
         name: templates.get_template(f"dash/_{name}.html").render(**base, **context)
         for name, context in data.items()
@@ -163,17 +184,24 @@ def dashboard_live(
     return _stream(request, principal, panel_events(request, factory=factory, render=panels))
 
 
-def case_panels(db: Session, *, case_id: int, settings: Settings, lang: Language) -> dict[str, str]:
+def case_panels(
+    db: Session, *, case_id: int, settings: Settings, rules: Rules, lang: Language
+) -> dict[str, str]:
     case = db.get_one(Case, case_id)
     now = legal_now(db, settings)
     read = read_case(db, case=case, now=now)
     accounts = trail_accounts(read)
+    lines = timeline(read, lang=lang, zone=settings.timezone)
     context = {
         **helpers(lang, settings.timezone),
         "case": read,
         "accounts": accounts,
+        "actions": case_actions(read, now=now, max_stops=rules.legal.max_stops),
         "graph": graph(read, accounts),
         "classes": CLASSES,
+        "lines": lines,
+        "groups": groups(lines),
+        "instruction_accounts": subject_of(read, settings.timezone).account_of,
     }
     return {
         name: templates.get_template(f"dash/_case_{name}.html").render(**context)
@@ -186,13 +214,16 @@ def case_page(
     request: Request,
     db: DbSession,
     settings: AppSettings,
+    rules: AppRules,
     user: Supervisor,
     principal: CurrentPrincipal,
     case: VisibleCase,
     lang: Lang,
 ) -> HTMLResponse:
-    panels = case_panels(db, case_id=case.id, settings=settings, lang=lang)
+    panels = case_panels(db, case_id=case.id, settings=settings, rules=rules, lang=lang)
     context = {
+        **helpers(lang, settings.timezone),
+        "disputes": list_disputes(db, case_id=case.id),
         "user": user,
         "csrf_token": principal.csrf_token,
         "panels": panels,
@@ -206,6 +237,7 @@ def case_page(
 def case_live(
     request: Request,
     settings: AppSettings,
+    rules: AppRules,
     principal: CurrentPrincipal,
     case: VisibleCase,
     lang: Lang,
@@ -214,7 +246,7 @@ def case_live(
     case_id = case.id
 
     def panels(db: Session) -> dict[str, str]:
-        return case_panels(db, case_id=case_id, settings=settings, lang=lang)
+        return case_panels(db, case_id=case_id, settings=settings, rules=rules, lang=lang)
 
     factory = request.app.state.sessionmaker
     events = panel_events(request, factory=factory, render=panels, case_id=case_id)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,30 +20,27 @@ from app.auth.service import csrf_matches
 from app.casefile.create import submit_case
 from app.cases.models import Channel, ContactKind, FraudType, TransferChannel
 from app.cases.schemas import CaseCreate
+from app.cases.service import plan_case
 from app.cases.validation import CaseInvalid
 from app.config import Settings
 from app.db import utcnow
 from app.deps import (
-    AnyUser,
     AppSettings,
     CurrentPrincipal,
     DbSession,
     IntakeUser,
     Lang,
-    VisibleCase,
-    require_any_user,
 )
 from app.errors import Forbidden, Invalid, field_errors, localised
 from app.i18n import LANGUAGES, Language, msg, t
 from app.i18n.labels import FRAUD_LABEL, SCRIPT_MESSAGES
 from app.institutions.models import Institution, InstitutionKind
+from app.institutions.service import registry_names
 from app.intake.form import TRANSFER_INPUTS, build_payload, fraud_type_code, row_counts
-from app.intake.live import CaseStatusView, read_status, status_events
 from app.intake.parsing import format_local
 from app.intake.schemas import DRAFT_KEY_PATTERN, DraftSummary
 from app.intake.service import delete_draft, find_draft, list_drafts, submitted_case_no
-from app.pages.streams import live_response
-from app.web import render, templates
+from app.web import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,10 +55,13 @@ def _institutions(db: Session, lang: Language) -> list[dict[str, Any]]:
         .where(Institution.is_active, Institution.kind != InstitutionKind.national_platform)
         .order_by(Institution.kind, Institution.code)
     )
+    aliases = registry_names().aliases
     return [
         {
             "code": i.code,
             "name": i.name_zh if lang == "zh-CN" else i.name_en,
+            # What the pick-list matches besides the code and the name shown.
+            "also": [i.name_en if lang == "zh-CN" else i.name_zh, *aliases.get(i.code, [])],
             "bins": list(i.bin_prefixes),
         }
         for i in rows
@@ -122,8 +121,9 @@ def _form_page(
         "channels": [c.value for c in Channel],
         "transfer_channels": [c.value for c in TransferChannel],
         "contact_kinds": [c.value for c in ContactKind],
+        # Each open draft with the time it was saved, in the unit's zone like the form.
         "drafts": [
-            d
+            (d, format_local(d.updated_at, zone))
             for d in (list_drafts(db, user=user) if drafts is None else drafts)
             if d.draft_key != draft_key
         ],
@@ -227,15 +227,17 @@ def _submit(
     lang: Language,
 ) -> str | dict[str, str]:
     """The case number, or the errors by input name (the form's own first, then the API's)."""
-    payload = build_payload(fields, now=utcnow(), zone=zone)
+    now = utcnow()
+    payload = build_payload(fields, now=now, zone=zone)
     errors = {name: problem.in_language(lang) for name, problem in payload.problems.items()}
     try:
         data = CaseCreate.model_validate(payload.body)
     except ValidationError as exc:
         for err in field_errors(list(exc.errors()), lang):
             errors.setdefault(payload.input_name(err["field"]), err["message"])
-        return errors
     if errors:
+        # Every error in one round: the rules behind a blank or unreadable input run too.
+        _rule_errors(db, fields=fields, errors=errors, now=now, zone=zone, lang=lang)
         return errors
     try:
         # A savepoint: a refused report must not leave its Idempotency-Key claimed.
@@ -258,47 +260,25 @@ def _submit(
     return str(answer.case_no if not isinstance(answer, dict) else answer["case_no"])
 
 
-def _status_renderer(lang: Language) -> Callable[[CaseStatusView], str]:
-    fragment = templates.get_template("_status_body.html")
-
-    def render_fragment(view: CaseStatusView) -> str:
-        return fragment.render(view=view, lang=lang, _=lambda key, **kw: t(key, lang, **kw))
-
-    return render_fragment
-
-
-@router.get("/intake/cases/{case_no}", response_class=HTMLResponse)
-def case_status(
-    request: Request,
-    db: DbSession,
-    settings: AppSettings,
-    user: AnyUser,
-    principal: CurrentPrincipal,
-    case: VisibleCase,
-    lang: Lang,
-) -> HTMLResponse:
-    """The case right after submit: each instruction's institution, state and time, live."""
-    view = read_status(db, case_id=case.id)
-    context = {
-        "user": user,
-        "csrf_token": principal.csrf_token,
-        "view": view,
-        "zone": settings.timezone,
-        "body": _status_renderer(lang)(view),
-        "js_messages": {key: t(key, lang) for key in SCRIPT_MESSAGES},
-    }
-    return render(request, "status.html", context)
-
-
-@router.get("/intake/cases/{case_no}/live", dependencies=[Depends(require_any_user)])
-def case_status_stream(
-    request: Request, principal: CurrentPrincipal, case: VisibleCase, lang: Lang
-) -> StreamingResponse:
-    """Server-sent events: the status fragment whenever it changes (htmx swaps it in)."""
-    events = status_events(
-        request,
-        factory=request.app.state.sessionmaker,
-        case_id=case.id,
-        render=_status_renderer(lang),
-    )
-    return live_response(request, principal, events)
+def _rule_errors(
+    db: Session,
+    *,
+    fields: dict[str, str],
+    errors: dict[str, str],
+    now: dt.datetime,
+    zone: ZoneInfo,
+    lang: Language,
+) -> None:
+    """Add to `errors` what the intake rules say of the report with stand-ins for its blank
+    and unreadable inputs (what they say of a stand-in is left out)."""
+    filled = build_payload(fields, now=now, zone=zone, fill=True)
+    found: list[tuple[str, str]] = []
+    try:
+        plan_case(db, data=CaseCreate.model_validate(filled.body), zone=zone, now=now)
+    except ValidationError as exc:
+        found = [(e["field"], e["message"]) for e in field_errors(list(exc.errors()), lang)]
+    except CaseInvalid as exc:
+        found = [(p.path, t(p.key, lang, **p.params)) for p in exc.problems]
+    for path, message in found:
+        if (name := filled.input_name(path)) not in filled.filled:
+            errors.setdefault(name, message)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.auth.models import Role
 from app.auth.service import (
     authenticate,
     create_session,
@@ -23,6 +24,7 @@ from app.i18n import LANGUAGES, Language, Message, msg
 from app.web import render
 
 LOGIN_CSRF_COOKIE = "stopay_login_csrf"
+INSTITUTION_PAGE = "/institution"
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,7 +89,10 @@ def login(
             request, next_=_safe_next(next), error=msg("auth.bad_credentials"), status=401
         )
     token, _session = create_session(db, user=user, max_age_s=settings.session_max_age_s)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    target = _safe_next(next)
+    if user.role == Role.institution and not target.startswith(INSTITUTION_PAGE):
+        target = INSTITUTION_PAGE  # the only page an institution's user may open
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,

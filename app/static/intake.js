@@ -211,18 +211,20 @@
   // them still run (the stand-ins' own errors are never shown).
   function buildPayload({ fill = false } = {}) {
     const problems = {};
+    // Inputs given a stand-in: what the API says of the stand-in itself is not shown.
+    const filled = new Set();
+    const standIn = (name, value) => { if (!fill) return undefined; filled.add(name); return value; };
     const time = (name) => {
       const raw = val(name);
-      if (!raw) return fill ? new Date().toISOString() : undefined;
-      const parsed = parseTime(raw);
-      if (!parsed) { problems[name] = msg("form.time_unreadable"); return fill ? new Date().toISOString() : undefined; }
-      return parsed.iso;
+      const parsed = raw ? parseTime(raw) : null;
+      if (raw && !parsed) problems[name] = msg("form.time_unreadable");
+      return parsed ? parsed.iso : standIn(name, new Date().toISOString());
     };
     const body = {
       received_at: time("received_at"),
       channel: val("channel") || "phone_call",
       victim: {
-        name: val("victim.name") || (fill ? "?" : ""),
+        name: val("victim.name") || standIn("victim.name", "?") || "",
         id_no: val("victim.id_no") || undefined,
         phone: val("victim.phone") || undefined,
         is_enterprise: field("victim.is_enterprise").checked,
@@ -230,21 +232,26 @@
       },
       narrative: field("narrative").value,
     };
+    // A blank phone is a choice the call-taker confirms (Alt+P), never an oversight.
+    if (!body.victim.phone && !field("victim.no_phone").checked) problems["victim.phone"] = msg("form.phone_confirm");
     const fraud = val("fraud_type");
     body.fraud_type = (fraudType(fraud) || [])[0];
-    if (fraud && !body.fraud_type) problems.fraud_type = msg("form.fraud_type_unknown");
-    if (!body.fraud_type && fill) body.fraud_type = "other";
+    if (!body.fraud_type) {
+      problems.fraud_type = msg(fraud ? "form.fraud_type_unknown" : "form.fraud_type_required");
+      body.fraud_type = standIn("fraud_type", "other");
+    }
 
     const transfers = rowsOf(transferRows).map((row, i) => {
       const p = `transfers.${i}.`;
       if (!TYPED.some((n) => val(p + n))) return null;
       let amount = val(p + "amount") ? parseAmount(val(p + "amount")) : undefined;
       if (amount === null) { problems[p + "amount"] = msg("form.amount_unreadable"); amount = undefined; }
-      if (amount === undefined && fill) amount = "1.00";
+      if (amount === undefined) amount = standIn(p + "amount", "1.00");
       const account = (side) => {
         const inst = val(`${p}${side}.institution`);
         return {
-          institution: inst ? inst.split(/\s/)[0].toUpperCase() : undefined,
+          // As typed: the server finds a code, a name or an alias (工行, 支付宝).
+          institution: inst || undefined,
           account_no: val(`${p}${side}.account_no`),
           holder_name: val(`${p}${side}.holder_name`) || undefined,
         };
@@ -267,7 +274,7 @@
     body.contacts = rowsOf(contactRows)
       .map((row, i) => ({ kind: val(`contacts.${i}.kind`) || "phone", value: val(`contacts.${i}.value`) }))
       .filter((c) => c.value);
-    return { body: JSON.parse(JSON.stringify(body)), problems, rows };
+    return { body: JSON.parse(JSON.stringify(body)), problems, rows, filled };
   }
 
   // ---------- errors beside their inputs ----------
@@ -313,20 +320,29 @@
   let validateTimer = null;
   function scheduleValidate() { clearTimeout(validateTimer); validateTimer = setTimeout(validate, 150); }
 
+  // As you go, blanks you have not reached are stood in for; once every mark is showing
+  // (after a submit) what was typed is checked as it is, too, so a blank shows as missing.
   async function validate() {
     const seq = ++validateSeq;
-    const { body, problems, rows } = buildPayload({ fill: true });
+    const { problems } = buildPayload();
     showErrors(problems);
     try {
-      const answer = await fetch("/api/v1/cases/validate", {
-        method: "POST", headers: apiHeaders(), body: JSON.stringify(body),
-      });
+      const errors = await serverErrorsFor(showAll ? buildPayload() : null);
       if (seq !== validateSeq) return; // a newer check is under way
-      if (answer.status === 200) serverErrors = {};
-      else if (answer.status === 422) serverErrors = errorsByField(await answer.json(), rows);
-      else return;
-      showErrors(buildPayload({ fill: true }).problems);
+      serverErrors = errors;
+      showErrors(buildPayload().problems);
     } catch (e) { /* offline: the server checks again on submit */ }
+  }
+
+  // The API's errors for the body as typed (`first`, or its own check of `typed`), with what
+  // the rules behind blank and unreadable inputs say (checked with stand-ins in their place).
+  async function serverErrorsFor(typed, first = null) {
+    const errors = first || (typed ? await check(typed.body, typed.rows) : {});
+    const stood = buildPayload({ fill: true });
+    for (const [name, message] of Object.entries(await check(stood.body, stood.rows))) {
+      if (!stood.filled.has(name) && !(name in errors)) errors[name] = message;
+    }
+    return errors;
   }
 
   function errorsByField(problem, rows) {
@@ -459,30 +475,43 @@
   let submitted = false;
   let sending = null;
 
+  // What the API says of a body without storing it: errors by input name ({} when none).
+  async function check(body, rows) {
+    const answer = await fetch("/api/v1/cases/validate", {
+      method: "POST", headers: apiHeaders(), body: JSON.stringify(body),
+    });
+    if (answer.status === 200) return {};
+    if (answer.status === 422) return errorsByField(await answer.json(), rows);
+    throw new Error(String(answer.status));
+  }
+
+  // One submit shows every error at once: the form's own, the API's for what was typed, and
+  // the rules behind blank or unreadable inputs (checked with stand-ins in their place).
   async function submit() {
     const { body, problems, rows } = buildPayload();
     showAll = true;
-    if (Object.keys(problems).length) { showErrors(problems); focusFirstError(); return; }
+    markShown();
     const button = $("submit");
     button.setAttribute("aria-busy", "true");
-    // The same body under the same key, however often it is pressed.
-    const json = sending || JSON.stringify(body);
-    sending = json;
     try {
-      const answer = await fetch("/api/v1/cases", {
-        method: "POST", headers: apiHeaders({ "Idempotency-Key": draftKey }), body: json,
-      });
-      const result = await answer.json();
-      if (answer.status === 201) return done(result.case_no);
-      sending = null;
-      if (answer.status === 422) {
+      let first = null;
+      if (!Object.keys(problems).length) {
+        // The same body under the same key, however often it is pressed.
+        const json = sending || JSON.stringify(body);
+        sending = json;
+        const answer = await fetch("/api/v1/cases", {
+          method: "POST", headers: apiHeaders({ "Idempotency-Key": draftKey }), body: json,
+        });
+        const result = await answer.json();
+        if (answer.status === 201) return done(result.case_no);
+        sending = null;
+        if (answer.status !== 422) throw new Error(result.detail || String(answer.status));
         if ((result.errors || []).some((e) => e.field === "Idempotency-Key")) return reopenSubmitted();
-        serverErrors = errorsByField(result, rows);
-        showErrors(problems);
-        focusFirstError();
-        return;
+        first = errorsByField(result, rows);
       }
-      throw new Error(result.detail || String(answer.status));
+      serverErrors = await serverErrorsFor({ body, rows }, first);
+      showErrors(problems);
+      focusFirstError();
     } catch (e) {
       sending = null;
       serverErrors = { form: msg("form.submit_failed") };
@@ -508,8 +537,34 @@
   }
 
   function focusFirstError() {
-    const first = form.querySelector('[aria-invalid="true"]') || $("form-alert");
+    // querySelector answers in document order: the first error on the page, top to bottom.
+    const first = form.querySelector('[aria-invalid="true"]') || (!$("form-alert").hidden && $("form-alert"));
     if (first) { first.focus(); if (first.select) first.select(); }
+  }
+
+  // Which error marks are showing ("*" after a submit, else the inputs left so far) rides
+  // with the draft, so a reload brings them back.
+  function markShown() {
+    const marks = field("shown_errors");
+    const value = showAll ? "*" : Array.from(touched).join(",");
+    if (marks.value !== value) { marks.value = value; changed(); }
+  }
+
+  async function restoreMarks() {
+    const value = val("shown_errors");
+    if (!value) return;
+    if (value === "*") showAll = true;
+    else value.split(",").forEach((name) => touched.add(name));
+    await validate();
+    focusFirstError();
+  }
+
+  // ---------- each amount read back beside it: 4.5万 → ¥45,000.00 ----------
+  function echoAmount(input) {
+    const out = document.getElementById("echo-" + input.name);
+    if (!out) return;
+    const amount = input.value.trim() ? parseAmount(input.value) : null;
+    out.textContent = amount === null ? "" : money.format(Number(amount));
   }
 
   // ---------- keyboard ----------
@@ -541,6 +596,13 @@
       KeyK: () => addRow("contacts"),
       KeyS: () => submit(),
       KeyD: () => { const row = rowOf(document.activeElement); if (row) removeRow(row); },
+      KeyP: () => {
+        const box = field("victim.no_phone");
+        box.checked = !box.checked;
+        touched.add("victim.phone");
+        changed();
+        scheduleValidate();
+      },
     };
     if (actions[e.code]) { e.preventDefault(); actions[e.code](); }
   });
@@ -556,6 +618,7 @@
   form.addEventListener("input", (e) => {
     if (e.target.name && /\.institution$/.test(e.target.name)) e.target.dataset.auto = "";
     if (e.target.name && /\.account_no$/.test(e.target.name)) fillBank(e.target);
+    if (e.target.name && /\.amount$/.test(e.target.name)) echoAmount(e.target);
     changed();
   });
   form.addEventListener("change", changed);
@@ -573,6 +636,7 @@
     }
     touched.add(el.name);
     if (el.name.endsWith(".account_no")) touched.add(el.name.replace("account_no", "institution"));
+    markShown();
     scheduleValidate();
   });
 
@@ -587,6 +651,8 @@
   for (const name of Object.keys(cfg.errors || {})) touched.add(name);
   restore();
   form.querySelectorAll('input[name$=".account_no"]').forEach(fillBank);
+  form.querySelectorAll('input[name$=".amount"]').forEach(echoAmount);
   updateTotal();
   updateClock();
+  restoreMarks();
 })();

@@ -17,3 +17,16 @@ window.stopayKey = function () {
   const bytes = window.crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 };
+
+// The header's shortcuts: Alt and the key its link names (data-shortcut="KeyM": "my cases"),
+// from any page and whatever has focus. Page shortcuts (intake.js: Alt+N, K, S, D) use others.
+(function () {
+  "use strict";
+  document.addEventListener("keydown", (event) => {
+    if (!event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    const link = document.querySelector(`header a[data-shortcut="${event.code}"]`);
+    if (!link) return;
+    event.preventDefault();
+    location.assign(link.href);
+  });
+})();

@@ -1,5 +1,6 @@
 // The case's live status: elapsed times tick between server updates; a mismatch is corrected
-// and resent in one step (POST /api/v1/cases/{case_no}/instructions/{id}/resend).
+// in place and resent with Enter (POST /api/v1/cases/{case_no}/instructions/{id}/resend): its
+// input holds the value that was sent, and takes the focus when nothing else has it.
 (function () {
   "use strict";
   const live = document.getElementById("case-live");
@@ -15,6 +16,17 @@
   }
   setInterval(tick, 1000);
   tick();
+
+  // A bounced stop-payment's input, ready for the correction; never taken from someone typing.
+  function focusCorrection() {
+    const idle = !document.activeElement || document.activeElement === document.body;
+    const input = live.querySelector("form.resend input:not([data-offered])");
+    if (!input) return;
+    input.dataset.offered = "1"; // offered once: a later re-render does not take focus back
+    if (idle) { input.focus(); input.select(); }
+  }
+  live.addEventListener("htmx:afterSettle", focusCorrection);
+  focusCorrection();
 
   live.addEventListener("submit", async (e) => {
     const form = e.target.closest("form.resend");

@@ -13,7 +13,6 @@ with the transfers into them. What is stopped there is `app.trace.next_level`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from decimal import Decimal
 
 from sqlalchemy import select, tuple_
@@ -78,7 +77,8 @@ def follow_onward(
     ids = _accounts_reached(db, source=source, onward=onward, institutions=institutions)
     if not ids:
         return []
-    _add_to_case(db, case_id=case.id, account_ids=ids.values(), level=next_level)
+    reached = _reached(onward, ids=ids, institutions=institutions)
+    _add_to_case(db, case_id=case.id, reached=reached, level=next_level)
     _record_transfers(
         db,
         case_id=case.id,
@@ -92,7 +92,7 @@ def follow_onward(
         db,
         case=case,
         source=source,
-        reached=_reached(onward, ids=ids, institutions=institutions),
+        reached=reached,
         institutions=institutions,
         now=now,
         rules=rules,
@@ -178,22 +178,27 @@ def _upsert_accounts(db: Session, wanted: dict[Key, tuple[Institution, Onward]])
     return {(r.institution_id, r.account_no_norm): r.id for r in rows}
 
 
-def _add_to_case(db: Session, *, case_id: int, account_ids: Iterable[int], level: int) -> None:
-    """The accounts join the case as suspects at `level`, unless they are in it already."""
+def _add_to_case(db: Session, *, case_id: int, reached: dict[int, Onward], level: int) -> None:
+    """The accounts join the case as suspects at `level`, with the holder name the bank gave
+    this case, unless they are in it already (a name it lacked is learnt then)."""
+    insert = pg_insert(CaseAccount).values(
+        [
+            {
+                "case_id": case_id,
+                "account_id": account_id,
+                "role": AccountRole.suspect.value,
+                "level": level,
+                "holder_name": reached[account_id].holder_name,
+            }
+            for account_id in sorted(reached)
+        ]
+    )
     db.execute(
-        pg_insert(CaseAccount)
-        .values(
-            [
-                {
-                    "case_id": case_id,
-                    "account_id": account_id,
-                    "role": AccountRole.suspect.value,
-                    "level": level,
-                }
-                for account_id in sorted(account_ids)
-            ]
+        insert.on_conflict_do_update(
+            index_elements=[CaseAccount.case_id, CaseAccount.account_id],
+            set_={"holder_name": insert.excluded.holder_name},
+            where=CaseAccount.holder_name.is_(None),
         )
-        .on_conflict_do_nothing(index_elements=[CaseAccount.case_id, CaseAccount.account_id])
     )
 
 

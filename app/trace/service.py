@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.audit.service import record_event
 from app.auth.models import User
 from app.cases.models import Case
+from app.db import among
 from app.dispatch.models import Instruction, InstructionKind, InstructionState, Outcome
 from app.dispatch.service import InstructionOrder, create_instructions
 
@@ -84,7 +85,7 @@ def held_elsewhere(
     query = (
         select(Instruction, Case.case_no)
         .join(Case, Case.id == Instruction.case_id)
-        .where(Instruction.account_id.in_(ids), holding(now))
+        .where(among(Instruction.account_id, ids), holding(now))
         .order_by(Instruction.id)
     )
     if case_id is not None:

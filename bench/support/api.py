@@ -54,12 +54,15 @@ def wait_ready(base_url: str, proc: subprocess.Popen[bytes], timeout_s: float = 
     raise RuntimeError(f"the API was not ready within {timeout_s:g} s")
 
 
-def stop_api(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(
+    proc: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, timeout: float = 15
+) -> None:
+    """Stop a process we started (the API, a benchmark): `sig`, then a kill after `timeout`."""
     if proc.poll() is not None:
         return
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     try:
-        proc.wait(timeout=15)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()

@@ -1,12 +1,13 @@
 """CPU time and peak memory, read from /proc: per process group of the stack, for the
-database's backends, this process and the rest of the machine.
+bench's own PostgreSQL server (bench/support/pgserver.py), this process and the rest of the
+machine.
 
-`cpu_seconds` sums what the processes alive at two moments have used, which is right over a
-few seconds. Over a minute of load PostgreSQL backends come and go (the connection pools'
-overflow connections are closed when returned), and a backend that exited took its CPU time
-with it: the difference can even turn negative. `Sampler` adds each process's ticks as they
-grow, read every second, so a process that exits loses at most its last second; it reads the
-broker's queue depth at the same time.
+The database's CPU is the bench's own server's: its client backends of the bench database
+(`postgres`, the ones that exited included, read from the postmaster's `cutime`) and its other
+processes (`postgres_other`: the postmaster, checkpointer, WAL writer, ...). A connection the
+bench itself holds open (its poll) is named by its backend's pid and counted as `bench`.
+`Sampler` adds each stack process's ticks as they grow, read every second, so a process that
+exits loses at most its last second; it reads the broker's queue depth at the same time.
 """
 
 from __future__ import annotations
@@ -15,16 +16,26 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import redis
 from sqlalchemy.engine import make_url
 
+from bench.support.pgserver import OwnPostgres
 from bench.support.stack import Stack
 
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
-CPU_ROWS = ("worker", "api", "simulator", "beat", "postgres", "bench", "rest")
+CPU_ROWS = (
+    "worker",
+    "api",
+    "simulator",
+    "beat",
+    "postgres",
+    "postgres_other",
+    "bench",
+    "rest",
+)
 SAMPLE_S = 1.0
 # Redis: one list per priority step (workers/celery_app.py: priority_steps 0-9, sep ":").
 PRIORITY_STEPS = range(10)
@@ -68,7 +79,8 @@ def peak_memory(
 
 
 def backends(database: str) -> set[int]:
-    """The PostgreSQL server processes serving `database` (their title names it)."""
+    """The PostgreSQL server processes serving `database` (their title names it): for a bench
+    on the shared server, which other clients use too (bench/dashboard.py)."""
     pids = set()
     for entry in Path("/proc").glob("[0-9]*/cmdline"):
         try:
@@ -86,18 +98,29 @@ def busy_ticks() -> int:
     return sum(times[:8]) - times[3] - times[4]
 
 
-def cpu_seconds(stack: Stack) -> dict[str, float]:
-    """CPU seconds so far: each of our process groups, this process, the database's backends,
-    and `rest`: the machine's busy time not spent by those (Redis, other databases' backends,
-    and whatever else runs here). Backends that have exited are not counted."""
+def add_server(
+    used: dict[str, float], server: OwnPostgres, database: str, exclude: Collection[int]
+) -> None:
+    """Add the bench's own server's CPU seconds to `used` (postgres, postgres_other, bench)."""
+    ticks = server.cpu_ticks(database, exclude)
+    used["postgres"] += ticks.backends / TICKS_PER_S
+    used["postgres_other"] += ticks.other / TICKS_PER_S
+    used["bench"] += ticks.excluded / TICKS_PER_S
+
+
+def cpu_seconds(
+    stack: Stack, server: OwnPostgres, exclude: Collection[int] = ()
+) -> dict[str, float]:
+    """CPU seconds so far: each of our process groups, this process (and its connections
+    `exclude`), the bench's database server, and `rest`: the machine's busy time not spent by
+    those (Redis, the shared PostgreSQL, and whatever else runs here)."""
     groups = {p.pid: name for name, p in stack.processes.items()}
-    ours = backends(str(make_url(stack.env["DATABASE_URL"]).database))
     used = dict.fromkeys(CPU_ROWS, 0.0)
     for pid, group, ticks in processes():
         name = "bench" if pid == os.getpid() else groups.get(group)
-        name = "postgres" if pid in ours else name
         if name is not None:
-            used[name] = used.get(name, 0.0) + ticks / TICKS_PER_S
+            used[name] += ticks / TICKS_PER_S
+    add_server(used, server, str(make_url(stack.env["DATABASE_URL"]).database), exclude)
     used["rest"] = busy_ticks() / TICKS_PER_S - sum(used.values())
     used["wall"] = time.monotonic()
     return used
@@ -110,17 +133,24 @@ def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, fl
 class Sampler:
     """From a thread of its own, every SAMPLE_S: the messages waiting in the queue and those
     taken by a worker and not yet acknowledged, and the CPU used by each of our process
-    groups (`groups`: process group id -> name), this process (`bench`), the backends of
-    `database` (`postgres`) and everything else (`rest`)."""
+    groups (`groups`: process group id -> name), this process and its connections `exclude`
+    (`bench`), the bench's server (`postgres`: the backends of `database`; `postgres_other`)
+    and everything else (`rest`)."""
 
-    def __init__(self, broker_url: str, queue: str, groups: dict[int, str], database: str):
+    def __init__(
+        self,
+        broker_url: str,
+        queue: str,
+        groups: dict[int, str],
+        server: tuple[OwnPostgres, str],
+    ):
         self._client = redis.Redis.from_url(broker_url)
         self._keys = [queue] + [f"{queue}:{step}" for step in PRIORITY_STEPS if step]
         self._groups = groups
-        self._database = database
+        self._server, self._database = server
+        self.exclude: set[int] = set()  # backend pids of the bench's own open connections
         self._lock = threading.Lock()
         self._last: dict[int, int] = {}  # pid -> ticks when last read
-        self._others: set[int] = set()  # pids that are none of ours (and no backend)
         self._used: dict[str, int] = defaultdict(int)  # name -> ticks counted so far
         self._busy_start = busy_ticks()
         self._stop = threading.Event()
@@ -149,20 +179,7 @@ class Sampler:
     def _name(self, pid: int, group: int) -> str | None:
         if pid == os.getpid():
             return "bench"
-        if group in self._groups:
-            return self._groups[group]
-        if pid in self._others:
-            return None
-        try:
-            title = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return None
-        if title.startswith(b"postgres:") and f" {self._database} ".encode() in title:
-            return "postgres"
-        # A backend's title names its database only once it has logged in: read it again.
-        if not title.startswith(b"postgres"):
-            self._others.add(pid)
-        return None
+        return self._groups.get(group)
 
     def cpu_now(self) -> dict[str, float]:
         """CPU seconds used so far by each name of CPU_ROWS, and `wall` (monotonic seconds)."""
@@ -175,6 +192,7 @@ class Sampler:
                     seen[pid] = ticks
             self._last = seen
             used = {name: self._used[name] / TICKS_PER_S for name in CPU_ROWS if name != "rest"}
+            add_server(used, self._server, self._database, self.exclude)
             busy = (busy_ticks() - self._busy_start) / TICKS_PER_S
             # What the first read found (ours since they started) is not in `busy`: only
             # differences between two reads mean anything.

@@ -251,11 +251,12 @@ def bench_stack(
     concurrency: int,
     broker_url: str = BROKER_URL,
     settings: dict[str, str] | None = None,
+    sim_profile: dict[str, Any] | None = None,
 ) -> Stack:
-    """The benchmarks' stack, not started yet: the simulator with the bench profile, the
-    worker with this pool; `settings` (STOPAY_…) go on top."""
+    """The benchmarks' stack, not started yet: the simulator with the bench profile (or
+    `sim_profile`), the worker with this pool; `settings` (STOPAY_…) go on top."""
     profile = logs / "bench-profile.yaml"
-    profile.write_text(yaml.safe_dump(SIM_PROFILE, sort_keys=False))
+    profile.write_text(yaml.safe_dump(sim_profile or SIM_PROFILE, sort_keys=False))
     worker = {
         "PYTHONPATH": str(ROOT),
         "STOPAY_WORKER_POOL": pool,

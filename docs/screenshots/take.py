@@ -6,9 +6,11 @@ processes.
    callbacks) is being stopped, beside a few
    smaller cases, with the simulated institutions' bench delays (ack 0.1-0.3 s, processing
    0.5-3 s);
-2. `case-money-trail.png`: scenario 4's case page once its three levels have settled.
+2. `case-money-trail.png`: scenario 4's case page once its three levels have settled;
+3. `dashboard-{1280,1920}-{zh,en}.png`: the same dashboard (its screen, not the whole page)
+   at 1280×720 and 1920×1080 in the language of `--lang`; `--only sizes` takes just these.
 
-    PYTHONPATH=. .venv/bin/python docs/screenshots/take.py [--lang zh-CN|en]
+    PYTHONPATH=. .venv/bin/python docs/screenshots/take.py [--lang zh-CN|en] [--only sizes]
 """
 
 from __future__ import annotations
@@ -91,7 +93,19 @@ def log_in(page: Page, username: str) -> None:
     page.wait_for_url("**/dashboard")
 
 
-def shoot(stack: Stack, token: str, supervisor: str, lang: str) -> None:
+SIZES = ((1280, 720), (1920, 1080))
+
+
+def sizes(page: Page, lang: str) -> None:
+    """The dashboard as a supervisor sees it on a small and a large screen."""
+    short = lang.split("-")[0]
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(1500)  # the chart redraws at the new size
+        page.screenshot(path=OUT / f"dashboard-{width}-{short}.png")
+
+
+def shoot(stack: Stack, token: str, supervisor: str, lang: str, only: str | None) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     with (
         httpx.Client(base_url=stack.api_url, headers=headers, timeout=30) as api,
@@ -114,7 +128,13 @@ def shoot(stack: Stack, token: str, supervisor: str, lang: str) -> None:
             "/api/v1/cases", json=report, headers={"Idempotency-Key": str(uuid.uuid4())}
         ).raise_for_status()
         time.sleep(9.0)  # levels 1 and 2 done or under way, level 3 being found
+        if only == "sizes":
+            sizes(page, lang)
+            browser.close()
+            return
         page.screenshot(path=OUT / "dashboard-under-load.png", full_page=True)
+        sizes(page, lang)
+        page.set_viewport_size(viewport)
 
         time.sleep(15)  # let the big case settle before the scenario replaces the simulator's
         reset_simulator(stack)
@@ -147,7 +167,9 @@ def shoot(stack: Stack, token: str, supervisor: str, lang: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lang", default="zh-CN", choices=["zh-CN", "en"])
-    lang = parser.parse_args().lang
+    parser.add_argument("--only", choices=["sizes"], default=None)
+    args = parser.parse_args()
+    lang = args.lang
     clear_broker()
     url = create_database()
     try:
@@ -157,7 +179,7 @@ def main() -> int:
             stack = bench_stack(url, Path(logs), pool="threads", processes=2, concurrency=100)
             try:
                 start_stack(stack, 2)
-                shoot(stack, token, supervisor, lang)
+                shoot(stack, token, supervisor, lang, args.only)
             finally:
                 stack.stop_all()
     finally:

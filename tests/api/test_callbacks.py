@@ -80,7 +80,9 @@ def test_a_late_different_callback_does_not_move_a_finished_instruction(
     late = _post(
         client, code, _signed(db, code, _outcome(stop, outcome="no_funds", amount_stopped="0.00"))
     )
-    assert late.json() == {"status": "ignored"}
+    # Not applied, and not silent: docs/institution-protocol.md, `outcome-disputed`.
+    assert late.status_code == 409
+    assert late.json()["type"] == "/docs/problems/outcome-disputed"
     db.refresh(stop)
     assert stop.outcome == "stopped_full"
     assert stop.amount_stopped == stop.amount_requested

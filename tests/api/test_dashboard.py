@@ -95,7 +95,7 @@ def test_queue_puts_priority_first_then_the_oldest_call_with_shared_accounts(
     assert first["priority"] in {"special", "high"}
     assert second["priority"] in {"medium", "low"}
     assert (first["shared_accounts"], second["shared_accounts"]) == (1, 1)
-    assert first["minutes_since_call"] >= 2
+    assert first["since_call_s"] >= 120
     assert first["first_stop_s"] is None
 
     _stopped(client, db, high)
@@ -180,6 +180,11 @@ def test_escalations_show_the_desk_to_phone_and_handled_is_audited_once(
     [item] = _get(client, "/api/v1/dashboard/escalations", boss)
     assert (item["instruction_id"], item["institution"]) == (instruction_id, "CCB")
     assert item["contact"]["phone"] == "95533"
+    assert (item["contact"]["desk_zh"], item["contact"]["desk_en"]) == (
+        "建设银行反诈专席",
+        "CCB anti-fraud desk",
+    )
+    assert (item["last_error"], item["failure"]) == ("timeout", "timeout")
     assert item["handled_at"] is None
     assert _get(client, "/api/v1/dashboard/overview", boss)["escalations_open"] == 1
 

@@ -11,15 +11,20 @@ import math
 
 import pytest
 
-from bench.load import parse_rates
+from bench.load import parse_args, parse_rates
 from bench.load_figures import (
+    STACK,
     Posted,
+    Results,
     Step,
     cpu_table,
     headline,
     highest_held,
+    instruction_cpu_table,
     load_table,
     memory_table,
+    per_instruction_ms,
+    render_config,
     stop_reason,
 )
 from bench.support.report import percentile
@@ -102,7 +107,9 @@ def test_tables_show_each_step_and_the_headline_the_rate_held() -> None:
     assert headline(steps).startswith("**Highest rate held: 4 cases/s (24 instructions/s)**")
     assert "stopped at 8 cases/s: p99 dispatch delay 3.00 s" in headline(steps)
     # CPU in cores: CPU seconds over the step's wall-clock seconds.
-    assert "| 2 | 0.40 | 0.30 | 0.00 | 0.00 | 0.10 | 0.00 | 0.20 | 1.00 | 150 |" in cpu_table(steps)
+    assert (
+        "| 2 | 0.40 | 0.30 | 0.00 | 0.00 | 0.10 | 0.00 | 0.00 | 0.20 | 1.00 | 150 |"
+    ) in cpu_table(steps)
     assert "| 2 | 131 MiB | 371 MiB (3 processes) |  |  |" in memory_table(steps)
 
 
@@ -110,3 +117,39 @@ def test_unacked_instructions_are_named_not_numbered() -> None:
     step = make_step(2, delays_s=[math.inf] * 120)
     assert "not acked / not acked / not acked" in load_table([step])
     assert headline([step]).startswith("**Highest rate held: none**")
+
+
+def test_stack_cpu_per_instruction_counts_sending_and_draining() -> None:
+    step = make_step(2)  # 20 cases, 120 instructions
+    step.cpu_drained = {"api": 0.6, "worker": 0.3, "beat": 0.06, "postgres": 0.24, "simulator": 0.3}
+    assert per_instruction_ms(step, STACK) == pytest.approx(10.0)
+    row = instruction_cpu_table([step]).splitlines()[2]
+    assert row == "| 2 | **10.0 ms** | 5.0 | 2.5 | 0.5 | 2.0 | 2.5 |"
+
+
+def test_api_processes_name_the_sub_section_so_runs_at_one_and_two_sit_side_by_side() -> None:
+    one = parse_args(["--step-s", "20", "--out", "/tmp/x.md"])
+    two = parse_args(["--api-workers", "2", "--step-s", "20", "--out", "/tmp/x.md"])
+    assert (one.api_workers, two.api_workers) == (1, 2)
+    assert one.config == "1 API process, 1 worker process"
+    assert two.config == "2 API processes, 1 worker process"
+    assert parse_args(["--api-workers", "2", "--workers", "2"]).config == (
+        "2 API processes, 2 worker processes"
+    )
+    # The command written down runs the same configuration again.
+    assert two.command.startswith(".venv/bin/python -m bench.load --api-workers 2 --workers 1 ")
+    assert parse_args(two.command.split()[3:]) == two
+
+
+def test_the_report_heads_its_sub_section_with_the_api_processes() -> None:
+    options = parse_args(["--api-workers", "2", "--out", "/tmp/x.md"])
+    text = render_config(Results(load_before=0.5, steps=[make_step(2)]), options)
+    assert text.startswith("### 2 API processes, 1 worker process\n")
+    assert "- stack: API (2 uvicorn processes under uvicorn's supervisor" in text
+    single = render_config(Results(load_before=0.5), parse_args(["--out", "/tmp/x.md"]))
+    assert "- stack: API (1 uvicorn process), worker" in single
+
+
+def test_api_workers_must_be_at_least_one() -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--api-workers", "0"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 from collections.abc import AsyncIterator
@@ -23,7 +24,7 @@ from app.config import Settings
 from app.dashboard.live import latest_event, panel_events
 from app.flows import Rules
 from app.pages.dashboard import dashboard_panels
-from tests.casework import instructions, make_case, report
+from tests.casework import instructions, make_case, onward, report
 from tests.factories import VICTIM_SERIAL, card_no, case_payload, fresh_card_no, make_user
 from tests.intake.conftest import sign_in
 
@@ -85,7 +86,7 @@ def test_the_case_page_draws_the_trail_coloured_by_outcome_in_chinese(
     graph = json.loads(data.group(1))
     by_level = {n["level"]: n for n in graph["nodes"]}
     assert by_level[0]["status"] == "victim"
-    assert (by_level[1]["account_no"], by_level[1]["status"]) == (card, "partial")
+    assert (by_level[1]["account_no"], by_level[1]["status"]) == (card, "partly_stopped")
     [edge] = graph["links"]
     assert edge["amount"] == "45000.00"
     assert f'data-url="/api/v1/cases/{case.case_no}/freezes"' in page.text
@@ -204,3 +205,55 @@ def test_a_reveal_is_no_change_for_the_live_panels(db: Session) -> None:
     db.flush()
     assert value == case_payload()["victim"]["id_no"]
     assert (latest_event(db, case.id), latest_event(db)) == before
+
+
+def _tile(page: str) -> str:
+    found = re.search(r'<div class="tile good" id="interception"(.*?)</div>', page, re.S)
+    assert found is not None, page
+    return found.group(1)
+
+
+def _queue_cell(page: str, case_no: str) -> str:
+    row = re.search(rf'<tr data-case="{case_no}">(.*?)</tr>', page, re.S)
+    assert row is not None
+    cell = re.search(r'<td class="num interception"[^>]*>(.*?)</td>', row.group(1), re.S)
+    assert cell is not None
+    return cell.group(1).strip()
+
+
+def test_the_case_page_and_the_queue_show_the_share_of_what_was_still_there(
+    client: TestClient, db: Session
+) -> None:
+    """`—` until a bank reports; then held ÷ still on the accounts at the report, in both
+    languages, with its explanation as the title."""
+    first, second = fresh_card_no("CCB"), fresh_card_no("CMB")
+    case = make_case(db, (first, "100000.00"))
+    boss = make_user(db, role=Role.supervisor, unit=db.get_one(Unit, case.unit_id))
+    sign_in(client, boss)
+    page = client.get(f"/dashboard/cases/{case.case_no}").text
+    assert "<strong>—</strong>" in _tile(page)
+    assert _queue_cell(client.get("/dashboard").text, case.case_no) == "—"
+
+    [stop] = instructions(db, case)
+    left = (case.received_at + dt.timedelta(seconds=30)).isoformat()
+    moved = {**onward("CMB", second, "60000.00"), "occurred_at": left}
+    report(
+        client,
+        db,
+        stop,
+        outcome="stopped_partial",
+        amount_stopped="40000.00",
+        onward_transfers=[moved],
+    )
+    tile = _tile(client.get(f"/dashboard/cases/{case.case_no}").text)
+    assert "Intercepted" in tile
+    assert "<strong>40%</strong>" in tile
+    assert "¥40,000.00 of ¥100,000.00" in tile
+    assert "counted once" in tile  # the title explains what it counts
+    assert _queue_cell(client.get("/dashboard").text, case.case_no) == "40%"
+
+    boss.language = "zh-CN"
+    db.flush()
+    tile = _tile(client.get(f"/dashboard/cases/{case.case_no}").text)
+    assert "拦截比例" in tile
+    assert "只计一次" in tile

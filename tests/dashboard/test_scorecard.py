@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.dashboard.scorecard import scorecards
+from app.dispatch.models import Instruction
 from tests.factories import bearer, institution, instructions_of, make_case, make_user
 
 
@@ -64,3 +66,36 @@ def test_metrics_expose_latency_histograms(client: TestClient, db: Session) -> N
     assert 'stopay_instruction_completion_seconds_bucket{institution="' in text
     assert "stopay_outbox_lag_seconds" in text
     assert 'stopay_instructions{institution="NFPP",state="pending"}' in text
+
+
+def test_old_instructions_leave_a_card_of_zeros_and_old_escalations_still_count(
+    db: Session,
+) -> None:
+    """The scorecard reads only its window and the open escalations (issue 19), yet says
+    what it said when it grouped every instruction: an institution whose instructions are
+    all older than the window has a card of zeros, and an escalation from before the window
+    is still open and counted."""
+    case_no = make_case(db)
+    stops = [i for i in instructions_of(db, case_no) if i.kind == "stop_payment"]
+    bank = stops[0].institution_id
+    for stop in stops:
+        stop.created_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    stops[0].state, stops[0].escalated_at = "escalated", stops[0].created_at
+    db.flush()
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    others = sum(
+        1
+        for i in db.scalars(select(Instruction).where(Instruction.institution_id == bank))
+        if i.created_at >= since
+    )
+    escalated = db.scalar(
+        select(func.count()).where(
+            Instruction.institution_id == bank, Instruction.state == "escalated"
+        )
+    )
+    card = scorecards(db, since=since)[bank]
+    assert card.instructions == others
+    assert card.open_escalations == escalated
+    assert card.open_escalations >= 1
+    if others == 0:  # nothing else at this bank in the window: the card is all zeros
+        assert (card.ack_p50_ms, card.completion_p95_ms, card.success_rate) == (None, None, None)

@@ -219,14 +219,24 @@ def test_special_cases_go_first_when_the_queue_is_long(
         },
         transfers=[transfer_payload(to=account_at("PAB"), amount="12000.00") for _ in range(25)],
     )
+    # Beat stopped too: its tasks would share the queue, so the count below would not be of
+    # the two cases' messages alone, and its relay could publish one case's again.
+    stack.stop("beat")
     stack.stop("worker")
     try:
         with stack.api(headers) as api:
             low_no = api.post("/api/v1/cases", json=low).json()["case_no"]
             special_answer = api.post("/api/v1/cases", json=special).json()
             assert special_answer["priority"] == "special"
-            time.sleep(0.5)  # both cases' tasks are queued behind the stopped worker
-            stack.start("worker", "worker", "--concurrency", "2")
+            # Both cases' bank tasks (25 instructions each: two messages) are in the broker
+            # before the worker starts: the API publishes from a thread of its own, and on a
+            # busy machine a fixed sleep let the worker find the first case's alone.
+            broker, queue = stack.env["BROKER_URL"], stack.env["STOPAY_QUEUE"]
+            wait_for(lambda: queued_tasks(broker, queue) >= 4, timeout=30, what="the backlog")
+            # One task at a time, in one process (the stack's default is two): the backlog is
+            # taken in priority order, so the comparison below is of that order, not of two
+            # tasks that happened to start together.
+            stack.start("worker", "worker", "--processes", "1", "--concurrency", "1")
             cases = [
                 wait_for(lambda no=no: settled(api, no), timeout=90, what=no)
                 for no in (low_no, special_answer["case_no"])
@@ -234,6 +244,7 @@ def test_special_cases_go_first_when_the_queue_is_long(
     finally:
         stack.stop("worker")
         stack.start("worker", "worker")
+        stack.start("beat", "beat")
     low_first, special_first = (
         statistics.median(
             dt.datetime.fromisoformat(i["first_attempt_at"]).timestamp()
@@ -265,6 +276,18 @@ def test_a_task_lost_in_the_broker_is_sent_anyway(
     finally:
         if "worker" not in stack.processes:
             stack.start("worker", "worker")
+
+
+def queued_tasks(broker_url: str, queue: str) -> int:
+    """How many messages wait in the banks' lane of the queue (each of its priority lists on
+    Redis), without taking them."""
+    if not broker_url.startswith("redis"):
+        with Connection(broker_url) as connection:
+            _, waiting, _ = connection.default_channel.queue_declare(queue=queue, passive=True)
+            return int(waiting)
+    client = redis.Redis.from_url(broker_url)
+    lists = [queue, *(f"{queue}:{step}" for step in range(1, 10))]
+    return sum(int(client.llen(key)) for key in lists)
 
 
 def drop_queued_tasks(broker_url: str, queue: str) -> int:

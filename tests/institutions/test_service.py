@@ -3,11 +3,19 @@ from __future__ import annotations
 import base64
 from collections import Counter
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.institutions.models import Institution
-from app.institutions.service import BinIndex, load_registry, seed_institutions
+from app.institutions.service import (
+    BinIndex,
+    NameIndex,
+    load_registry,
+    name_key,
+    registry_names,
+    seed_institutions,
+)
 from tests.conftest import TEST_SECRET
 from tests.factories import luhn_complete
 
@@ -58,3 +66,49 @@ def test_seeding_updates_a_changed_entry(db: Session) -> None:
     db.flush()
     assert seed_institutions(db, secret_key=TEST_SECRET) == (0, 1)
     assert icbc.sla_s != 999
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("支付宝", "ALIPAY"),
+        ("微信", "TENPAY"),
+        ("财付通", "TENPAY"),
+        ("微信支付", "TENPAY"),
+        ("工行", "ICBC"),
+        ("建行", "CCB"),
+        ("农行", "ABC"),
+        ("中行", "BOC"),
+        ("招行", "CMB"),
+        ("邮储", "PSBC"),
+        ("中国工商银行", "ICBC"),
+        ("Bank of China", "BOC"),
+        ("bank  of china", "BOC"),
+        ("icbc", "ICBC"),
+        ("ＩＣＢＣ", "ICBC"),  # full-width, as a Chinese input method types it
+        (" 建行 ", "CCB"),
+        ("CCB 中国建设银行", "CCB"),  # a code and its name, as the pick-list shows it
+        ("某某银行", None),
+        ("", None),
+    ],
+)
+def test_an_institution_is_found_by_code_name_or_alias(typed: str, code: str | None) -> None:
+    assert registry_names().find(typed) == code
+
+
+def test_every_name_and_alias_names_one_institution() -> None:
+    """An alias shared by two institutions would send a stop-payment to the wrong one."""
+    owners: dict[str, set[str]] = {}
+    for entry in load_registry():
+        for name in (entry.code, entry.name_zh, entry.name_en, *entry.aliases):
+            owners.setdefault(name_key(name), set()).add(entry.code)
+    shared = {name: codes for name, codes in owners.items() if len(codes) > 1}
+    assert shared == {}
+    index = NameIndex(load_registry())
+    assert all(index.find(alias) == e.code for e in load_registry() for alias in e.aliases)
+
+
+def test_aliases_live_in_the_registry_not_in_the_database(db: Session) -> None:
+    seed_institutions(db, secret_key=TEST_SECRET)
+    assert not hasattr(Institution, "aliases")
+    assert registry_names().aliases["TENPAY"][:2] == ["微信", "微信支付"]

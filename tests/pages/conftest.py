@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -91,3 +93,30 @@ def page(browser: Browser, form_stack: Stack) -> Iterator[Page]:
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@contextmanager
+def own_sessions() -> Iterator[sessionmaker[Session]]:
+    """Sessions on a migrated database of the module's own (its stack's)."""
+    with migrated_database() as url:
+        engine = make_engine(url)
+        yield make_sessionmaker(engine)
+        engine.dispose()
+
+
+@contextmanager
+def stack_on(
+    sessions: sessionmaker[Session], *, queue: str, broker: str, logs: Path, **settings: str
+) -> Iterator[Stack]:
+    """API, one worker process of 16 threads, beat and the simulator on `sessions`' database;
+    `settings` (STOPAY_...) on top."""
+    url = sessions.kw["bind"].url.render_as_string(hide_password=False)
+    base = {"STOPAY_WORKER_PROCESSES": "1", "STOPAY_WORKER_CONCURRENCY": "16"}
+    with running_stack(
+        database_url=url,
+        broker_url=broker,
+        queue=queue,
+        logs=logs,
+        settings={**base, **settings},
+    ) as stack:
+        yield stack

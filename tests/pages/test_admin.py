@@ -152,6 +152,9 @@ def test_an_admin_creates_a_person_and_deactivates_them_by_keyboard(
     page.keyboard.press("Enter")
     page.wait_for_url("**/admin/users")
     expect(page.locator("#new-username")).to_be_focused()
+    # htmx is loaded deferred: an Enter before it is ready would post the form the plain way.
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => Boolean(window.htmx)")
     page.evaluate("window.sameDocument = true")  # gone if a form reloaded the page
 
     newcomer = f"li.na-{tag}"  # the database is this module's own
@@ -171,6 +174,9 @@ def test_an_admin_creates_a_person_and_deactivates_them_by_keyboard(
     )
     expect(page.locator("#new-password")).to_be_focused()
     expect(page.locator("#new-username")).to_have_value(newcomer)
+    # The form swapped in is htmx's once it has settled (20 ms); an Enter before that would
+    # post it the plain way (which works too, but reloads the page).
+    page.wait_for_function("() => !document.querySelector('.htmx-settling, .htmx-swapping')")
     page.keyboard.type("a long enough passphrase")
     page.keyboard.press("Enter")
 

@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.auth.models import Role, Unit
-from app.db import make_engine, make_sessionmaker, transaction
-from tests.conftest import migrated_database
-from tests.e2e.stack import Stack, running_stack, wait_for
+from app.auth.models import Role, Unit, User
+from app.db import transaction
+from tests.e2e.stack import Stack, wait_for
 from tests.factories import (
     PASSWORD,
     bearer,
@@ -28,6 +28,8 @@ from tests.factories import (
     make_user,
     transfer_payload,
 )
+from tests.pages.conftest import own_sessions, stack_on
+from tests.pages.evidence import screenshot_dir
 
 pytestmark = pytest.mark.slow
 
@@ -39,29 +41,21 @@ GREEN, BLUE = "rgb(46, 125, 50)", "rgb(61, 123, 224)"
 
 @pytest.fixture(scope="module")
 def dash_sessions() -> Iterator[sessionmaker[Session]]:
-    with migrated_database() as url:
-        engine = make_engine(url)
-        yield make_sessionmaker(engine)
-        engine.dispose()
+    with own_sessions() as sessions:
+        yield sessions
 
 
 @pytest.fixture(scope="module")
 def dash_stack(
     dash_sessions: sessionmaker[Session], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    url = dash_sessions.kw["bind"].url.render_as_string(hide_password=False)
-    settings = {
-        "STOPAY_WORKER_PROCESSES": "1",
-        "STOPAY_WORKER_CONCURRENCY": "16",
-        "STOPAY_SETTABLE_CLOCK": "true",
-        "STOPAY_LEGAL_CLOCK_INTERVAL_S": "1",
-    }
-    with running_stack(
-        database_url=url,
-        broker_url=BROKER,
+    with stack_on(
+        dash_sessions,
         queue=QUEUE,
+        broker=BROKER,
         logs=tmp_path_factory.mktemp("dash-stack"),
-        settings=settings,
+        STOPAY_SETTABLE_CLOCK="true",
+        STOPAY_LEGAL_CLOCK_INTERVAL_S="1",
     ) as stack:
         yield stack
 
@@ -158,15 +152,21 @@ def test_a_new_case_appears_live_and_its_stop_turns_green_when_the_callback_land
     row.locator("a").click()
     page.wait_for_url(f"**/dashboard/cases/{case_no}")
     account = page.locator("#trail tr.account[data-level='1']")
-    expect(account).to_have_attribute("data-status", "sent")
+    # Its fate: acknowledged by the bank (sent, not yet acknowledged, is a lighter blue).
+    expect(account).to_have_attribute("data-status", "acked")
     swatch = account.locator(".swatch")
     expect(swatch).to_have_css("background-color", BLUE)
     expect(account).to_have_attribute("data-status", "stopped", timeout=20_000)
     expect(swatch).to_have_css("background-color", GREEN)
-    colours = page.evaluate("""() => echarts
-        .getInstanceByDom(document.getElementById('trail-chart'))
-        .getOption().series[0].data.map(n => [n.level, n.itemStyle.color])""")
-    assert [1, "#2e7d32"] in colours
+    # The chart redraws once the row's swap settles: the level-1 node turns the row's green.
+    page.wait_for_function(
+        """green => echarts.getInstanceByDom(document.getElementById('trail-chart'))
+            .getOption().series[0].data.some(n => n.level === 1 && n.itemStyle.color === green)""",
+        arg=GREEN,
+        timeout=5_000,
+    )
+    # The chart asks a swatch of its own for each colour; nobody sees that swatch.
+    expect(page.locator("body > span.swatch")).to_be_hidden()
 
 
 def test_the_money_trail_of_scenario_4_leads_to_the_level_2_card(
@@ -188,7 +188,7 @@ def test_the_money_trail_of_scenario_4_leads_to_the_level_2_card(
     page.locator(f"#queue tr[data-case='{case_no}'] a").click()
     level2 = page.locator("#trail tr.account[data-level='2']")
     expect(level2).to_contain_text("6225880201234567895", timeout=30_000)
-    expect(level2).to_have_attribute("data-status", "partial", timeout=30_000)
+    expect(level2).to_have_attribute("data-status", "partly_stopped", timeout=30_000)
     expect(level2).to_contain_text("210,000.00")
     level1 = page.locator("#trail tr.account[data-level='1']")
     expect(level1).to_contain_text("350,000.00")
@@ -199,7 +199,7 @@ def test_the_money_trail_of_scenario_4_leads_to_the_level_2_card(
                 numbers: Object.fromEntries(option.series[0].data.map(n => [n.id, n.account_no])),
                 links: option.series[0].links.map(l => [l.source, l.target, l.amount])};
     }""")
-    assert [2, "6225880201234567895", "partial"] in graph["nodes"]
+    assert [2, "6225880201234567895", "partly_stopped"] in graph["nodes"]
     numbers = graph["numbers"]
     links = [
         [numbers[source], numbers[target], amount] for source, target, amount in graph["links"]
@@ -273,3 +273,112 @@ def test_a_stop_payment_is_frozen_from_the_deadlines_panel(
     [freeze] = [i for i in case["instructions"] if i["kind"] == "freeze"]
     assert freeze["document_no"] == "穗公（反诈）冻字〔2026〕77号"
     assert freeze["account_no"] == card
+
+
+# The trail's fates (app/casefile/fates.py) in the viewer's language.
+TRAIL_AT = "2026-11-22T09:20:00+08:00"
+
+
+def _chain() -> tuple[list[str], str, str]:
+    """Cards for levels 1 to 4, and a small level-2 branch and a second level-1 card."""
+    return (
+        [fresh_card_no(b) for b in ("CCB", "CMB", "ABC", "ICBC")],
+        fresh_card_no("ABC"),
+        fresh_card_no("CMB"),
+    )
+
+
+def _scenario(cards: list[str], small: str) -> dict[str, object]:
+    """Money moves one level on from each card, and 500 from level 1 to a small branch."""
+    banks = ["CCB", "CMB", "ABC", "ICBC"]
+    accounts: list[dict[str, object]] = []
+    for level, (bank, card) in enumerate(zip(banks, cards, strict=True)):
+        entry: dict[str, object] = {
+            "institution": bank,
+            "account_no": card,
+            "holder_name": "王某" if level else "刘某",
+            "balance": "10000.00",
+            "incoming": [{"amount": f"{90000 - level * 20000}.00", "at": TRAIL_AT}],
+        }
+        if level < 3:
+            onward = [
+                {
+                    "institution": banks[level + 1],
+                    "account_no": cards[level + 1],
+                    "holder_name": "王某",
+                    "amount": f"{70000 - level * 20000}.00",
+                    "at": TRAIL_AT,
+                }
+            ]
+            if level == 0:
+                onward.append(
+                    {"institution": "ABC", "account_no": small, "amount": "500.00", "at": TRAIL_AT}
+                )
+            entry["onward"] = onward
+        accounts.append(entry)
+    return {"description": "four levels and a small branch", "accounts": accounts}
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_trail_says_why_an_account_got_no_instruction(
+    page: Page,
+    staff: Staff,
+    dash_stack: Stack,
+    dash_sessions: sessionmaker[Session],
+    sim: httpx.Client,
+    language: str,
+    tmp_path: Path,
+) -> None:
+    cards, small, other = _chain()
+    answer = sim.post("/admin/scenario", json=_scenario(cards, small))
+    assert answer.status_code == 200, answer.text
+    first = {"institution": "CCB", "account_no": cards[0], "holder_name": "刘某"}
+    # The second card is another case's first: held there, named differently there.
+    submit(
+        dash_stack,
+        staff,
+        [
+            transfer_payload(
+                to={"institution": "CMB", "account_no": other, "holder_name": "别案户名"},
+                amount="30000.00",
+            )
+        ],
+    )
+    second = {"institution": "CMB", "account_no": other, "holder_name": "本案户名"}
+    case_no = submit(
+        dash_stack,
+        staff,
+        [
+            transfer_payload(to=first, amount="90000.00", occurred_at=TRAIL_AT),
+            transfer_payload(to=second, amount="30000.00", occurred_at=TRAIL_AT),
+        ],
+    )
+    with transaction(dash_sessions) as db:
+        taker = db.scalars(select(User).where(User.username == staff.call_taker)).one()
+        unit = db.get_one(Unit, taker.unit_id)
+        boss = make_user(db, role=Role.supervisor, language=language, unit=unit).username
+    log_in(page, boss, to=f"/dashboard/cases/{case_no}")
+    _check_trail(page, cards=cards, small=small, other=other, language=language)
+    page.set_viewport_size({"width": 1440, "height": 1400})
+    short = "zh" if language == "zh-CN" else "en"
+    page.locator("#trail").screenshot(path=screenshot_dir(tmp_path) / f"trail-fates-{short}.png")
+
+
+def _check_trail(page: Page, *, cards: list[str], small: str, other: str, language: str) -> None:
+    rows = page.locator("#trail tr.account")
+    deep = rows.filter(has_text=cards[3])
+    expect(deep).to_have_attribute("data-status", "beyond_depth", timeout=40_000)
+    expect(rows.filter(has_text=small)).to_have_attribute("data-status", "below_minimum")
+    held = rows.filter(has_text=other)
+    expect(held).to_have_attribute("data-status", "held_elsewhere")
+    expect(held).to_contain_text("本案户名")
+    expect(held).not_to_contain_text("别案户名")
+    words = {
+        "zh-CN": ("超出追踪层级", "低于追踪起点", "他案已控制"),
+        "en": ("beyond the depth limit", "below the tracing minimum", "held by another case"),
+    }[language]
+    for row, word in zip((deep, rows.filter(has_text=small), held), words, strict=True):
+        expect(row.locator("td.state")).to_contain_text(word)
+    # Once the deepest bank has answered, nothing is left waiting or unexplained.
+    statuses = set(rows.evaluate_all("rs => rs.map(r => r.dataset.status)"))
+    assert statuses.isdisjoint({"waiting", "sent", "acked", "not_stopped"}), statuses

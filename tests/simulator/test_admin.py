@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from app.cli import cli
 from app.institutions.service import load_registry
-from simulator.profiles import DEFAULT_PROFILE_PATH, ProfileBook, load_profile_file
+from simulator.profiles import DEFAULT_PROFILE_PATH, Breaks, ProfileBook, load_profile_file
 from tests.simulator.peer import LEVEL1_CARD, Peer, new_key, only
 
 YAML_SCENARIO = """
@@ -135,6 +135,7 @@ def test_the_shipped_profile_file_loads_for_every_institution() -> None:
         profile = book.effective(code)
         assert 0 < profile.ack_ms[0] <= profile.ack_ms[1] <= 300
         assert profile.error_rate == profile.timeout_rate == 0
+        assert profile.breaks == Breaks()  # the protocol is kept
     assert book.effective("ALIPAY").accounts.moved > book.effective("CCB").accounts.moved
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from decimal import Decimal
 
 from app.institutions.models import BreakerState
 from workers import aio
-from workers.breaker import Breaker, slot
+from workers.breaker import Breaker, Places, slot
 from workers.dispatch import BACKOFF_CAP_S, backoff_s
 
 
@@ -49,6 +50,49 @@ def test_the_cap_holds_calls_in_flight_per_institution() -> None:
     aio.run(six_at_once())
     assert peak == 3
     assert len(refused) == 3
+
+
+def test_at_the_cap_a_freed_place_goes_to_the_most_money_at_stake() -> None:
+    """Four calls wait for the one place; as each gives it back, the next goes to the
+    biggest amount waiting (the earliest of two equal ones), not to the first that came."""
+    served: list[str] = []
+
+    async def scenario() -> None:
+        places = Places(1)
+        assert await places.take(at_stake=Decimal(0), wait_s=1)
+
+        async def call(name: str, amount: str) -> None:
+            if await places.take(at_stake=Decimal(amount), wait_s=60):
+                served.append(name)
+                places.give_back()
+
+        calls = [
+            asyncio.create_task(call(name, amount))
+            for name, amount in [
+                ("small, first to come", "300.00"),
+                ("biggest", "455400.00"),
+                ("middle", "12000.00"),
+                ("small, last to come", "300.00"),
+            ]
+        ]
+        await asyncio.sleep(0)  # every call is waiting now
+        places.give_back()
+        await asyncio.gather(*calls)
+
+    aio.run(scenario())
+    assert served == ["biggest", "middle", "small, first to come", "small, last to come"]
+
+
+def test_a_call_that_waited_in_vain_gives_its_turn_up() -> None:
+    async def scenario() -> tuple[bool, bool, int]:
+        places = Places(1)
+        await places.take(at_stake=Decimal(0), wait_s=1)
+        gave_up = await places.take(at_stake=Decimal("9000000.00"), wait_s=0.01)
+        places.give_back()  # nobody waits any more: the place is free again
+        again = await places.take(at_stake=Decimal(1), wait_s=0.01)
+        return gave_up, again, places.taken
+
+    assert aio.run(scenario()) == (False, True, 1)
 
 
 def test_backoff_grows_is_jittered_capped_and_honours_retry_after() -> None:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import redis
 from kombu.exceptions import OperationalError
@@ -21,7 +22,7 @@ from app.dispatch.models import Instruction
 from app.dispatch.relay import due_for_publishing
 from app.institutions.models import Institution
 from tests.conftest import BROKER_URL
-from tests.factories import instructions_of, make_case
+from tests.factories import instructions_of, make_case, transfer_payload
 from workers import dispatch
 from workers.celery_app import make_celery
 
@@ -125,4 +126,31 @@ def test_with_the_broker_down_a_failed_first_attempt_is_left_for_the_relay(
     assert "cannot connect" in (stop.last_error or "")
     later = utcnow() + dt.timedelta(hours=1)
     due = due_for_publishing(db, now=later, idle_after=dt.timedelta(seconds=45))
-    assert stop.id in [instruction_id for instruction_id, _, _ in due]
+    assert stop.id in [item.instruction_id for item in due]
+
+
+@pytest.mark.usefixtures("in_test_transaction", "queue")
+def test_at_an_institutions_cap_the_biggest_amount_at_stake_is_sent_first(
+    db: Session, simulator_url: str
+) -> None:
+    """One bank taking one call at a time, four stop-payments for it in one message: the
+    simulator receives them biggest amount first, whatever order the report gave."""
+    amounts = ["3000.00", "455400.00", "12000.00", "80000.00"]
+    serials = [uuid.uuid4().int % 10**11 for _ in amounts]
+    case_no = make_case(
+        db,
+        transfers=[
+            transfer_payload(to_bank="CMB", to_serial=serial, amount=amount)
+            for serial, amount in zip(serials, amounts, strict=True)
+        ],
+    )
+    stops = [i for i in instructions_of(db, case_no) if i.kind == "stop_payment"]
+    bank = db.get_one(Institution, stops[0].institution_id)
+    bank.adapter = {"kind": "http", "base_url": simulator_url, "max_in_flight": 1}
+    db.flush()
+
+    assert dispatch.fan_out.apply(args=[[s.id for s in stops], "high", "banks"]).get() == 4
+
+    entries = httpx.get(f"{simulator_url}/admin/ledger", params={"case_no": case_no}).json()
+    received = [e["amount_requested"] for e in entries if e["entry"] == "received"]
+    assert received == ["455400.00", "80000.00", "12000.00", "3000.00"]
