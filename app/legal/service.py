@@ -124,6 +124,11 @@ def _latest_stop(db: Session, *, case_id: int, account_id: int) -> Instruction |
 
 
 def _refuse_if_under_way(db: Session, *, case: Case, account_id: int) -> None:
+    """Asked before the account's holds are read, never after. The callback that answers the
+    action under way ends it and changes the holds in one commit, and each statement sees
+    what was committed when it began: read in this order, an action sees the one under way
+    or what its answer did. Read the other way, the answer could commit between the two,
+    and the action would act on holds that had already changed (a second release)."""
     busy = _under_way(db, case_id=case.id, account_id=account_id)
     if busy is not None:
         raise Refused(N_("legal.under_way"), kind=busy.kind, id=busy.id)
@@ -147,10 +152,10 @@ def renew(
 ) -> Instruction:
     """Renew the account's hold before it runs out: a second stop-payment (at most
     `max_stops` in all), or a freeze renewed with a new document."""
+    _refuse_if_under_way(db, case=case, account_id=account.id)
     current = current_holds(db, case_id=case.id, now=now, account_id=account.id).get(account.id)
     if current is None:
         raise Refused(N_("legal.nothing_to_renew"))
-    _refuse_if_under_way(db, case=case, account_id=account.id)
     if current.kind == InstructionKind.stop_payment.value:
         _refuse_past_stop_limit(db, case=case, account=account, rules=rules)
         order = _renewal_of(current)
@@ -223,10 +228,10 @@ def freeze(
 ) -> Instruction:
     """Convert the account's stop-payment into a freeze (or freeze it outright): the amount
     held, unless another is given; without a hold, what the case traced into the account."""
+    _refuse_if_under_way(db, case=case, account_id=account.id)
     current = current_holds(db, case_id=case.id, now=now, account_id=account.id).get(account.id)
     if current is not None and current.kind == InstructionKind.freeze.value:
         raise Refused(N_("legal.already_frozen"), expires_at=expiry(current))
-    _refuse_if_under_way(db, case=case, account_id=account.id)
     if amount is None:
         amount = (
             current.amount_stopped
@@ -269,10 +274,10 @@ def release(
     db: Session, *, case: Case, account: Account, user: User, now: dt.datetime, reason: str
 ) -> Instruction:
     """End the case's hold on the account early (everything the case holds there)."""
+    _refuse_if_under_way(db, case=case, account_id=account.id)
     current = current_holds(db, case_id=case.id, now=now, account_id=account.id).get(account.id)
     if current is None:
         raise Refused(N_("legal.nothing_to_release"))
-    _refuse_if_under_way(db, case=case, account_id=account.id)
     order = InstructionOrder(
         kind=InstructionKind.release,
         institution_id=current.institution_id,
