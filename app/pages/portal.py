@@ -28,9 +28,9 @@ from app.deps import (
     Lang,
     NoStore,
 )
-from app.errors import Conflict
+from app.errors import Conflict, Invalid
 from app.flows.rotation import rotate_own_once
-from app.i18n import Language, Message
+from app.i18n import Language, Message, msg
 from app.institutions.secrets import Rotation
 from app.portal import reads
 from app.web import render
@@ -124,8 +124,10 @@ def rotate_own_secret(
     """The page again, with the new secret shown this once (the answer is never cached). The
     form's key makes a double press one rotation, both answers showing the same secret.
 
-    A repeat that comes after a later rotation cannot show its secret again: the page says so
-    in the reader's language (409), not a problem+json a browser would print raw."""
+    A repeat that comes after a later rotation cannot show its secret again, and a key already
+    spent on another request (an API call given the same key) rotates nothing: either way the
+    page says so in the reader's language (409, 422) with a fresh form, not a problem+json a
+    browser would print raw."""
     page = partial(
         _page, request, db, user=user, csrf=principal.csrf_token, settings=settings, lang=lang
     )
@@ -139,5 +141,7 @@ def rotate_own_secret(
         )
     except Conflict as refused:
         return page(refusal=refused.detail, status_code=409)
+    except Invalid:
+        return page(refusal=msg("portal.secret.key_used"), status_code=422)
     db.flush()
     return page(rotation=rotation)

@@ -17,14 +17,21 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.auth.models import Role
+from app.auth.models import Role, Scope, User
 from app.db import make_engine, make_sessionmaker, transaction
 from app.dispatch.models import Instruction
 from app.institutions.models import Institution
 from tests.callbacks.signing import outcome, signed
 from tests.conftest import migrated_database
 from tests.e2e.stack import Stack, running_stack
-from tests.factories import PASSWORD, instructions_of, make_case, make_user, secret_rotations
+from tests.factories import (
+    PASSWORD,
+    bearer,
+    instructions_of,
+    make_case,
+    make_user,
+    secret_rotations,
+)
 from tests.pages.evidence import screenshot_dir
 
 pytestmark = pytest.mark.slow
@@ -117,7 +124,8 @@ def bank_page(browser: Browser, bank: Bank) -> Iterator[Page]:
     context.close()
 
 
-def _log_in(page: Page, bank: Bank, lang: str) -> None:
+def _log_in(page: Page, bank: Bank, lang: str) -> str:
+    """Signs a new user of the institution in; its username."""
     with transaction(bank.sessions) as db:
         user = make_user(db, role=Role.institution, institution_code=CODE, language=lang)
         username = user.username
@@ -126,6 +134,7 @@ def _log_in(page: Page, bank: Bank, lang: str) -> None:
     page.fill("#password", PASSWORD)
     page.press("#password", "Enter")
     page.wait_for_url("**/institution")  # where an institution's user lands
+    return username
 
 
 def _shoot(page: Page, path: Path) -> None:
@@ -257,3 +266,35 @@ def test_a_late_repeat_of_a_rotation_is_a_page_that_says_why(
         assert secret_rotations(db, CODE) == before
         row = db.scalars(select(Institution).where(Institution.code == CODE)).one()
         assert row.callback_secret == secret
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_a_form_key_spent_on_another_request_is_a_page_that_says_nothing_rotated(
+    bank_page: Page, bank: Bank, lang: str, tmp_path: Path
+) -> None:
+    """The page's form key given first to an API rotation of the same user (a request of
+    another kind), then the form pressed: it rotates nothing, and the answer is the page in
+    the reader's language (422) with a fresh form, not a problem+json printed raw."""
+    page = bank_page
+    username = _log_in(page, bank, lang)
+    spent = page.locator("#secret input[name=form_key]").input_value()
+    with transaction(bank.sessions) as db:
+        user = db.scalars(select(User).where(User.username == username)).one()
+        token = bearer(db, user, scopes=[Scope.institution_read, Scope.institution_rotate])
+    by_api = page.request.post(
+        "/api/v1/institution/me/secret-rotations", headers={**token, "Idempotency-Key": spent}
+    )
+    assert by_api.status == 201, by_api.text()
+    with transaction(bank.sessions) as db:
+        before = secret_rotations(db, CODE)
+    page.check("#secret input[name=confirm]")
+    with page.expect_response("**/institution/secret-rotations") as pressed:
+        page.click("#secret button[type=submit]")
+    assert pressed.value.status == 422
+    said = {"zh-CN": "本次未轮换密钥", "en": "no secret was rotated"}[lang]
+    expect(page.locator("#rotation-refused")).to_contain_text(said)
+    assert "whsec_" not in page.content()
+    assert page.locator("#secret input[name=form_key]").input_value() != spent
+    _shoot(page, screenshot_dir(tmp_path) / f"secret-key-spent-{lang[:2]}.png")
+    with transaction(bank.sessions) as db:
+        assert secret_rotations(db, CODE) == before
