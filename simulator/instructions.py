@@ -16,6 +16,8 @@ from simulator.schemas import InstructionIn
 
 # Idempotency keys the institutions take: printable ASCII without spaces (ours are 32 hex chars).
 KEY_MAX_LENGTH = 255
+# What a profile that breaks the amount rules adds to what it stopped.
+OVERSTATED = Decimal("1000.00")
 
 
 def key_is_valid(key: str | None) -> TypeGuard[str]:
@@ -72,18 +74,22 @@ def invalid(exc: pydantic.ValidationError) -> Answer:
     return Answer(422, body, note="invalid instruction")
 
 
-def callback_body(record: InstructionRecord) -> str:
-    """The callback's JSON body (section 2), fixed once so every retry sends the same bytes."""
+def callback_body(record: InstructionRecord, *, overstate: bool = False) -> str:
+    """The callback's JSON body (section 2), fixed once so every retry sends the same bytes.
+    `overstate` (a profile's break): 1000.00 more stopped than was held."""
     result, effective_at = record.result, record.effective_at
     assert result is not None
     assert effective_at is not None
+    stopped = result.amount_stopped
+    if overstate and stopped is not None:
+        stopped += OVERSTATED
     data = {
         "idempotency_key": record.idempotency_key,
         "reference": record.reference,
         "kind": record.instruction.kind.value,
         "account_no": record.instruction.account_no,
         "outcome": result.outcome,
-        "amount_stopped": _money_or_none(result.amount_stopped),
+        "amount_stopped": _money_or_none(stopped),
         "balance": _money_or_none(result.balance),
         "mismatch_field": result.mismatch_field,
         "effective_at": iso(effective_at),

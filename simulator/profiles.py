@@ -59,6 +59,8 @@ class Breaks(BaseModel):
     retry_changes_body: bool = False
     # A 429 comes without `Retry-After`.
     no_retry_after: bool = False
+    # A callback reports 1000.00 more stopped than was held (the ledger keeps what was).
+    overstates_amount: bool = False
 
 
 class Profile(BaseModel):

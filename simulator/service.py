@@ -228,7 +228,7 @@ class Simulator:
             case_no=record.instruction.case_no,
             url=record.callback_url,
             webhook_id=record.webhook_id,
-            body=callback_body(record),
+            body=callback_body(record, overstate=breaks.overstates_amount),
             ledger_fields=_outcome_fields(record),
             signed=not breaks.unsigned_callbacks,
             restamp_retries=breaks.retry_changes_body,

@@ -7,6 +7,7 @@ arithmetic on the instruction row already loaded and locked: no query.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from app.cases.validation import FieldProblem
 from app.dispatch.models import Instruction, InstructionKind, Outcome
@@ -48,7 +49,7 @@ def check_outcome(
             )
         )
         return problems
-    problems.extend(_amounts(instruction, report))
+    problems.extend(amount_problems(instruction.amount_requested, report))
     earliest = (instruction.first_attempt_at or instruction.created_at) - skew
     latest = now + skew
     at = report.effective_at
@@ -66,8 +67,10 @@ def check_outcome(
     return problems
 
 
-def _amounts(instruction: Instruction, report: OutcomeReport) -> list[FieldProblem]:
-    asked, got, outcome = instruction.amount_requested, report.amount_stopped, report.outcome
+def amount_problems(asked: Decimal | None, report: OutcomeReport) -> list[FieldProblem]:
+    """What the outcome's sums break for an instruction that asked for `asked` (the
+    conformance kit holds an institution's callbacks to the same rules)."""
+    got, outcome = report.amount_stopped, report.outcome
     problems: list[FieldProblem] = []
     if outcome in HELD:
         if got is None or got <= 0:

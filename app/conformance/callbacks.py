@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from app.callbacks.rules import ALLOWED
+from app.callbacks.rules import ALLOWED, amount_problems
 from app.cases.schemas import AccountRef
 from app.cases.validation import CLOCK_SKEW, LOOKBACK, Directory, FieldProblem, resolve_account
 from app.conformance.instructions import Sent
@@ -97,7 +97,7 @@ def check_body(sent: Sent, deliveries: Sequence[Delivery]) -> CheckResult:
         problems.extend(f"{d.webhook_id}: {p}" for p in _body_problems(sent, d.event()))
     if problems:
         return failed(name, _first(problems))
-    return passed(name, f"{len(deliveries)} bodies read as outcomes")
+    return passed(name, f"{len(deliveries)} bodies read as outcomes, their sums consistent")
 
 
 def _body_problems(sent: Sent, event: Any) -> list[str]:
@@ -118,7 +118,9 @@ def _body_problems(sent: Sent, event: Any) -> list[str]:
     kind = InstructionKind(sent.kinds[key])
     if report.outcome not in ALLOWED[kind]:
         problems.append(f"data.outcome {report.outcome.value!r} is not allowed for {kind.value}")
-    return problems
+        return problems
+    found = amount_problems(sent.asked.get(key), report)
+    return problems + [f"{p.path}: {t(p.key, 'en', **p.params)}" for p in found]
 
 
 def check_timestamps(deliveries: Sequence[Delivery]) -> CheckResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from decimal import Decimal
 
 import httpx
 
@@ -33,11 +34,15 @@ class Sent:
     # Every reference a 202 gave, by key (an institution that applies a replay again gives two).
     references: dict[str, set[str]] = dataclasses.field(default_factory=dict)
     kinds: dict[str, str] = dataclasses.field(default_factory=dict)
+    # What each accepted key asked for, for the amount rules of its outcome.
+    asked: dict[str, Decimal | None] = dataclasses.field(default_factory=dict)
 
-    def accepted(self, key: str, kind: str, answer: Answer) -> None:
+    def accepted(self, key: str, kind: str, answer: Answer, *, amount: str | None) -> None:
+        """`amount`: what the body sent asked for; the first body under a key stands."""
         if answer.status_code == 202 and answer.reference is not None:
             self.references.setdefault(key, set()).add(answer.reference)
             self.kinds[key] = kind
+            self.asked.setdefault(key, None if amount is None else Decimal(amount))
 
 
 def check_new_key(first: Answer) -> CheckResult:
@@ -68,7 +73,7 @@ async def check_key_reuse(http: httpx.AsyncClient, target: Target, sent: Sent) -
     body = instruction(target, sent.kind, target.accounts[0])
     body["amount"] = "2000.00"  # another body under the same key
     answer = await post(http, target, encode(body), sent.key)
-    sent.accepted(sent.key, sent.kind, answer)
+    sent.accepted(sent.key, sent.kind, answer, amount=body["amount"])
     if answer.status_code != 422:
         return failed(name, f"wanted 422; got {describe(answer)}")
     return passed(name, "422")
@@ -119,16 +124,18 @@ async def check_rate_limit(
     while done < burst:
         size = min(wave, burst - done)
         keys = [new_key() for _ in range(size)]
-        bodies = [
-            encode(instruction(target, kind, accounts[(done + i) % len(accounts)]))
-            for i in range(size)
+        fields = [
+            instruction(target, kind, accounts[(done + i) % len(accounts)]) for i in range(size)
         ]
         answers = await asyncio.gather(
-            *(post_once(http, target, body, key) for body, key in zip(bodies, keys, strict=True))
+            *(
+                post_once(http, target, encode(body), key)
+                for body, key in zip(fields, keys, strict=True)
+            )
         )
         done += size
-        for key, answer in zip(keys, answers, strict=True):
-            sent.accepted(key, kind, answer)
+        for key, body, answer in zip(keys, fields, answers, strict=True):
+            sent.accepted(key, kind, answer, amount=body["amount"])
         limited = [a for a in answers if a.status_code == 429]
         if limited:
             return _retry_after(name, limited, done)

@@ -26,7 +26,8 @@ CHECKS: dict[str, str] = {
     "callback-in-time": "The callback arrives within the institution's SLA",
     "callback-signed": "Callbacks are signed with the institution's secret (Standard Webhooks)",
     "callback-retry-same": "A callback retried after our 5xx has the same body and webhook-id",
-    "callback-body": "The callback is an outcome the service reads, allowed for the kind",
+    "callback-body": "The callback is an outcome the service reads, allowed for the kind, "
+    "its sums consistent with what was asked",
     "timestamps-utc": "Times in callbacks carry a UTC offset",
     "onward-transfers": "Onward transfers are well formed and name accounts intake accepts",
 }

@@ -81,6 +81,7 @@ def _secret(code: str) -> str:
         ("unsigned_callbacks", "callback-signed"),
         ("retry_changes_body", "callback-retry-same"),
         ("no_retry_after", "rate-limit-retry-after"),
+        ("overstates_amount", "callback-body"),
     ],
 )
 def test_a_broken_rule_fails_exactly_its_check(
