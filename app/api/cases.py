@@ -30,7 +30,6 @@ from app.deps import (
     revealed_value,
 )
 from app.errors import NO_NUL
-from app.i18n import msg
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -67,7 +66,6 @@ def create(
         zone=ZoneInfo(settings.timezone),
         idempotency_key=idempotency_key,
         ttl=dt.timedelta(seconds=settings.idempotency_ttl_s),
-        mismatch_message=msg("case.idempotency_mismatch"),
     )
     content: dict[str, Any] = (
         answer.model_dump(mode="json") if isinstance(answer, CaseCreated) else answer

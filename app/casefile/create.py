@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from app import logs
@@ -23,9 +22,9 @@ from app.cases.models import (
     AccountRole,
     Case,
     CaseStatus,
-    IdempotencyKey,
     Priority,
 )
+from app.cases.once import Replayed, claim_key
 from app.cases.reads import victim_accounts
 from app.cases.schemas import CaseCreate
 from app.cases.service import case_priority, load_directory, shared_cases
@@ -35,8 +34,7 @@ from app.dispatch.models import Instruction, InstructionKind
 from app.dispatch.publish import lane_of
 from app.dispatch.reads import hold_read, instruction_read
 from app.dispatch.service import InstructionOrder, create_instructions
-from app.errors import Invalid
-from app.i18n import Message
+from app.i18n import msg
 from app.institutions.models import InstitutionKind
 from app.privacy import shown_account_no
 from app.trace.service import held_elsewhere
@@ -44,6 +42,8 @@ from app.trace.service import held_elsewhere
 log = logging.getLogger(__name__)
 
 NATIONAL_PLATFORM = InstitutionKind.national_platform
+# The action an intake Idempotency-Key is claimed for, by the API and the form alike.
+INTAKE_ACTION = "POST /api/v1/cases"
 
 
 def _role(level: int) -> str:
@@ -280,48 +280,30 @@ def submit_case(
     zone: ZoneInfo,
     idempotency_key: str | None,
     ttl: dt.timedelta,
-    mismatch_message: Message,
 ) -> tuple[CaseCreated | dict[str, object], bool]:
     """Create the case, or replay the first answer to the same key and body.
 
-    Returns (answer, replayed). The key row is claimed in this transaction, so a concurrent
-    duplicate waits for the first to commit and then replays it; a failed first attempt
-    rolls back and frees the key.
+    Returns (answer, replayed). The key is claimed in this transaction (`claim_key`, as every
+    repeatable action's), so a concurrent duplicate waits for the first to commit and then
+    replays it; a failed first attempt rolls back and frees the key. The API and the form
+    claim the same action: a report is one, however it came.
     """
     if idempotency_key is None:
         return create_case(db, data=data, user=user, zone=zone)[1], False
-    digest = request_hash(data)
-    now = utcnow()
-    claim = (
-        pg_insert(IdempotencyKey)
-        .values(user_id=user.id, key=idempotency_key, request_hash=digest, expires_at=now + ttl)
-        .on_conflict_do_nothing(index_elements=[IdempotencyKey.user_id, IdempotencyKey.key])
-        .returning(IdempotencyKey.id)
-    )
-    claimed = db.execute(claim).scalar_one_or_none()
-    if claimed is None:
-        row = db.execute(
-            select(IdempotencyKey).where(
-                IdempotencyKey.user_id == user.id, IdempotencyKey.key == idempotency_key
-            )
-        ).scalar_one()
-        if row.request_hash != digest or row.response_body is None:
-            raise Invalid(
-                mismatch_message,
-                errors=[
-                    {
-                        "field": "Idempotency-Key",
-                        "message": mismatch_message,
-                        "type": "idempotency_mismatch",
-                    }
-                ],
-            )
-        logs.bind(case_no=row.response_body.get("case_no"))
+    try:
+        claim = claim_key(
+            db,
+            user_id=user.id,
+            key=idempotency_key,
+            action=INTAKE_ACTION,
+            digest=request_hash(data),
+            ttl_s=int(ttl.total_seconds()),
+            mismatch=msg("case.idempotency_mismatch"),
+        )
+    except Replayed as first:
+        logs.bind(case_no=first.body.get("case_no"))
         log.info("case replayed for a repeated Idempotency-Key")
-        return row.response_body, True
-    case_id, created = create_case(db, data=data, user=user, zone=zone, now=now)
-    row = db.get_one(IdempotencyKey, claimed)
-    row.case_id = case_id
-    row.response_status = 201
-    row.response_body = created.model_dump(mode="json")
+        return first.body, True
+    case_id, created = create_case(db, data=data, user=user, zone=zone)
+    claim.keep(created.model_dump(mode="json"), status_code=201, case_id=case_id)
     return created, False

@@ -245,7 +245,8 @@ class IdempotencyKey(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     key: Mapped[str] = mapped_column(String(200))
-    # The route it was used on ("POST /api/v1/cases/{case_no}/freezes"); None for intake.
+    # The route it was used on ("POST /api/v1/cases/{case_no}/freezes", "POST /api/v1/cases"
+    # for a report by API or form); None on intake keys claimed before it was recorded.
     action: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))

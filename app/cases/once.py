@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.cases.models import IdempotencyKey
 from app.db import utcnow
 from app.errors import Invalid
-from app.i18n import msg
+from app.i18n import Message, msg
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,15 @@ class KeyClaim:
     db: Session
     row_id: int | None
 
-    def keep(self, content: Any, *, status_code: int = 200) -> Any:
-        """Store the answer (JSON-able `content`) against the key, so a repeat gets it back."""
+    def keep(self, content: Any, *, status_code: int = 200, case_id: int | None = None) -> Any:
+        """Store the answer (JSON-able `content`) against the key, so a repeat gets it back;
+        `case_id`: the case a report made (the call-taker's drafts and cases find it by it)."""
         if self.row_id is not None:
             row = self.db.get_one(IdempotencyKey, self.row_id)
             row.response_status = status_code
             row.response_body = content
+            if case_id is not None:
+                row.case_id = case_id
             self.db.flush()
         return content
 
@@ -65,12 +68,20 @@ def request_digest(method: str, path: str, body: bytes) -> str:
 
 
 def claim_key(
-    db: Session, *, user_id: int, key: str, action: str, digest: str, ttl_s: int
+    db: Session,
+    *,
+    user_id: int,
+    key: str,
+    action: str,
+    digest: str,
+    ttl_s: int,
+    mismatch: Message | None = None,
 ) -> KeyClaim:
     """Claim `key` for this user's `action` (a request whose identity is `digest`).
 
     Raises Replayed with the first answer when the key was answered for the same request,
-    Invalid when it was used for another (or its first request is still without an answer).
+    Invalid (saying `mismatch`) when it was used for another, or its first request is still
+    without an answer.
     """
     claimed = db.execute(
         pg_insert(IdempotencyKey)
@@ -90,7 +101,7 @@ def claim_key(
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     ).scalar_one()
     if row.request_hash != digest or row.response_status is None:
-        message = msg("action.idempotency_mismatch")
+        message = mismatch or msg("action.idempotency_mismatch")
         error = {"field": "Idempotency-Key", "message": message, "type": "idempotency_mismatch"}
         raise Invalid(message, errors=[error])
     log.info("action replayed for a repeated Idempotency-Key: %s", action)

@@ -32,7 +32,7 @@ from app.deps import (
     Lang,
 )
 from app.errors import Forbidden, Invalid, field_errors, localised
-from app.i18n import LANGUAGES, Language, msg, t
+from app.i18n import LANGUAGES, Language, t
 from app.i18n.labels import FRAUD_LABEL, SCRIPT_MESSAGES
 from app.institutions.models import Institution, InstitutionKind
 from app.institutions.service import registry_names
@@ -249,7 +249,6 @@ def _submit(
                 zone=zone,
                 idempotency_key=key[:200],
                 ttl=dt.timedelta(seconds=settings.idempotency_ttl_s),
-                mismatch_message=msg("case.idempotency_mismatch"),
             )
     except CaseInvalid as exc:
         return {
