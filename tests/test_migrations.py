@@ -8,10 +8,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from app.db import make_engine
+from app.db import make_engine, make_sessionmaker, transaction
 from app.migrate import downgrade, upgrade
 from app.models import Base
-from tests.conftest import create_database, drop_database
+from tests.casework import instructions, make_case
+from tests.conftest import create_database, drop_database, migrated_database
+from tests.factories import fresh_card_no
 
 
 def test_upgrade_downgrade_upgrade_leaves_the_models_schema() -> None:
@@ -87,3 +89,45 @@ def test_tokens_from_before_scopes_get_their_roles_scopes_and_lose_them_going_do
     finally:
         engine.dispose()
         drop_database(url)
+
+
+# How the worker spelled each kind of error before the class had a column, and its class.
+SPELLED = {
+    "BOC: no answer in time (TimeoutError)": "timeout",
+    "BOC: cannot connect (ClientConnectorError)": "unreachable",
+    "BOC: answered 503": "server_error",
+    "BOC: rate limited (429)": "rate_limited",
+    "BOC: refused with 400 (described)": "refused",
+    "BOC: unreadable acknowledgement": "bad_answer",
+    "BOC: circuit open": "circuit_open",
+    "BOC: at its concurrency cap": "busy",
+    "something new": "other",
+}
+
+
+def test_errors_from_before_the_failure_column_get_the_class_they_spelled() -> None:
+    with migrated_database() as url:
+        engine = make_engine(url)
+        try:
+            with transaction(make_sessionmaker(engine)) as db:
+                to = [(fresh_card_no("CCB"), "100.00") for _ in range(len(SPELLED) + 1)]
+                ids = [i.id for i in instructions(db, make_case(db, *to))]
+            downgrade(url, "0019")
+            with engine.begin() as conn:
+                for instruction_id, error in zip(ids, SPELLED, strict=False):
+                    conn.execute(
+                        text("UPDATE instruction SET last_error = :error WHERE id = :id"),
+                        {"error": error, "id": instruction_id},
+                    )
+            upgrade(url)
+            with engine.connect() as conn:
+                found = conn.execute(
+                    text(
+                        "SELECT id, last_error, last_failure FROM instruction WHERE id = ANY(:ids)"
+                    ),
+                    {"ids": ids},
+                ).all()
+        finally:
+            engine.dispose()
+    classes = {error: failure for _, error, failure in found}
+    assert classes == {**SPELLED, None: None}  # the one without an error has no class

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app import logs
 from app.config import get_settings
 from app.db import transaction, utcnow
+from app.dispatch.failures import FailureClass
 from app.dispatch.publish import Item, Lane, Publisher
 from app.dispatch.relay import due_for_publishing
 from app.dispatch.transitions import (
@@ -73,12 +74,18 @@ async def _call(order: SendOrder) -> Attempt:
     code = order.institution_code
     breaker = breaker_for(code)
     if not breaker.allow():
-        failure = RetryableFailure(f"{code}: circuit open", retry_after_s=breaker.retry_in_s())
+        failure = RetryableFailure(
+            f"{code}: circuit open",
+            failure=FailureClass.circuit_open,
+            retry_after_s=breaker.retry_in_s(),
+        )
         return Attempt(order, utcnow(), failure=failure)
     places = max_in_flight(order.adapter)
     async with slot(code, places, wait_s=SLOT_WAIT_S, at_stake=order.amount) as got:
         if not got:
-            failure = RetryableFailure(f"{code}: at its concurrency cap", retry_after_s=1.0)
+            failure = RetryableFailure(
+                f"{code}: at its concurrency cap", failure=FailureClass.busy, retry_after_s=1.0
+            )
             return Attempt(order, utcnow(), failure=failure)
         try:
             adapter = adapter_for(code, order.adapter)
@@ -109,7 +116,13 @@ def _record(db: Session, attempt: Attempt) -> str:
         )
         return "rejected"
     if failure is not None:
-        record_failure(db, instruction_id=order.instruction_id, error=str(failure), now=attempt.at)
+        record_failure(
+            db,
+            instruction_id=order.instruction_id,
+            error=str(failure),
+            failure=failure.failure,
+            now=attempt.at,
+        )
         return "retry"
     assert attempt.reference is not None
     record_ack(db, instruction_id=order.instruction_id, reference=attempt.reference, now=attempt.at)

@@ -11,9 +11,9 @@ from app.audit.service import record_event
 from app.auth.models import User
 from app.cases.models import Account, Case
 from app.cases.reads import victim_anywhere
-from app.dashboard.failures import failure_class
 from app.dashboard.schemas import DeskContact, Escalation
 from app.dashboard.service import visible, with_account
+from app.dispatch.failures import FailureClass
 from app.dispatch.models import Instruction, InstructionState
 from app.errors import Conflict
 from app.i18n import msg
@@ -80,7 +80,7 @@ def _read(
         escalated_at=i.escalated_at,
         attempts=i.attempts,
         last_error=i.last_error,
-        failure=failure_class(i.last_error),
+        failure=FailureClass(i.last_failure) if i.last_failure else None,
         handled_at=event.occurred_at if event else None,
         handled_by=by,
         note=str(event.data.get("note")) if event else None,

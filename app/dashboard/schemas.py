@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.callbacks.schemas import RefusedCallbackRead
 from app.casefile.reach import Interception
-from app.dashboard.failures import FailureClass
+from app.dispatch.failures import FailureClass
 from app.institutions.models import BreakerState, InstitutionKind
 
 

@@ -104,6 +104,8 @@ class Instruction(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     attempts: Mapped[int] = mapped_column(server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The last error's class (app/dispatch/failures.py), as the adapter that met it said.
+    last_failure: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[CreatedAt]
     first_attempt_at: Mapped[dt.datetime | None]
     acked_at: Mapped[dt.datetime | None]

@@ -39,6 +39,7 @@ from app import logs
 from app.audit.models import ActorKind, Event
 from app.audit.service import as_audit_writer, record_event
 from app.cases.models import Account, Case
+from app.dispatch.failures import FailureClass
 from app.dispatch.models import Instruction, InstructionState, Outbox, Outcome
 from app.institutions.models import Institution
 
@@ -260,13 +261,17 @@ def record_ack(db: Session, *, instruction_id: int, reference: str, now: dt.date
         connection.execute(fill_in, params)
 
 
-def record_failure(db: Session, *, instruction_id: int, error: str, now: dt.datetime) -> bool:
-    """Note a failed attempt; escalate when past the institution's SLA. Returns escalated."""
+def record_failure(
+    db: Session, *, instruction_id: int, error: str, failure: FailureClass, now: dt.datetime
+) -> bool:
+    """Note a failed attempt (its raw error and class); escalate when past the institution's
+    SLA. Returns escalated."""
     row = _locked(db, instruction_id)
     if row is None:
         return False
     row.lease_until = None
     row.last_error = error[:2000]
+    row.last_failure = failure.value
     if row.state != InstructionState.pending:
         return False
     sla_s = db.scalar(select(Institution.sla_s).where(Institution.id == row.institution_id))
@@ -298,6 +303,7 @@ def record_rejection(db: Session, *, instruction_id: int, error: str, now: dt.da
         return
     row.lease_until = None
     row.last_error = error[:2000]
+    row.last_failure = FailureClass.refused.value
     if move(
         db,
         row,
@@ -326,5 +332,7 @@ def escalate_overdue(db: Session, *, now: dt.datetime, limit: int = 500) -> int:
     escalated = 0
     for row, case_no, code in overdue:
         with logs.bound(case_no=case_no, instruction_id=row.id, institution=code):
+            # An attempt that failed said why; one never made (or never answered) says this.
+            row.last_failure = row.last_failure or FailureClass.no_ack.value
             escalated += escalate(db, row, now=now, reason="no acknowledgement within the SLA")
     return escalated

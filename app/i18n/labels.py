@@ -189,7 +189,7 @@ TRAIL_STATE_LABEL: dict[str, str] = {
     "not_stopped": N_("fate.not_stopped"),
 }
 
-# What went wrong with an institution, by class (app/dashboard/failures.py).
+# What went wrong with an institution, by class (app/dispatch/failures.py).
 FAILURE_LABEL: dict[str, str] = {
     "timeout": N_("dash.failure.timeout"),
     "unreachable": N_("dash.failure.unreachable"),

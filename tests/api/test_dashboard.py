@@ -166,7 +166,7 @@ def _escalate(db: Session, case: Case) -> int:
     # Escalated by a worker's earlier transaction (this test's now() is its start).
     stop.state, stop.attempts = "escalated", 4
     stop.escalated_at = utcnow() - dt.timedelta(minutes=3)
-    stop.last_error = "timeout"
+    stop.last_error, stop.last_failure = "CCB: no answer in time (TimeoutError)", "timeout"
     db.flush()
     return stop.id
 
@@ -184,7 +184,8 @@ def test_escalations_show_the_desk_to_phone_and_handled_is_audited_once(
         "建设银行反诈专席",
         "CCB anti-fraud desk",
     )
-    assert (item["last_error"], item["failure"]) == ("timeout", "timeout")
+    assert item["last_error"] == "CCB: no answer in time (TimeoutError)"
+    assert item["failure"] == "timeout"
     assert item["handled_at"] is None
     assert _get(client, "/api/v1/dashboard/overview", boss)["escalations_open"] == 1
 

@@ -41,7 +41,7 @@ def _three_cases(client: TestClient, db: Session) -> tuple[User, Case, Case, Cas
     escalated, pending, settled = (_case(db, taker, a) for a in ("8000.00", "9000.00", "700.00"))
     [stop] = instructions(db, escalated)
     stop.state, stop.attempts, stop.escalated_at = "escalated", 4, utcnow()
-    stop.last_error = "CCB: answered 500"
+    stop.last_error, stop.last_failure = "CCB: answered 500", "server_error"
     escalated.received_at = utcnow() - dt.timedelta(hours=50)
     for done in instructions(db, settled) + instructions(db, settled, kind="register"):
         report(

@@ -8,8 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import Event
+from app.dispatch.failures import FailureClass
 from app.dispatch.models import Instruction, Outbox
-from app.dispatch.transitions import claim_attempt, claim_attempts, escalate, record_ack
+from app.dispatch.transitions import (
+    claim_attempt,
+    claim_attempts,
+    escalate,
+    escalate_overdue,
+    record_ack,
+    record_failure,
+)
 from tests.factories import instructions_of, make_case
 
 LEASE = dt.timedelta(seconds=20)
@@ -107,3 +115,21 @@ def test_an_escalated_instruction_is_still_sent_and_its_ack_says_it_was_escalate
     record_ack(db, instruction_id=stop.id, reference="SIM-3", now=now)
     [event] = _sent_events(db, stop)
     assert event.data["from"] == "escalated"
+
+
+def test_an_escalation_says_why_by_class_a_failed_attempt_or_no_acknowledgement(
+    db: Session,
+) -> None:
+    """Past the SLA: the one whose attempt failed keeps that class (and its raw error); the
+    one that never got an acknowledgement any other way says so."""
+    tried, waited = _stop(db), _stop(db)
+    now = dt.datetime.now(dt.UTC)
+    error = "CCB: no answer in time (TimeoutError)"
+    record_failure(db, instruction_id=tried.id, error=error, failure=FailureClass.timeout, now=now)
+    later = now + dt.timedelta(days=1)  # every pending instruction is overdue then
+    assert escalate_overdue(db, now=later, limit=100_000) >= 2
+    db.flush()
+    for row in (tried, waited):
+        db.refresh(row)
+    assert (tried.state, tried.last_failure, tried.last_error) == ("escalated", "timeout", error)
+    assert (waited.state, waited.last_failure, waited.last_error) == ("escalated", "no_ack", None)

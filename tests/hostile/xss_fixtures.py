@@ -77,6 +77,7 @@ def _report(stack: Stack, sessions: sessionmaker[Session], case: HostileCase) ->
             case.holders.append(holder)  # a bank's text is kept as sent
         last = _stop(db, case, case.cards[-1])
         last.state, last.attempts, last.last_error = "escalated", 4, case.payloads[0]
+        last.last_failure = "other"
         last.escalated_at = utcnow() - dt.timedelta(minutes=3)
         return last.id
 

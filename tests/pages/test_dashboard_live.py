@@ -132,7 +132,12 @@ def test_an_escalation_reads_in_the_viewers_language_with_the_raw_error_in_its_t
         db.execute(
             update(Instruction)
             .where(Instruction.id == stop["id"])
-            .values(state="escalated", escalated_at=utcnow(), last_error="ABC: answered 500")
+            .values(
+                state="escalated",
+                escalated_at=utcnow(),
+                last_error="ABC: answered 500",
+                last_failure="server_error",
+            )
         )
     log_in(page, boss)
     lang = _lang(page)

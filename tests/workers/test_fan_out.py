@@ -89,6 +89,7 @@ def test_one_message_acks_what_is_taken_rejects_what_is_refused_and_retries_the_
     assert taken.institution_ref
     assert taken.acked_at
     assert (refused.state, refused.outcome, refused.attempts) == ("done", "rejected", 1)
+    assert refused.last_failure == "refused"
     # Not taken this time: still to send, its lease given back, the reason kept.
     assert (unreachable.state, unreachable.attempts, unreachable.lease_until) == (
         "pending",
@@ -96,6 +97,7 @@ def test_one_message_acks_what_is_taken_rejects_what_is_refused_and_retries_the_
         None,
     )
     assert "cannot connect" in (unreachable.last_error or "")
+    assert unreachable.last_failure == "unreachable"  # the class, as the adapter met it
     assert (done.attempts, done.state) == (0, "done")
     # Its retry is a task of its own, due after a backoff, counted as the first retry.
     [retry] = _queued(queue)

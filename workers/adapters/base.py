@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.dispatch.failures import FailureClass
 from app.dispatch.transitions import SendOrder
 
 
@@ -20,10 +21,14 @@ class Ack:
 
 
 class RetryableFailure(Exception):
-    """Not taken this time (timeout, refused, 5xx, 429); send again later with the same key."""
+    """Not taken this time (timeout, refused, 5xx, 429); send again later with the same key.
+    `failure`: what happened, by class, for the pages to say in words."""
 
-    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, failure: FailureClass, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(message)
+        self.failure = failure
         self.retry_after_s = retry_after_s
 
 
@@ -33,6 +38,8 @@ class PermanentFailure(Exception):
     `detail` is the institution's own answer. It may quote what we sent (a holder's name), so
     it goes into the instruction's record (`described`), never into a log line.
     """
+
+    failure = FailureClass.refused
 
     def __init__(self, message: str, *, detail: str = "") -> None:
         super().__init__(message)

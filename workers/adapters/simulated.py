@@ -7,12 +7,16 @@ from collections.abc import Mapping
 
 import aiohttp
 
+from app.dispatch.failures import FailureClass
 from app.dispatch.transitions import SendOrder
 from app.dispatch.wire import instruction_body
 from workers.adapters.base import Ack, PermanentFailure, RetryableFailure
 
 DEFAULT_CONNECT_TIMEOUT_S = 2.0
 DEFAULT_READ_TIMEOUT_S = 10.0
+# 4xx answers that ask us to try again later: the request timed out, or came too early or
+# at the same moment as another.
+AGAIN = {408: FailureClass.timeout, 409: FailureClass.other, 425: FailureClass.other}
 
 
 class HttpAdapter:
@@ -59,10 +63,14 @@ class HttpAdapter:
                 return _answer(self.code, response.status, response.headers, text)
         except TimeoutError as exc:
             raise RetryableFailure(
-                f"{self.code}: no answer in time ({type(exc).__name__})"
+                f"{self.code}: no answer in time ({type(exc).__name__})",
+                failure=FailureClass.timeout,
             ) from exc
         except aiohttp.ClientError as exc:
-            raise RetryableFailure(f"{self.code}: cannot connect ({type(exc).__name__})") from exc
+            raise RetryableFailure(
+                f"{self.code}: cannot connect ({type(exc).__name__})",
+                failure=FailureClass.unreachable,
+            ) from exc
 
 
 def _answer(code: str, status: int, headers: Mapping[str, str], text: str) -> Ack:
@@ -70,12 +78,18 @@ def _answer(code: str, status: int, headers: Mapping[str, str], text: str) -> Ac
         try:
             return Ack(reference=str(json.loads(text)["reference"]))
         except (ValueError, KeyError, TypeError) as exc:
-            raise RetryableFailure(f"{code}: unreadable acknowledgement") from exc
+            raise RetryableFailure(
+                f"{code}: unreadable acknowledgement", failure=FailureClass.bad_answer
+            ) from exc
     if status == 429:
-        raise RetryableFailure(f"{code}: rate limited (429)", retry_after_s=_retry_after(headers))
-    if status >= 500 or status in (408, 409, 425):
-        raise RetryableFailure(f"{code}: answered {status}", retry_after_s=_retry_after(headers))
-    raise PermanentFailure(f"{code}: refused with {status}", detail=text[:300])
+        failure = FailureClass.rate_limited
+    elif status >= 500 or status in AGAIN:
+        failure = AGAIN.get(status, FailureClass.server_error)
+    else:
+        raise PermanentFailure(f"{code}: refused with {status}", detail=text[:300])
+    raise RetryableFailure(
+        f"{code}: answered {status}", failure=failure, retry_after_s=_retry_after(headers)
+    )
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
