@@ -87,7 +87,7 @@ from bench.support.cpu import peak_memory
 from bench.support.db import create_database, prepare_database
 from bench.support.pgserver import OwnPostgres
 from bench.support.report import log_dir, wait_for_quiet, write_subsection
-from bench.support.stack import bench_stack, clear_broker, print_logs, start_stack
+from bench.support.stack import bench_stack, clear_broker, start_stack, stopped_after
 
 HEADING = "## Fan-out (bench/fanout.py)"
 
@@ -196,7 +196,7 @@ def measure(url: str, server: OwnPostgres, options: Options, logs: Path, results
         concurrency=options.concurrency,
         sim_profile=results.faults.profile() if results.faults else None,
     )
-    try:
+    with stopped_after(stack):
         start_stack(stack, options.processes)
         with open_watch(url) as watch:
             bench = Bench(stack, url, token, server, watch, options.poll, options.timeout)
@@ -207,11 +207,6 @@ def measure(url: str, server: OwnPostgres, options: Options, logs: Path, results
                 print(progress(i + 1, results.runs[-1], results.faults), file=sys.stderr)
         results.rss_mib = peak_memory(stack)
         results.load_after = os.getloadavg()[0]
-    except Exception:
-        print_logs(stack)
-        raise
-    finally:
-        stack.stop_all()
 
 
 def main(argv: list[str] | None = None) -> int:

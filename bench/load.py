@@ -70,8 +70,8 @@ from bench.support.stack import (
     bench_stack,
     clear_broker,
     drop_queue,
-    print_logs,
     start_stack,
+    stopped_after,
 )
 
 HEADING = "## Sustained load (bench/load.py)"
@@ -163,21 +163,18 @@ def measure(url: str, server: OwnPostgres, options: Options, logs: Path, results
         broker_url=BROKER_URL,
         settings={"STOPAY_QUEUE": queue, "STOPAY_API_WORKERS": str(options.api_workers)},
     )
-    sampler: Sampler | None = None
     try:
-        start_stack(stack, options.workers)
-        groups = {process.pid: name for name, process in stack.processes.items()}
-        sampler = Sampler(BROKER_URL, queue, groups, (server, str(make_url(url).database)))
-        sampler.start()
-        asyncio.run(drive(stack, url, token, options, sampler, results))
-        results.load_after = os.getloadavg()[0]
-    except Exception:
-        print_logs(stack)
-        raise
+        with stopped_after(stack):
+            start_stack(stack, options.workers)
+            groups = {process.pid: name for name, process in stack.processes.items()}
+            sampler = Sampler(BROKER_URL, queue, groups, (server, str(make_url(url).database)))
+            sampler.start()
+            try:
+                asyncio.run(drive(stack, url, token, options, sampler, results))
+            finally:
+                sampler.stop()
+            results.load_after = os.getloadavg()[0]
     finally:
-        if sampler is not None:
-            sampler.stop()
-        stack.stop_all()
         drop_queue(BROKER_URL, queue)
 
 

@@ -54,7 +54,7 @@ from bench.support.db import create_database, libpq, prepare_database
 from bench.support.pgserver import OwnPostgres
 from bench.support.report import git_commit, log_dir, machine, write_subsection
 from bench.support.simulator import reset_simulator
-from bench.support.stack import Stack, bench_stack, clear_broker, print_logs, start_stack
+from bench.support.stack import Stack, bench_stack, clear_broker, start_stack, stopped_after
 
 HEADING = "## Where the CPU goes (issue 19)"
 PROFILED = ("api", "worker")
@@ -173,16 +173,11 @@ def measure(options: argparse.Namespace, server: OwnPostgres, logs: Path) -> dic
     stack = bench_stack(
         url, logs, pool="threads", processes=options.processes, concurrency=options.concurrency
     )
-    try:
+    with stopped_after(stack):
         start_stack(stack, options.processes)
         with open_watch(url) as watch:
             bench = Bench(stack, url, token, server, watch, "db", options.timeout)
             return profile_case(bench, logs)
-    except Exception:
-        print_logs(stack)
-        raise
-    finally:
-        stack.stop_all()
 
 
 def main(argv: list[str] | None = None) -> int:

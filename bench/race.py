@@ -52,7 +52,7 @@ from bench.race_paths import (
 from bench.support.db import create_database, drop_database, prepare_database
 from bench.support.report import wait_for_quiet, write_subsection
 from bench.support.simulator import ledger, reset_simulator
-from bench.support.stack import Stack, bench_stack, clear_broker, print_logs, start_stack
+from bench.support.stack import Stack, bench_stack, clear_broker, start_stack, stopped_after
 
 MAX_DEPTH = 4  # our service follows the money down to level 4 here (default 3)
 MIN_AMOUNT = Decimal("1000.00")  # and from 1,000 CNY traced into an account (the default)
@@ -220,7 +220,7 @@ def measure(url: str, options: Options, logs: Path) -> list[Trial]:
         settings=settings,
     )
     trials = []
-    try:
+    with stopped_after(stack):
         start_stack(stack, options.processes)
         for delay in options.delays:
             for seed in range(options.first_seed, options.first_seed + options.seeds):
@@ -235,11 +235,6 @@ def measure(url: str, options: Options, logs: Path) -> list[Trial]:
                     file=sys.stderr,
                 )
         return trials
-    except Exception:
-        print_logs(stack)
-        raise
-    finally:
-        stack.stop_all()
 
 
 def main(argv: list[str] | None = None) -> int:

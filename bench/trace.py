@@ -38,7 +38,7 @@ from bench.support.cpu import peak_memory
 from bench.support.db import create_database, drop_database, libpq, prepare_database
 from bench.support.report import wait_for_quiet, write_section
 from bench.support.simulator import drawn_ms, ledger, reset_simulator
-from bench.support.stack import Stack, bench_stack, clear_broker, print_logs, start_stack
+from bench.support.stack import Stack, bench_stack, clear_broker, start_stack, stopped_after
 from bench.trace_figures import HEADING, Run, TraceOptions, render
 
 STOPS = 157
@@ -162,7 +162,7 @@ def measure(url: str, options: TraceOptions, logs: Path) -> tuple[list[Run], Run
     stack = bench_stack(
         url, logs, pool="threads", processes=options.processes, concurrency=options.concurrency
     )
-    try:
+    with stopped_after(stack):
         start_stack(stack, options.processes)
         warmup = run_once(stack, url, token, options)
         runs = []
@@ -175,11 +175,6 @@ def measure(url: str, options: TraceOptions, logs: Path) -> tuple[list[Run], Run
                 file=sys.stderr,
             )
         return runs, warmup, peak_memory(stack)
-    except Exception:
-        print_logs(stack)
-        raise
-    finally:
-        stack.stop_all()
 
 
 def main(argv: list[str] | None = None) -> int:

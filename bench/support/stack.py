@@ -287,6 +287,18 @@ def start_stack(stack: Stack, processes: int) -> None:
         time.sleep(0.2)
 
 
+@contextmanager
+def stopped_after(stack: Stack) -> Iterator[Stack]:
+    """The stack for a run: stopped at the end, its processes' logs printed if it failed."""
+    try:
+        yield stack
+    except Exception:
+        print_logs(stack)
+        raise
+    finally:
+        stack.stop_all()
+
+
 def print_logs(stack: Stack, limit: int = 30) -> None:
     for name in ("worker", "api", "simulator", "beat"):
         lines = [ln for ln in stack.log(name).splitlines() if ' HTTP/1.1" ' not in ln]
