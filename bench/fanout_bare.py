@@ -12,15 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from bench.fanout_faults import READ_TIMEOUT_S
+from bench.support.receiver import callback_server
 from bench.support.simulator import settled_ledger
-from bench.support.stack import Stack, free_port
+from bench.support.stack import Stack
 
 
 @dataclass(frozen=True)
@@ -53,31 +49,15 @@ class BarePath:
 async def callback_receiver(
     arrivals: dict[str, float], done: asyncio.Event, expected: int
 ) -> AsyncIterator[str]:
-    """A callback endpoint on this event loop: notes when each key's callback arrives, 200s."""
+    """A callback endpoint on this event loop: notes when each key's callback arrives."""
 
-    async def receive(request: Request) -> Response:
-        data = json.loads(await request.body())
-        arrivals.setdefault(data["data"]["idempotency_key"], time.time())
+    def arrived(event: dict[str, Any]) -> None:
+        arrivals.setdefault(event["data"]["idempotency_key"], time.time())
         if len(arrivals) >= expected:
             done.set()
-        return Response(status_code=200)
 
-    app = Starlette(routes=[Route("/callbacks/{code}", receive, methods=["POST"])])
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # raises why it did not start
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/callbacks"
-    finally:
-        server.should_exit = True
-        await task
+    async with callback_server(arrived) as base:
+        yield base
 
 
 async def post(

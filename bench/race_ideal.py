@@ -15,21 +15,15 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import aiohttp
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from bench.race_paths import OUTAGE_S, CaseSpec, Sent
-from bench.support.stack import free_port
+from bench.support.receiver import callback_server
 
 READ_TIMEOUT_S = 90.0  # longer than a hanging institution's 30 s: it answers 503 in the end
 
@@ -167,31 +161,9 @@ class IdealClient:
                 self._stop(case, level, o["institution"], o["account_no"], name, amount, at)
 
 
-@asynccontextmanager
-async def receiver(client_box: list[IdealClient]) -> AsyncIterator[str]:
+def receiver(client_box: list[IdealClient]) -> AbstractAsyncContextManager[str]:
     """A callback endpoint on this event loop, handing each callback to the client at once."""
-
-    async def receive(request: Request) -> Response:
-        event = json.loads(await request.body())
-        client_box[0].on_callback(event["data"])
-        return Response(status_code=200)
-
-    app = Starlette(routes=[Route("/callbacks/{code}", receive, methods=["POST"])])
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/callbacks"
-    finally:
-        server.should_exit = True
-        await task
+    return callback_server(lambda event: client_box[0].on_callback(event["data"]))
 
 
 async def _post(session: aiohttp.ClientSession, path: str, body: dict[str, Any]) -> Any:
